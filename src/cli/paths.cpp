@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+#include "cli/paths.hpp"
+
+#include "config.h"
+
+#include <cstdlib>
+
+namespace ksign::cli {
+
+std::filesystem::path module_root()
+{
+  const char* value = std::getenv("KSIGN_MODULEDIR");
+  if (value != nullptr && value[0] != '\0') {
+    return value;
+  }
+  return KSIGN_MODULEDIR;
+}
+
+} // namespace ksign::cli

@@ -1,0 +1,2 @@
+// SPDX-License-Identifier: MIT
+// Placeholder while the core lands.

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "util/bytes.hpp"
+
+#include <optional>
+#include <string_view>
+
+namespace ksign::core {
+
+// How a module file is compressed, told by its magic bytes (never by its name).
+enum class Compression { none, gzip, xz, zstd };
+
+// Use the kernel's level for the format (what `make modules_install` gets).
+inline constexpr int k_default_level = -1;
+
+// The format `data` starts with: gzip 1f 8b 08, xz fd 37 7a 58 5a 00, zstd 28 b5 2f fd.
+[[nodiscard]] Compression detect_compression(ByteView data);
+
+// "none", "gzip", "xz", "zstd".
+[[nodiscard]] std::string_view compression_name(Compression compression);
+
+// The usual file suffix: "", ".gz", ".xz", ".zst".
+[[nodiscard]] std::string_view compression_suffix(Compression compression);
+
+// The format named `name` ("gzip"/"gz", "xz", "zstd"/"zst", "none"), or nullopt.
+[[nodiscard]] std::optional<Compression> parse_compression(std::string_view name);
+
+// The level the kernel's Makefile.modinst uses for `compression` (gzip 6, xz 6, zstd 3).
+[[nodiscard]] int kernel_default_level(Compression compression);
+
+// The whole decompressed content. Only the first gzip member / xz stream / zstd frame is
+// used, as the kernel does; anything after it is an error (the kernel would ignore it and
+// our re-signed output would silently drop it). Corrupt or truncated data throws
+// Error(Errc::format) with a reason.
+[[nodiscard]] Bytes decompress(Compression compression, ByteView data);
+
+// Compress `data` the way the kernel's Makefile.modinst does, so the kernel's in-kernel
+// decompressor and kmod accept it:
+//  - gzip: like `gzip -n`: no name, no mtime, no FEXTRA/FCOMMENT/FHCRC, one member;
+//  - xz: one stream, CRC32 check, LZMA2 with a 1 MiB dictionary (`xz --check=crc32 --lzma2=dict=1MiB`);
+//  - zstd: one frame with the content size and a checksum (what `zstd` writes).
+// `level` is the format's level or k_default_level. Throws Error on failure.
+[[nodiscard]] Bytes compress(Compression compression, ByteView data, int level = k_default_level);
+
+} // namespace ksign::core

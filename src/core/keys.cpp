@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+#include "core/keys.hpp"
+
+#include "util/bytes.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+#include "util/strings.hpp"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <cstring>
+
+namespace ksign::core {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct KeyTypeName
+{
+  KeyType type;
+  std::string_view name;
+  const char* openssl_name;
+};
+
+constexpr KeyTypeName k_key_types[] = {
+  {KeyType::rsa, "rsa", "RSA"},
+  {KeyType::ec, "ec", "EC"},
+  {KeyType::ml_dsa_44, "ml-dsa-44", "ML-DSA-44"},
+  {KeyType::ml_dsa_65, "ml-dsa-65", "ML-DSA-65"},
+  {KeyType::ml_dsa_87, "ml-dsa-87", "ML-DSA-87"},
+};
+
+BioPtr memory_bio(ByteView data)
+{
+  BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+  if (!bio) {
+    throw_openssl("out of memory");
+  }
+  return bio;
+}
+
+bool looks_like_der(ByteView data)
+{
+  // sign-file's rule: DER starts with SEQUENCE and a long-form length.
+  return data.size() >= 2 && data[0] == 0x30 && data[1] >= 0x81 && data[1] <= 0x84;
+}
+
+struct PassphraseState
+{
+  const std::optional<std::string>* passphrase;
+  bool asked = false;
+};
+
+int passphrase_callback(char* buffer, int size, int /*rwflag*/, void* user)
+{
+  auto* state = static_cast<PassphraseState*>(user);
+  state->asked = true;
+  if (!state->passphrase->has_value()) {
+    return -1;
+  }
+  const std::string& text = **state->passphrase;
+  if (text.size() > static_cast<std::size_t>(size)) {
+    return -1;
+  }
+  std::memcpy(buffer, text.data(), text.size());
+  return static_cast<int>(text.size());
+}
+
+} // namespace
+
+std::string_view key_type_name(KeyType type)
+{
+  for (const KeyTypeName& entry : k_key_types) {
+    if (entry.type == type) {
+      return entry.name;
+    }
+  }
+  return "other";
+}
+
+std::optional<KeyType> parse_key_type(std::string_view name)
+{
+  for (const KeyTypeName& entry : k_key_types) {
+    if (entry.name == util::trim(name)) {
+      return entry.type;
+    }
+  }
+  return std::nullopt;
+}
+
+KeyType key_type_of(const EVP_PKEY* key)
+{
+  for (const KeyTypeName& entry : k_key_types) {
+    if (EVP_PKEY_is_a(key, entry.openssl_name) == 1) {
+      return entry.type;
+    }
+  }
+  return KeyType::other;
+}
+
+std::vector<X509Ptr> load_certificates(const fs::path& file)
+{
+  const Bytes data = util::read_file(file);
+  std::vector<X509Ptr> certificates;
+  if (looks_like_der(data)) {
+    const unsigned char* cursor = data.data();
+    X509Ptr cert(d2i_X509(nullptr, &cursor, static_cast<long>(data.size())));
+    if (!cert) {
+      throw_openssl("cannot parse the DER certificate " + util::quote(file));
+    }
+    certificates.push_back(std::move(cert));
+    return certificates;
+  }
+  const BioPtr bio = memory_bio(data);
+  for (;;) {
+    char* name = nullptr;
+    char* header = nullptr;
+    unsigned char* body = nullptr;
+    long length = 0;
+    if (PEM_read_bio(bio.get(), &name, &header, &body, &length) != 1) {
+      ERR_clear_error(); // end of input
+      break;
+    }
+    const bool is_cert = std::strcmp(name, PEM_STRING_X509) == 0 || std::strcmp(name, PEM_STRING_X509_OLD) == 0
+                         || std::strcmp(name, PEM_STRING_X509_TRUSTED) == 0;
+    if (is_cert) {
+      const unsigned char* cursor = body;
+      X509Ptr cert(d2i_X509(nullptr, &cursor, length));
+      if (!cert) {
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(body);
+        throw_openssl("cannot parse a certificate in " + util::quote(file));
+      }
+      certificates.push_back(std::move(cert));
+    }
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(body);
+  }
+  if (certificates.empty()) {
+    throw Error(Errc::crypto, "no certificate in " + util::quote(file) + " (expected DER or PEM)");
+  }
+  return certificates;
+}
+
+X509Ptr load_certificate(const fs::path& file)
+{
+  std::vector<X509Ptr> certificates = load_certificates(file);
+  return std::move(certificates.front());
+}
+
+SigningKey load_signing_key(const fs::path& key_file, const std::optional<fs::path>& cert_file,
+                            const std::optional<std::string>& passphrase)
+{
+  const Bytes data = util::read_file(key_file);
+  const BioPtr bio = memory_bio(data);
+  PassphraseState state{&passphrase};
+  SigningKey signing;
+  signing.key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, passphrase_callback, &state));
+  if (!signing.key) {
+    if (state.asked && !passphrase) {
+      ERR_clear_error();
+      throw Error(Errc::crypto, "the private key " + util::quote(key_file)
+                                  + " is encrypted: set KBUILD_SIGN_PIN to its passphrase");
+    }
+    if (state.asked) {
+      ERR_clear_error();
+      throw Error(Errc::crypto, "cannot decrypt the private key " + util::quote(key_file)
+                                  + ": wrong passphrase in KBUILD_SIGN_PIN");
+    }
+    throw_openssl("cannot read a PEM private key from " + util::quote(key_file));
+  }
+  signing.type = key_type_of(signing.key.get());
+  signing.certificate = load_certificate(cert_file ? *cert_file : key_file);
+  if (X509_check_private_key(signing.certificate.get(), signing.key.get()) != 1) {
+    ERR_clear_error();
+    throw Error(Errc::crypto, "the key " + util::quote(key_file) + " does not match the certificate "
+                                + util::quote(cert_file ? *cert_file : key_file));
+  }
+  return signing;
+}
+
+std::string subject_name(const X509* cert)
+{
+  const X509_NAME* subject = X509_get_subject_name(cert);
+  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (index >= 0) {
+    const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
+    unsigned char* utf8 = nullptr;
+    const int length = ASN1_STRING_to_UTF8(&utf8, value);
+    if (length >= 0) {
+      std::string text(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(length));
+      OPENSSL_free(utf8);
+      return text;
+    }
+  }
+  char* line = X509_NAME_oneline(subject, nullptr, 0);
+  std::string text = line ? line : "";
+  OPENSSL_free(line);
+  return text;
+}
+
+std::string subject_key_id_hex(const X509* cert)
+{
+  const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(const_cast<X509*>(cert));
+  if (skid == nullptr) {
+    return {};
+  }
+  return util::to_hex({ASN1_STRING_get0_data(skid), static_cast<std::size_t>(ASN1_STRING_length(skid))});
+}
+
+std::string fingerprint_sha256(const X509* cert)
+{
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (X509_digest(cert, EVP_sha256(), digest, &length) != 1) {
+    throw_openssl("cannot hash a certificate");
+  }
+  return util::to_hex({digest, length});
+}
+
+} // namespace ksign::core

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "util/openssl.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ksign::core {
+
+// Key types the kernel accepts for module signatures.
+enum class KeyType { rsa, ec, ml_dsa_44, ml_dsa_65, ml_dsa_87, other };
+
+// "rsa", "ec", "ml-dsa-44", ...: the spelling of the key store's `ktype` file.
+[[nodiscard]] std::string_view key_type_name(KeyType type);
+[[nodiscard]] std::optional<KeyType> parse_key_type(std::string_view name);
+[[nodiscard]] KeyType key_type_of(const EVP_PKEY* key);
+
+// A private key with its certificate, loaded once and shared read-only by signing threads.
+struct SigningKey
+{
+  EvpPkeyPtr key;
+  X509Ptr certificate;
+  KeyType type = KeyType::other;
+};
+
+// Load a PEM private key from `key_file` and the certificate from `cert_file` (DER or PEM),
+// or, without `cert_file`, from `key_file` itself (a PEM holding key and certificate, as
+// CONFIG_MODULE_SIG_KEY files do). `passphrase` unlocks an encrypted key (KBUILD_SIGN_PIN).
+// Throws Error when a file is unreadable, when the key is encrypted and no passphrase fits,
+// or when the key does not match the certificate.
+[[nodiscard]] SigningKey load_signing_key(const std::filesystem::path& key_file,
+                                          const std::optional<std::filesystem::path>& cert_file,
+                                          const std::optional<std::string>& passphrase);
+
+// Every certificate in `file`: one DER certificate, or any number of PEM certificates
+// (other PEM blocks, such as a private key, are skipped). Throws when there are none.
+[[nodiscard]] std::vector<X509Ptr> load_certificates(const std::filesystem::path& file);
+
+// The first certificate of `file` (see load_certificates).
+[[nodiscard]] X509Ptr load_certificate(const std::filesystem::path& file);
+
+// Subject commonName of `cert` (or the whole subject when it has no CN).
+[[nodiscard]] std::string subject_name(const X509* cert);
+
+// subjectKeyIdentifier of `cert` as lower-case hex, empty when it has none.
+[[nodiscard]] std::string subject_key_id_hex(const X509* cert);
+
+// SHA-256 fingerprint of the DER certificate, lower-case hex without separators.
+[[nodiscard]] std::string fingerprint_sha256(const X509* cert);
+
+} // namespace ksign::core

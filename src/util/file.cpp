@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+#include "util/file.hpp"
+
+#include "util/error.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace ksign::util {
+
+namespace fs = std::filesystem;
+
+Fd& Fd::operator=(Fd&& other) noexcept
+{
+  if (this != &other) {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    m_fd = other.release();
+  }
+  return *this;
+}
+
+Fd::~Fd()
+{
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+}
+
+int Fd::release() noexcept
+{
+  const int fd = m_fd;
+  m_fd = -1;
+  return fd;
+}
+
+std::string quote(const fs::path& path)
+{
+  return "'" + path.string() + "'";
+}
+
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& what, const fs::path& path, int err)
+{
+  throw Error(Errc::io, what + " " + quote(path) + ": " + std::strerror(err));
+}
+
+} // namespace
+
+Bytes read_file(const fs::path& path)
+{
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    throw_errno("cannot open", path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    throw_errno("cannot stat", path, errno);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    throw Error(Errc::io, "cannot read " + quote(path) + ": is a directory");
+  }
+  Bytes data;
+  // Regular files: one read of the known size; anything else grows as it goes.
+  data.resize(S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) + 1 : 65536);
+  std::size_t used = 0;
+  for (;;) {
+    if (used == data.size()) {
+      data.resize(data.size() * 2);
+    }
+    const ssize_t n = ::read(fd.get(), data.data() + used, data.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("cannot read", path, errno);
+    }
+    if (n == 0) {
+      break;
+    }
+    used += static_cast<std::size_t>(n);
+  }
+  data.resize(used);
+  return data;
+}
+
+namespace {
+
+std::string random_suffix()
+{
+  static thread_local std::mt19937_64 generator{std::random_device{}()};
+  static constexpr char k_alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string suffix;
+  for (int i = 0; i < 8; ++i) {
+    suffix += k_alphabet[generator() % (sizeof k_alphabet - 1)];
+  }
+  return suffix;
+}
+
+void write_all(int fd, std::span<const ByteView> parts, const fs::path& path)
+{
+  std::vector<iovec> iov;
+  for (const ByteView part : parts) {
+    if (!part.empty()) {
+      iov.push_back({const_cast<std::uint8_t*>(part.data()), part.size()});
+    }
+  }
+  std::size_t index = 0;
+  while (index < iov.size()) {
+    const int count = static_cast<int>(std::min<std::size_t>(iov.size() - index, IOV_MAX));
+    ssize_t n = ::writev(fd, &iov[index], count);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("cannot write", path, errno);
+    }
+    while (n > 0 && index < iov.size()) {
+      const auto step = std::min<std::size_t>(static_cast<std::size_t>(n), iov[index].iov_len);
+      iov[index].iov_base = static_cast<std::uint8_t*>(iov[index].iov_base) + step;
+      iov[index].iov_len -= step;
+      n -= static_cast<ssize_t>(step);
+      if (iov[index].iov_len == 0) {
+        ++index;
+      }
+    }
+  }
+}
+
+} // namespace
+
+void replace_file_atomically(const fs::path& target, std::span<const ByteView> parts,
+                             const ReplaceOptions& options)
+{
+  const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
+
+  // Mode and owner: from the reference file, else from the target, else new.
+  struct stat reference {};
+  bool have_reference = false;
+  const fs::path& reference_path = options.metadata_from ? *options.metadata_from : target;
+  if (::stat(reference_path.c_str(), &reference) == 0) {
+    have_reference = true;
+  } else if (errno != ENOENT) {
+    throw_errno("cannot stat", reference_path, errno);
+  }
+
+  fs::path temporary;
+  Fd fd;
+  for (int attempt = 0; attempt < 100 && !fd; ++attempt) {
+    temporary = directory / ("." + target.filename().string() + ".ksign-" + random_suffix());
+    fd = Fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd && errno != EEXIST) {
+      throw_errno("cannot create a temporary file in", directory, errno);
+    }
+  }
+  if (!fd) {
+    throw Error(Errc::io, "cannot create a temporary file in " + quote(directory));
+  }
+
+  try {
+    write_all(fd.get(), parts, temporary);
+    mode_t mode = options.new_file_mode;
+    if (options.force_mode) {
+      mode = *options.force_mode;
+    } else if (have_reference) {
+      mode = reference.st_mode & 07777;
+    }
+    if (have_reference && !options.force_mode) {
+      struct stat mine {};
+      if (::fstat(fd.get(), &mine) != 0) {
+        throw_errno("cannot stat", temporary, errno);
+      }
+      if ((mine.st_uid != reference.st_uid || mine.st_gid != reference.st_gid)
+          && ::fchown(fd.get(), reference.st_uid, reference.st_gid) != 0) {
+        throw_errno("cannot keep the owner of", target, errno);
+      }
+    }
+    if (::fchmod(fd.get(), mode) != 0) {
+      throw_errno("cannot set the mode of", temporary, errno);
+    }
+    if (::fsync(fd.get()) != 0) {
+      throw_errno("cannot sync", temporary, errno);
+    }
+    if (::close(fd.release()) != 0) {
+      throw_errno("cannot close", temporary, errno);
+    }
+    if (::rename(temporary.c_str(), target.c_str()) != 0) {
+      throw_errno("cannot replace", target, errno);
+    }
+  } catch (...) {
+    ::unlink(temporary.c_str());
+    throw;
+  }
+
+  // Make the rename itself durable.
+  Fd dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir) {
+    (void)::fsync(dir.get());
+  }
+}
+
+void replace_file_atomically(const fs::path& target, ByteView data, const ReplaceOptions& options)
+{
+  const ByteView parts[] = {data};
+  replace_file_atomically(target, parts, options);
+}
+
+} // namespace ksign::util

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+#include "util/openssl.hpp"
+
+#include <openssl/err.h>
+
+namespace ksign {
+
+std::string drain_openssl_errors()
+{
+  std::string text;
+  unsigned long code = 0;
+  while ((code = ERR_get_error()) != 0) {
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof buffer);
+    const char* reason = ERR_reason_error_string(code);
+    if (!text.empty()) {
+      text += "; ";
+    }
+    text += reason ? reason : buffer;
+  }
+  return text;
+}
+
+void throw_openssl(const std::string& what)
+{
+  const std::string detail = drain_openssl_errors();
+  throw Error(Errc::crypto, detail.empty() ? what : what + ": " + detail);
+}
+
+} // namespace ksign

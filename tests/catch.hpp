@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: MIT
+// Build the tests against Catch2 v2 (Debian 12) or v3 (Arch, the wrap).
+#pragma once
+
+#if __has_include(<catch2/catch_all.hpp>)
+#include <catch2/catch_all.hpp>
+#else
+#include <catch2/catch.hpp>
+#endif
