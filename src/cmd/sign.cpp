@@ -1,26 +1,127 @@
 // SPDX-License-Identifier: MIT
-// Placeholder while the core lands.
+// `ksign sign`: sign modules in place (or to --output), many at once, with one key load.
 
+#include "cli/key_options.hpp"
+#include "cli/options.hpp"
+#include "cli/output.hpp"
 #include "cmd/commands.hpp"
+#include "core/module_files.hpp"
+#include "core/module_signer.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
+#include "util/work_queue.hpp"
 
 #include <fmt/core.h>
+
+#include <atomic>
+#include <memory>
 
 namespace ksign::cmd {
 
 namespace {
 
+cxxopts::Options sign_options()
+{
+  cxxopts::Options options("ksign sign", "Sign Linux kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst) in place.\n"
+                                         "A module that is already signed is re-signed.");
+  options.custom_help("[options]");
+  options.positional_help("<module|dir>...");
+  options.add_options()
+    ("k,key", "PEM private key (may also hold the certificate)", cxxopts::value<std::string>(), "FILE")
+    ("c,cert", "signer's certificate, DER or PEM", cxxopts::value<std::vector<std::string>>(), "FILE")
+    ("hash", "sha256, sha384, sha512, sha3-256, sha3-384 or sha3-512 "
+             "(default: the key store's khash, else sha512)", cxxopts::value<std::string>(), "ALGO")
+    ("keyid", "name the signer by subjectKeyIdentifier instead of issuer and serial (sign-file -k)")
+    ("o,output", "write the signed module to FILE instead of replacing it (one module only)",
+     cxxopts::value<std::string>(), "FILE")
+    ("r,recursive", "sign modules in subdirectories of a directory too")
+    ("j,jobs", "sign N modules at a time (0: one per CPU)", cxxopts::value<int>()->default_value("0"), "N")
+    ("compress-level", "level for recompressing .ko.gz/.xz/.zst modules (default: the kernel's)",
+     cxxopts::value<int>(), "N")
+    ("v,verbose", "name every module signed")
+    ("q,quiet", "print errors only")
+    ("h,help", "show this help")
+    ("modules", "", cxxopts::value<std::vector<std::string>>());
+  cli::add_key_store_options(options);
+  options.parse_positional({"modules"});
+  return options;
+}
+
 int run_sign(std::span<const std::string> args)
 {
-  if (args.size() > 1 && (args[1] == "--help" || args[1] == "-h")) {
-    fmt::print("usage: ksign sign ...\n");
+  cxxopts::Options options = sign_options();
+  const cxxopts::ParseResult result = cli::parse_options(options, args);
+  if (result.count("help") > 0) {
+    fmt::print("{}", options.help());
     return cli::exit_success;
   }
-  throw Error(Errc::internal, "'ksign sign' is not implemented yet");
+  cli::Output out("sign");
+  if (result.count("verbose") > 0) {
+    out.set_verbosity(cli::Verbosity::verbose);
+  }
+  if (result.count("quiet") > 0) {
+    out.set_verbosity(cli::Verbosity::quiet);
+  }
+  if (result.count("modules") == 0) {
+    throw Error(Errc::usage, "no module given");
+  }
+  const auto arguments = result["modules"].as<std::vector<std::string>>();
+  const cli::SigningKeySource source = cli::signing_key_source(result);
+
+  core::SignSettings settings;
+  settings.hash = cli::chosen_hash(result.count("hash") ? std::optional(result["hash"].as<std::string>()) : std::nullopt,
+                                   source.recorded_hash);
+  settings.signer_id = result.count("keyid") > 0 ? core::SignerIdKind::subject_key_id
+                                                 : core::SignerIdKind::issuer_and_serial;
+  if (result.count("compress-level") > 0) {
+    settings.compression_level = result["compress-level"].as<int>();
+  }
+  const unsigned jobs = cli::job_count(result);
+
+  auto key = std::make_shared<core::SigningKey>(
+    core::load_signing_key(source.key, source.certificate, cli::key_passphrase()));
+  const core::ModuleSigner signer(std::move(key), settings);
+
+  const std::vector<core::ModuleFile> modules = core::collect_modules(arguments, result.count("recursive") > 0);
+  if (modules.empty()) {
+    throw Error(Errc::io, "no modules (*.ko, *.ko.gz, *.ko.xz, *.ko.zst) found");
+  }
+  std::optional<std::filesystem::path> output;
+  if (result.count("output") > 0) {
+    if (modules.size() != 1 || arguments.size() != 1) {
+      throw Error(Errc::usage, "--output takes exactly one module");
+    }
+    output = result["output"].as<std::string>();
+  }
+
+  std::atomic<std::size_t> failures{0};
+  util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
+    const std::filesystem::path& path = modules[index].path;
+    try {
+      const core::SignOutcome outcome = signer.sign_file(path, output.value_or(path));
+      out.detail("signed {}{}{}", util::quote(path),
+                 outcome.compression == core::Compression::none
+                   ? std::string()
+                   : " (" + std::string(core::compression_name(outcome.compression)) + ")",
+                 outcome.was_signed ? ", replacing its old signature" : "");
+    } catch (const Error& e) {
+      ++failures;
+      out.error("{}: {}", util::quote(path), e.what());
+    } catch (const std::exception& e) {
+      ++failures;
+      out.error("{}: {}", util::quote(path), e.what());
+    }
+  });
+
+  const std::size_t signed_count = modules.size() - failures;
+  if (modules.size() > 1 || failures > 0) {
+    out.info("signed {} of {} modules with {}", signed_count, modules.size(), core::hash_name(settings.hash));
+  }
+  return failures == 0 ? cli::exit_success : cli::exit_failure;
 }
 
 } // namespace
 
-const Command cmd_sign = {"sign", "(not implemented yet)", run_sign};
+const Command cmd_sign = {"sign", "sign kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst)", run_sign};
 
 } // namespace ksign::cmd

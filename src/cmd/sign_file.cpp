@@ -1,26 +1,177 @@
 // SPDX-License-Identifier: MIT
-// Placeholder while the core lands.
+// `ksign sign-file`, also run through a link named `sign-file`: the kernel's
+// scripts/sign-file command line, for DKMS (sign_file=) and the kernel's Makefile.
+//   sign-file [-dpk] <hash algo> <key> <x509> <module> [<dest>]
+//   sign-file -s <raw sig> <hash algo> <x509> <module> [<dest>]
+// Differences, on purpose: an existing signature is replaced rather than stacked, and a
+// compressed module is signed inside its compression instead of being corrupted.
 
+#include "cli/key_options.hpp"
+#include "cli/output.hpp"
 #include "cmd/commands.hpp"
+#include "core/elf.hpp"
+#include "core/modsig.hpp"
+#include "core/module_signer.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 #include <fmt/core.h>
+
+#include <memory>
+#include <optional>
+#include <vector>
 
 namespace ksign::cmd {
 
 namespace {
 
+constexpr const char* k_usage =
+  "usage: sign-file [-dpk] <hash algo> <key> <x509> <module> [<dest>]\n"
+  "       sign-file -s <raw sig> <hash algo> <x509> <module> [<dest>]\n"
+  "  (also: ksign sign-file ...)\n"
+  "\n"
+  "The kernel's scripts/sign-file, built into ksign: sign <module> in place, or into <dest>.\n"
+  "  -d  write the signature to <module>.p7s only; leave the module alone\n"
+  "  -p  also write the signature to <module>.p7s\n"
+  "  -k  name the signer by subjectKeyIdentifier instead of issuer and serial\n"
+  "  -s  append the ready-made DER PKCS#7 signature in <raw sig> (no key needed)\n"
+  "<key> is a PEM private key (KBUILD_SIGN_PIN unlocks an encrypted one); <x509> is DER or PEM.\n"
+  "Exit status: 0 signed, 1 error, 2 usage.\n";
+
+struct SignFileArgs
+{
+  bool detached_only = false; // -d
+  bool save_p7s = false;      // -p
+  bool key_id = false;        // -k
+  std::optional<std::string> raw_signature; // -s
+  std::vector<std::string> positional;
+};
+
+SignFileArgs parse_arguments(std::span<const std::string> args)
+{
+  SignFileArgs parsed;
+  std::size_t i = 1;
+  for (; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      break;
+    }
+    for (std::size_t j = 1; j < arg.size(); ++j) {
+      switch (arg[j]) {
+      case 'd':
+        parsed.detached_only = true;
+        parsed.save_p7s = true;
+        break;
+      case 'p':
+        parsed.save_p7s = true;
+        break;
+      case 'k':
+        parsed.key_id = true;
+        break;
+      case 's':
+        // getopt style: the value is the rest of this word or the next word.
+        if (j + 1 < arg.size()) {
+          parsed.raw_signature = arg.substr(j + 1);
+        } else if (i + 1 < args.size()) {
+          parsed.raw_signature = args[++i];
+        } else {
+          throw Error(Errc::usage, "-s needs a signature file");
+        }
+        j = arg.size();
+        break;
+      default:
+        throw Error(Errc::usage, fmt::format("unknown option '-{}'", arg[j]));
+      }
+    }
+  }
+  parsed.positional.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+  const std::size_t wanted = parsed.raw_signature ? 3 : 4;
+  if (parsed.positional.size() != wanted && parsed.positional.size() != wanted + 1) {
+    throw Error(Errc::usage, "wrong number of arguments");
+  }
+  return parsed;
+}
+
+void write_p7s(const std::filesystem::path& module, ByteView cms)
+{
+  util::replace_file_atomically(module.string() + ".p7s", cms);
+}
+
 int run_sign_file(std::span<const std::string> args)
 {
-  if (args.size() > 1 && (args[1] == "--help" || args[1] == "-h")) {
-    fmt::print("usage: ksign sign-file ...\n");
+  for (const std::string& arg : args.subspan(1)) {
+    if (arg == "-h" || arg == "--help") {
+      fmt::print("{}", k_usage);
+      return cli::exit_success;
+    }
+  }
+  SignFileArgs parsed;
+  try {
+    parsed = parse_arguments(args);
+  } catch (const Error& e) {
+    fmt::print(stderr, "ksign sign-file: error: {}\n{}", e.what(), k_usage);
+    return cli::exit_usage;
+  }
+  const std::vector<std::string>& pos = parsed.positional;
+
+  if (parsed.raw_signature) {
+    // -s <raw sig> <hash> <x509> <module> [<dest>]: append a signature made elsewhere.
+    const std::filesystem::path module = pos[2];
+    const std::filesystem::path dest = pos.size() > 3 ? pos[3] : pos[2];
+    const Bytes cms = util::read_file(*parsed.raw_signature);
+    const Bytes image = util::read_file(module);
+    const std::size_t length = core::unsigned_length(image);
+    if (const auto problem = core::kernel_module_problem(ByteView(image).first(length))) {
+      throw Error(Errc::format, util::quote(module) + ": " + *problem);
+    }
+    const auto trailer = core::make_trailer(cms.size());
+    const ByteView parts[] = {ByteView(image).first(length), cms, trailer};
+    util::ReplaceOptions options;
+    options.metadata_from = module;
+    util::replace_file_atomically(dest, parts, options);
     return cli::exit_success;
   }
-  throw Error(Errc::internal, "'ksign sign-file' is not implemented yet");
+
+  const std::string& hash_name = pos[0];
+  const std::string& key_file = pos[1];
+  const std::filesystem::path cert_file = pos[2];
+  const std::filesystem::path module = pos[3];
+  const std::filesystem::path dest = pos.size() > 4 ? pos[4] : pos[3];
+  if (key_file.starts_with("pkcs11:")) {
+    throw Error(Errc::crypto, "PKCS#11 keys are not supported by ksign; use a PEM key file");
+  }
+  core::SignSettings settings;
+  settings.hash = cli::chosen_hash(hash_name, std::nullopt);
+  settings.signer_id = parsed.key_id ? core::SignerIdKind::subject_key_id : core::SignerIdKind::issuer_and_serial;
+  auto key = std::make_shared<core::SigningKey>(core::load_signing_key(key_file, cert_file, cli::key_passphrase()));
+  const core::ModuleSigner signer(std::move(key), settings);
+
+  if (parsed.detached_only) {
+    core::SignOutcome outcome;
+    (void)signer.sign_image(util::read_file(module), &outcome);
+    write_p7s(module, outcome.cms);
+    return cli::exit_success;
+  }
+  const core::SignOutcome outcome = [&] {
+    try {
+      return signer.sign_file(module, dest);
+    } catch (const Error& e) {
+      throw Error(e.code(), util::quote(module) + ": " + e.what());
+    }
+  }();
+  if (parsed.save_p7s) {
+    write_p7s(module, outcome.cms);
+  }
+  return cli::exit_success;
 }
 
 } // namespace
 
-const Command cmd_sign_file = {"sign-file", "(not implemented yet)", run_sign_file};
+const Command cmd_sign_file = {"sign-file", "the kernel's scripts/sign-file interface, for DKMS and Kbuild",
+                               run_sign_file};
 
 } // namespace ksign::cmd

@@ -1,26 +1,187 @@
 // SPDX-License-Identifier: MIT
-// Placeholder while the core lands.
+// `ksign verify`: predict, for each module, what a kernel with module.sig_enforce=1 will say.
 
+#include "cli/key_options.hpp"
+#include "cli/options.hpp"
+#include "cli/output.hpp"
 #include "cmd/commands.hpp"
+#include "core/module_files.hpp"
+#include "core/module_verifier.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
+#include "util/json.hpp"
+#include "util/work_queue.hpp"
 
 #include <fmt/core.h>
+
+#include <map>
 
 namespace ksign::cmd {
 
 namespace {
 
+cxxopts::Options verify_options()
+{
+  cxxopts::Options options("ksign verify",
+                           "Check module signatures the way the kernel does, against trusted certificates.\n"
+                           "Exit status 0 only when every module is ok.");
+  options.custom_help("[options]");
+  options.positional_help("<module|dir>...");
+  options.add_options()
+    ("c,cert", "trust the certificate(s) in FILE: DER, PEM or a PEM bundle (repeatable)",
+     cxxopts::value<std::vector<std::string>>(), "FILE")
+    ("r,recursive", "check modules in subdirectories of a directory too")
+    ("j,jobs", "check N modules at a time (0: one per CPU)", cxxopts::value<int>()->default_value("0"), "N")
+    ("json", "print the results as JSON on stdout")
+    ("v,verbose", "more detail per module")
+    ("q,quiet", "print only the modules that are not ok")
+    ("h,help", "show this help")
+    ("modules", "", cxxopts::value<std::vector<std::string>>());
+  cli::add_key_store_options(options);
+  options.parse_positional({"modules"});
+  return options;
+}
+
+struct ModuleResult
+{
+  std::filesystem::path path;
+  core::Verification verification;
+  std::string read_error; // the file could not be read at all
+};
+
+std::string describe(const core::Verification& v)
+{
+  std::string hash = v.hash ? std::string(core::hash_name(*v.hash)) : "unknown hash";
+  std::string signer;
+  if (!v.signer.empty()) {
+    signer += "signer '" + v.signer + "'";
+  }
+  if (!v.key_id.empty()) {
+    signer += std::string(signer.empty() ? "" : ", ") + "key id " + v.key_id;
+  }
+  switch (v.verdict) {
+  case core::Verdict::ok:
+    return fmt::format("ok ({}, {})", signer, hash);
+  case core::Verdict::unsigned_module:
+    return "unsigned";
+  case core::Verdict::unknown_key:
+    return fmt::format("unknown key ({}{}{})", signer, signer.empty() ? "" : ", ", hash);
+  case core::Verdict::bad_signature:
+    return fmt::format("bad signature ({})", v.problem);
+  case core::Verdict::malformed:
+    return fmt::format("malformed ({})", v.problem);
+  }
+  return "malformed";
+}
+
+void print_json(const std::vector<ModuleResult>& results, const std::map<std::string, std::size_t>& counts)
+{
+  fmt::print("{{\n  \"modules\": [");
+  bool first = true;
+  for (const ModuleResult& r : results) {
+    const core::Verification& v = r.verification;
+    fmt::print("{}\n    {{\"path\": {}, \"status\": {}", first ? "" : ",", util::json_string(r.path.string()),
+               util::json_string(r.read_error.empty() ? core::verdict_name(v.verdict) : "unreadable"));
+    first = false;
+    fmt::print(", \"compression\": {}", util::json_string(core::compression_name(v.compression)));
+    if (v.hash) {
+      fmt::print(", \"hash\": {}", util::json_string(core::hash_name(*v.hash)));
+    }
+    if (!v.signer.empty()) {
+      fmt::print(", \"signer\": {}", util::json_string(v.signer));
+    }
+    if (!v.key_id.empty()) {
+      fmt::print(", \"key_id\": {}", util::json_string(v.key_id));
+    }
+    const std::string& problem = r.read_error.empty() ? v.problem : r.read_error;
+    if (!problem.empty()) {
+      fmt::print(", \"problem\": {}", util::json_string(problem));
+    }
+    fmt::print("}}");
+  }
+  fmt::print("\n  ],\n  \"summary\": {{\"total\": {}", results.size());
+  for (const auto& [name, count] : counts) {
+    fmt::print(", {}: {}", util::json_string(name), count);
+  }
+  fmt::print("}}\n}}\n");
+}
+
 int run_verify(std::span<const std::string> args)
 {
-  if (args.size() > 1 && (args[1] == "--help" || args[1] == "-h")) {
-    fmt::print("usage: ksign verify ...\n");
+  cxxopts::Options options = verify_options();
+  const cxxopts::ParseResult result = cli::parse_options(options, args);
+  if (result.count("help") > 0) {
+    fmt::print("{}", options.help());
     return cli::exit_success;
   }
-  throw Error(Errc::internal, "'ksign verify' is not implemented yet");
+  cli::Output out("verify");
+  if (result.count("verbose") > 0) {
+    out.set_verbosity(cli::Verbosity::verbose);
+  }
+  if (result.count("quiet") > 0) {
+    out.set_verbosity(cli::Verbosity::quiet);
+  }
+  if (result.count("modules") == 0) {
+    throw Error(Errc::usage, "no module given");
+  }
+  const bool json = result.count("json") > 0;
+  const unsigned jobs = cli::job_count(result);
+
+  core::TrustedKeys trusted;
+  for (const std::filesystem::path& file : cli::trusted_certificate_files(result)) {
+    for (X509Ptr& certificate : core::load_certificates(file)) {
+      trusted.add(std::move(certificate));
+    }
+  }
+
+  std::vector<core::ModuleFile> modules =
+    core::collect_modules(result["modules"].as<std::vector<std::string>>(), result.count("recursive") > 0);
+  if (modules.empty()) {
+    throw Error(Errc::io, "no modules (*.ko, *.ko.gz, *.ko.xz, *.ko.zst) found");
+  }
+  std::vector<ModuleResult> results(modules.size());
+  util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
+    ModuleResult& r = results[index];
+    r.path = modules[index].path;
+    try {
+      const Bytes file = util::read_file(r.path);
+      r.verification = core::verify_module(file, trusted);
+    } catch (const std::exception& e) {
+      r.read_error = e.what();
+    }
+  });
+  // Report in a stable order, whatever order the workers finished in.
+  std::sort(results.begin(), results.end(), [](const ModuleResult& a, const ModuleResult& b) { return a.path < b.path; });
+
+  std::map<std::string, std::size_t> counts;
+  std::size_t not_ok = 0;
+  for (const ModuleResult& r : results) {
+    const bool ok = r.read_error.empty() && r.verification.verdict == core::Verdict::ok;
+    not_ok += ok ? 0 : 1;
+    ++counts[r.read_error.empty() ? std::string(core::verdict_name(r.verification.verdict)) : "unreadable"];
+    if (json) {
+      continue;
+    }
+    if (!r.read_error.empty()) {
+      out.error("{}", r.read_error);
+    } else if (!ok || out.verbosity() != cli::Verbosity::quiet) {
+      out.result(fmt::format("{}: {}", r.path.string(), describe(r.verification)));
+    }
+  }
+  if (json) {
+    print_json(results, counts);
+  } else if (results.size() > 1) {
+    std::string summary;
+    for (const auto& [name, count] : counts) {
+      summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", count, name);
+    }
+    out.info("{} modules: {}", results.size(), summary);
+  }
+  return not_ok == 0 ? cli::exit_success : cli::exit_failure;
 }
 
 } // namespace
 
-const Command cmd_verify = {"verify", "(not implemented yet)", run_verify};
+const Command cmd_verify = {"verify", "check module signatures the way the kernel will", run_verify};
 
 } // namespace ksign::cmd

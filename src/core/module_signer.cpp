@@ -1,2 +1,145 @@
 // SPDX-License-Identifier: MIT
-// Placeholder while the core lands.
+#include "core/module_signer.hpp"
+
+#include "core/elf.hpp"
+#include "core/modsig.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+#include "util/openssl.hpp"
+
+#include <openssl/rsa.h>
+
+namespace ksign::core {
+
+namespace {
+
+bool is_ml_dsa(KeyType type)
+{
+  return type == KeyType::ml_dsa_44 || type == KeyType::ml_dsa_65 || type == KeyType::ml_dsa_87;
+}
+
+// The module image inside `file`, checked: returns the length without old signatures.
+std::size_t checked_unsigned_length(ByteView image)
+{
+  const std::size_t length = unsigned_length(image);
+  if (const auto problem = kernel_module_problem(image.first(length))) {
+    throw Error(Errc::format, *problem);
+  }
+  return length;
+}
+
+} // namespace
+
+ModuleSigner::ModuleSigner(std::shared_ptr<const SigningKey> key, SignSettings settings)
+  : m_key(std::move(key)), m_settings(settings), m_identity(signer_identity(m_key->certificate.get())),
+    m_signature_algorithm(signature_algorithm_identifier(m_key->type, settings.hash)),
+    m_digest(fetch_digest(settings.hash))
+{
+  if (!can_sign_with(settings.hash)) {
+    throw Error(Errc::usage, "the kernel no longer accepts new " + std::string(hash_name(settings.hash))
+                               + " signatures; use sha256, sha384, sha512 or sha3-*");
+  }
+  if (is_ml_dsa(m_key->type) && settings.hash != HashAlgo::sha512) {
+    throw Error(Errc::usage, "ML-DSA module signatures use sha512");
+  }
+  if (settings.signer_id == SignerIdKind::subject_key_id && m_identity.subject_key_id.empty()) {
+    throw Error(Errc::crypto, "the certificate has no subjectKeyIdentifier, so --keyid cannot name the signer");
+  }
+}
+
+Bytes ModuleSigner::signature_for(ByteView content) const
+{
+  EVP_PKEY* key = m_key->key.get();
+  Bytes signature;
+  if (is_ml_dsa(m_key->type)) {
+    // ML-DSA signs the module itself (no pre-hash), as the kernel expects without signed attributes.
+    EvpMdCtxPtr context(EVP_MD_CTX_new());
+    std::size_t length = 0;
+    if (!context || EVP_DigestSignInit_ex(context.get(), nullptr, nullptr, nullptr, nullptr, key, nullptr) != 1
+        || EVP_DigestSign(context.get(), nullptr, &length, content.data(), content.size()) != 1) {
+      throw_openssl("cannot sign with the ML-DSA key");
+    }
+    signature.resize(length);
+    if (EVP_DigestSign(context.get(), signature.data(), &length, content.data(), content.size()) != 1) {
+      throw_openssl("cannot sign with the ML-DSA key");
+    }
+    signature.resize(length);
+  } else {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_length = 0;
+    if (EVP_Digest(content.data(), content.size(), digest, &digest_length, m_digest, nullptr) != 1) {
+      throw_openssl("cannot hash the module");
+    }
+    // Sign the digest: PKCS#1 v1.5 with DigestInfo for RSA, plain ECDSA for EC. No CMS layer.
+    EvpPkeyCtxPtr context(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+    if (!context || EVP_PKEY_sign_init(context.get()) != 1) {
+      throw_openssl("cannot start signing");
+    }
+    if (m_key->type == KeyType::rsa) {
+      if (EVP_PKEY_CTX_set_rsa_padding(context.get(), RSA_PKCS1_PADDING) != 1
+          || EVP_PKEY_CTX_set_signature_md(context.get(), m_digest) != 1) {
+        throw_openssl("cannot set up an RSA PKCS#1 signature with " + std::string(hash_name(m_settings.hash)));
+      }
+    }
+    std::size_t length = 0;
+    if (EVP_PKEY_sign(context.get(), nullptr, &length, digest, digest_length) != 1) {
+      throw_openssl("cannot sign");
+    }
+    signature.resize(length);
+    if (EVP_PKEY_sign(context.get(), signature.data(), &length, digest, digest_length) != 1) {
+      throw_openssl("cannot sign");
+    }
+    signature.resize(length);
+  }
+  return encode_signed_data(m_identity, m_settings.signer_id, m_settings.hash, m_signature_algorithm, signature);
+}
+
+Bytes ModuleSigner::sign_image(Bytes file, SignOutcome* outcome) const
+{
+  SignOutcome result;
+  const Compression compression = detect_compression(file);
+  result.compression = compression;
+  Bytes image = compression == Compression::none ? std::move(file) : decompress(compression, file);
+  const std::size_t length = checked_unsigned_length(image);
+  result.was_signed = length != image.size();
+  result.module_size = length;
+  result.cms = signature_for(ByteView(image).first(length));
+  const auto trailer = make_trailer(result.cms.size());
+  image.resize(length);
+  image.reserve(length + result.cms.size() + trailer.size());
+  append(image, result.cms);
+  append(image, trailer);
+  if (outcome != nullptr) {
+    *outcome = std::move(result);
+  }
+  if (compression == Compression::none) {
+    return image;
+  }
+  return compress(compression, image, m_settings.compression_level);
+}
+
+SignOutcome ModuleSigner::sign_file(const std::filesystem::path& input, const std::filesystem::path& output) const
+{
+  Bytes file = util::read_file(input);
+  SignOutcome outcome;
+  outcome.compression = detect_compression(file);
+  util::ReplaceOptions options;
+  options.metadata_from = input;
+  if (outcome.compression != Compression::none) {
+    const Bytes signed_file = sign_image(std::move(file), &outcome);
+    util::replace_file_atomically(output, signed_file, options);
+    return outcome;
+  }
+  // Uncompressed: write module, signature and trailer with one writev, without joining them.
+  const std::size_t length = checked_unsigned_length(file);
+  outcome.was_signed = length != file.size();
+  outcome.module_size = length;
+  const ByteView content = ByteView(file).first(length);
+  outcome.cms = signature_for(content);
+  const auto trailer = make_trailer(outcome.cms.size());
+  const ByteView parts[] = {content, outcome.cms, trailer};
+  util::replace_file_atomically(output, parts, options);
+  return outcome;
+}
+
+} // namespace ksign::core

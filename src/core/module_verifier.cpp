@@ -1,2 +1,216 @@
 // SPDX-License-Identifier: MIT
-// Placeholder while the core lands.
+#include "core/module_verifier.hpp"
+
+#include "core/cms.hpp"
+#include "core/der.hpp"
+#include "core/modsig.hpp"
+#include "util/error.hpp"
+#include "util/strings.hpp"
+
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+
+namespace ksign::core {
+
+std::string_view verdict_name(Verdict verdict)
+{
+  switch (verdict) {
+  case Verdict::ok:
+    return "ok";
+  case Verdict::unsigned_module:
+    return "unsigned";
+  case Verdict::unknown_key:
+    return "unknown_key";
+  case Verdict::bad_signature:
+    return "bad_signature";
+  case Verdict::malformed:
+    return "malformed";
+  }
+  return "malformed";
+}
+
+void TrustedKeys::add(X509Ptr certificate)
+{
+  Key key;
+  const SignerIdentity identity = signer_identity(certificate.get());
+  key.issuer = identity.issuer;
+  // Keep only the INTEGER's content octets, which is what a SignerInfo's serial compares by.
+  der::Reader reader(identity.serial);
+  const ByteView serial = reader.read(der::k_integer, "serialNumber").content;
+  key.serial.assign(serial.begin(), serial.end());
+  key.subject_key_id = identity.subject_key_id;
+  key.public_key.reset(X509_get_pubkey(certificate.get()));
+  if (!key.public_key) {
+    throw_openssl("cannot read the public key of a trusted certificate");
+  }
+  key.name = subject_name(certificate.get());
+  key.key_id = util::to_hex(key.subject_key_id);
+  key.certificate = std::move(certificate);
+  m_keys.push_back(std::move(key));
+}
+
+const TrustedKeys::Key* TrustedKeys::find_by_issuer_serial(ByteView issuer, ByteView serial) const
+{
+  for (const Key& key : m_keys) {
+    if (std::ranges::equal(key.issuer, issuer) && std::ranges::equal(key.serial, serial)) {
+      return &key;
+    }
+  }
+  return nullptr;
+}
+
+const TrustedKeys::Key* TrustedKeys::find_by_key_id(ByteView subject_key_id) const
+{
+  for (const Key& key : m_keys) {
+    if (!key.subject_key_id.empty() && std::ranges::equal(key.subject_key_id, subject_key_id)) {
+      return &key;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+Verification verdict(Verification result, Verdict verdict, std::string problem = {})
+{
+  result.verdict = verdict;
+  result.problem = std::move(problem);
+  return result;
+}
+
+// Common name of a DER Name, for naming an unknown signer.
+std::string name_of(ByteView issuer)
+{
+  const unsigned char* cursor = issuer.data();
+  X509_NAME* name = d2i_X509_NAME(nullptr, &cursor, static_cast<long>(issuer.size()));
+  if (name == nullptr) {
+    return {};
+  }
+  std::string text;
+  const int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (index >= 0) {
+    unsigned char* utf8 = nullptr;
+    const int length = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index)));
+    if (length >= 0) {
+      text.assign(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(length));
+      OPENSSL_free(utf8);
+    }
+  }
+  X509_NAME_free(name);
+  return text;
+}
+
+bool signature_matches(const TrustedKeys::Key& key, KeyType type, HashAlgo hash, ByteView content,
+                       ByteView signature)
+{
+  const EVP_MD* md = fetch_digest(hash);
+  EvpPkeyCtxPtr context(EVP_PKEY_CTX_new_from_pkey(nullptr, key.public_key.get(), nullptr));
+  if (type == KeyType::ml_dsa_44 || type == KeyType::ml_dsa_65 || type == KeyType::ml_dsa_87) {
+    EvpMdCtxPtr md_context(EVP_MD_CTX_new());
+    const bool good = md_context
+                      && EVP_DigestVerifyInit_ex(md_context.get(), nullptr, nullptr, nullptr, nullptr,
+                                                 key.public_key.get(), nullptr) == 1
+                      && EVP_DigestVerify(md_context.get(), signature.data(), signature.size(), content.data(),
+                                          content.size()) == 1;
+    (void)drain_openssl_errors();
+    return good;
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_length = 0;
+  if (EVP_Digest(content.data(), content.size(), digest, &digest_length, md, nullptr) != 1) {
+    throw_openssl("cannot hash the module");
+  }
+  bool good = context && EVP_PKEY_verify_init(context.get()) == 1;
+  if (good && type == KeyType::rsa) {
+    good = EVP_PKEY_CTX_set_rsa_padding(context.get(), RSA_PKCS1_PADDING) == 1
+           && EVP_PKEY_CTX_set_signature_md(context.get(), md) == 1;
+  }
+  good = good && EVP_PKEY_verify(context.get(), signature.data(), signature.size(), digest, digest_length) == 1;
+  (void)drain_openssl_errors();
+  return good;
+}
+
+} // namespace
+
+Verification verify_module(ByteView file, const TrustedKeys& trusted)
+{
+  Verification result;
+  result.compression = detect_compression(file);
+  Bytes decompressed;
+  ByteView image = file;
+  if (result.compression != Compression::none) {
+    try {
+      decompressed = decompress(result.compression, file);
+    } catch (const Error& e) {
+      return verdict(result, Verdict::malformed, e.what());
+    }
+    image = decompressed;
+  }
+
+  const Trailer trailer = parse_trailer(image);
+  if (trailer.status == TrailerStatus::unsigned_module) {
+    return verdict(result, Verdict::unsigned_module);
+  }
+  if (trailer.status == TrailerStatus::malformed) {
+    return verdict(result, Verdict::malformed, trailer.problem);
+  }
+
+  ParsedSignedData cms;
+  try {
+    cms = parse_signed_data(trailer.cms);
+  } catch (const Error& e) {
+    return verdict(result, Verdict::malformed, e.what());
+  }
+  result.hash = cms.digest;
+  if (cms.id_kind == SignerIdKind::issuer_and_serial) {
+    result.signer = name_of(cms.issuer);
+  } else {
+    result.key_id = util::to_hex(cms.subject_key_id);
+  }
+  if (cms.signer_count != 1) {
+    return verdict(result, Verdict::malformed,
+                   "signature has " + std::to_string(cms.signer_count) + " signers (ksign expects exactly one)");
+  }
+  if (!cms.digest) {
+    return verdict(result, Verdict::malformed, "unsupported digest algorithm " + cms.digest_oid);
+  }
+  if (!cms.signature_kind) {
+    return verdict(result, Verdict::malformed, "unsupported signature algorithm " + cms.signature_oid);
+  }
+  if (cms.has_signed_attributes && cms.signature_kind != SignatureKind::ml_dsa) {
+    return verdict(result, Verdict::malformed, "signature has signed attributes (the kernel rejects them)");
+  }
+  if (cms.has_signed_attributes) {
+    return verdict(result, Verdict::malformed,
+                   "ML-DSA signature with signed attributes (loads only on kernels built with "
+                   "CONFIG_PKCS7_WAIVE_AUTHATTRS_REJECTION_FOR_MLDSA; ksign does not check those)");
+  }
+
+  const TrustedKeys::Key* key = cms.id_kind == SignerIdKind::issuer_and_serial
+                                  ? trusted.find_by_issuer_serial(cms.issuer, cms.serial)
+                                  : trusted.find_by_key_id(cms.subject_key_id);
+  if (key == nullptr) {
+    return verdict(result, Verdict::unknown_key);
+  }
+  result.signer = key->name;
+  result.key_id = key->key_id;
+
+  const KeyType type = key_type_of(key->public_key.get());
+  const bool algorithm_fits = (type == KeyType::rsa && cms.signature_kind == SignatureKind::rsa_pkcs1)
+                              || (type == KeyType::ec && cms.signature_kind == SignatureKind::ecdsa)
+                              || (cms.signature_kind == SignatureKind::ml_dsa && type != KeyType::rsa
+                                  && type != KeyType::ec && type != KeyType::other);
+  if (!algorithm_fits) {
+    return verdict(result, Verdict::bad_signature,
+                   "signature algorithm " + cms.signature_oid + " does not fit the signer's "
+                     + std::string(key_type_name(type)) + " key");
+  }
+  if (!signature_matches(*key, type, *cms.digest, image.first(trailer.signed_length), cms.signature)) {
+    return verdict(result, Verdict::bad_signature, "the signature does not match the module's contents");
+  }
+  return verdict(result, Verdict::ok);
+}
+
+} // namespace ksign::core

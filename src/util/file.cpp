@@ -11,7 +11,9 @@
 #include <climits>
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <random>
+#include <string_view>
 
 namespace ksign::util {
 
@@ -106,6 +108,25 @@ std::string random_suffix()
   return suffix;
 }
 
+// The process umask, read without changing it (umask(2) would race with other threads).
+mode_t current_umask()
+{
+  static const mode_t mask = [] {
+    mode_t value = 022;
+    try {
+      const Bytes status = read_file("/proc/self/status");
+      const std::string_view text(reinterpret_cast<const char*>(status.data()), status.size());
+      const auto at = text.find("\nUmask:");
+      if (at != std::string_view::npos) {
+        value = static_cast<mode_t>(std::strtoul(std::string(text.substr(at + 8, 12)).c_str(), nullptr, 8));
+      }
+    } catch (const Error&) {
+    }
+    return value;
+  }();
+  return mask;
+}
+
 void write_all(int fd, std::span<const ByteView> parts, const fs::path& path)
 {
   std::vector<iovec> iov;
@@ -168,7 +189,7 @@ void replace_file_atomically(const fs::path& target, std::span<const ByteView> p
 
   try {
     write_all(fd.get(), parts, temporary);
-    mode_t mode = options.new_file_mode;
+    mode_t mode = options.new_file_mode & ~current_umask();
     if (options.force_mode) {
       mode = *options.force_mode;
     } else if (have_reference) {

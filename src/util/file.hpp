@@ -42,8 +42,8 @@ std::string quote(const std::filesystem::path& path);
 // How a replaced file's metadata is chosen.
 struct ReplaceOptions
 {
-  // Mode for a file that does not exist yet; an existing file keeps its own.
-  mode_t new_file_mode = 0644;
+  // Mode for a file that does not exist yet, less the umask; an existing file keeps its own.
+  mode_t new_file_mode = 0666;
   // Copy mode and owner from this file instead of from the target (used for --output).
   std::optional<std::filesystem::path> metadata_from;
   // Force this mode, whatever the existing file had (private keys).

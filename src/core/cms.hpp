@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "core/hash.hpp"
+#include "core/keys.hpp"
+#include "util/bytes.hpp"
+
+#include <openssl/x509.h>
+
+#include <optional>
+#include <string>
+
+// The PKCS#7/CMS SignedData of a module signature, written and read by ksign itself (not by
+// OpenSSL's CMS layer, which refuses pairings the kernel accepts, such as ECDSA with SHA-3):
+//
+//   ContentInfo ::= SEQUENCE { id-signedData, [0] EXPLICIT SignedData }
+//   SignedData  ::= SEQUENCE { version 1|3, digestAlgorithms SET { alg },
+//                              encapContentInfo SEQUENCE { id-data }   -- detached: no eContent
+//                              signerInfos SET { SignerInfo } }        -- no certificates, no CRLs
+//   SignerInfo  ::= SEQUENCE { version 1|3, sid, digestAlgorithm, signatureAlgorithm,
+//                              signature OCTET STRING }                -- no signed attributes
+//   sid: IssuerAndSerialNumber (version 1) or [0] subjectKeyIdentifier (version 3)
+namespace ksign::core {
+
+enum class SignerIdKind { issuer_and_serial, subject_key_id };
+
+// How the SignerInfo's signatureAlgorithm names the signature.
+enum class SignatureKind { rsa_pkcs1, ecdsa, ml_dsa };
+
+// What a SignerInfo needs from the signer's certificate, extracted once.
+struct SignerIdentity
+{
+  Bytes issuer;         // DER Name, byte for byte as in the certificate
+  Bytes serial;         // DER INTEGER (tag, length, content)
+  Bytes subject_key_id; // raw octets, empty when the certificate has none
+};
+
+[[nodiscard]] SignerIdentity signer_identity(const X509* certificate);
+
+// DER AlgorithmIdentifier of the signature the kernel expects for `type` with `hash`:
+// rsaEncryption (NULL parameters), ecdsa-with-SHA*/SHA3-* (no parameters), id-ml-dsa-*.
+[[nodiscard]] Bytes signature_algorithm_identifier(KeyType type, HashAlgo hash);
+
+// The complete DER ContentInfo for one signer.
+[[nodiscard]] Bytes encode_signed_data(const SignerIdentity& signer, SignerIdKind id_kind, HashAlgo hash,
+                                       ByteView signature_algorithm, ByteView signature);
+
+// A SignedData as read back, for verification. Views point into the parsed buffer.
+struct ParsedSignedData
+{
+  unsigned version = 0;
+  std::size_t signer_count = 0;
+  bool has_certificates = false;
+  std::optional<HashAlgo> digest;  // nullopt: an algorithm the kernel does not know
+  std::string digest_oid;          // dotted, for messages
+  SignerIdKind id_kind = SignerIdKind::issuer_and_serial;
+  ByteView issuer;                 // DER Name (issuer_and_serial)
+  ByteView serial;                 // INTEGER content octets (issuer_and_serial)
+  ByteView subject_key_id;         // (subject_key_id)
+  std::optional<SignatureKind> signature_kind; // nullopt: unsupported signature algorithm
+  std::string signature_oid;       // dotted, for messages
+  bool has_signed_attributes = false;
+  ByteView signature;
+};
+
+// Parse the first SignerInfo of `der` and the SignedData around it. Structural problems
+// (not SignedData, not id-data, attached content, version mismatch, bad DER) throw
+// Error(Errc::format) with the reason; algorithm and count checks are left to the caller.
+[[nodiscard]] ParsedSignedData parse_signed_data(ByteView der);
+
+} // namespace ksign::core

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+#include "core/module_files.hpp"
+
+#include "util/error.hpp"
+#include "util/file.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace ksign::core {
+
+namespace fs = std::filesystem;
+
+bool has_module_name(const fs::path& path)
+{
+  const std::string name = path.filename().string();
+  for (const char* suffix : {".ko", ".ko.gz", ".ko.xz", ".ko.zst"}) {
+    const std::string_view s(suffix);
+    if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<ModuleFile> collect_modules(std::span<const std::string> arguments, bool recursive)
+{
+  std::vector<ModuleFile> modules;
+  std::set<fs::path> seen;
+  const auto add = [&](const fs::path& path, std::uintmax_t size) {
+    if (seen.insert(path.lexically_normal()).second) {
+      modules.push_back({path, size});
+    }
+  };
+  for (const std::string& argument : arguments) {
+    const fs::path path(argument);
+    std::error_code ec;
+    const fs::file_status status = fs::status(path, ec);
+    if (ec || !fs::exists(status)) {
+      throw Error(Errc::io, "cannot find " + util::quote(path) + (ec ? ": " + ec.message() : ""));
+    }
+    if (!fs::is_directory(status)) {
+      add(path, fs::file_size(path, ec));
+      continue;
+    }
+    const auto consider = [&](const fs::directory_entry& entry) {
+      std::error_code entry_ec;
+      if (entry.is_regular_file(entry_ec) && has_module_name(entry.path())) {
+        add(entry.path(), entry.file_size(entry_ec));
+      }
+    };
+    if (recursive) {
+      for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+        consider(*it);
+      }
+    } else {
+      for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+        consider(*it);
+      }
+    }
+    if (ec) {
+      throw Error(Errc::io, "cannot read the directory " + util::quote(path) + ": " + ec.message());
+    }
+  }
+  std::stable_sort(modules.begin(), modules.end(),
+                   [](const ModuleFile& a, const ModuleFile& b) { return a.size > b.size; });
+  return modules;
+}
+
+} // namespace ksign::core

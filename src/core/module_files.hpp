@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace ksign::core {
+
+struct ModuleFile
+{
+  std::filesystem::path path;
+  std::uintmax_t size = 0;
+};
+
+// True for the names modules are installed under: *.ko, *.ko.gz, *.ko.xz, *.ko.zst.
+[[nodiscard]] bool has_module_name(const std::filesystem::path& path);
+
+// The module files named by `arguments`: a file is taken as it is (whatever its name); a
+// directory contributes the files with module names directly in it, or below it when
+// `recursive`. Symlinks to directories are not followed. The result is ordered largest first
+// (so parallel work ends with short jobs), without duplicates. Throws Error(Errc::io) for an
+// argument that does not exist.
+[[nodiscard]] std::vector<ModuleFile> collect_modules(std::span<const std::string> arguments, bool recursive);
+
+} // namespace ksign::core

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "core/cms.hpp"
+#include "core/compress.hpp"
+#include "core/hash.hpp"
+#include "core/keys.hpp"
+#include "util/bytes.hpp"
+
+#include <filesystem>
+#include <memory>
+
+namespace ksign::core {
+
+struct SignSettings
+{
+  HashAlgo hash = k_default_hash;
+  SignerIdKind signer_id = SignerIdKind::issuer_and_serial;
+  int compression_level = k_default_level;
+};
+
+// What signing one module file did.
+struct SignOutcome
+{
+  Compression compression = Compression::none;
+  bool was_signed = false;   // it carried a signature before (now replaced)
+  std::size_t module_size = 0; // uncompressed module bytes, without signature
+  Bytes cms;                   // the signature written (DER SignedData), for sign-file -p/-d
+};
+
+// Signs modules with one key. Build it once; sign() and sign_file() may then be called from
+// many threads at once (the key is only read; each call makes its own OpenSSL contexts).
+class ModuleSigner
+{
+public:
+  ModuleSigner(std::shared_ptr<const SigningKey> key, SignSettings settings);
+
+  // The DER CMS SignedData that signs `content` (an unsigned module image).
+  [[nodiscard]] Bytes signature_for(ByteView content) const;
+
+  // Sign the module in `input` and write the result to `output` (the same path signs in place),
+  // atomically, keeping the file's mode and owner. Compressed modules are decompressed, signed
+  // and recompressed in the same format; an existing signature is replaced. On any problem
+  // throws Error and leaves `output` untouched.
+  SignOutcome sign_file(const std::filesystem::path& input, const std::filesystem::path& output) const;
+
+  // The same for a module already in memory; returns the bytes to write.
+  [[nodiscard]] Bytes sign_image(Bytes file, SignOutcome* outcome = nullptr) const;
+
+  [[nodiscard]] const SignSettings& settings() const { return m_settings; }
+
+private:
+  std::shared_ptr<const SigningKey> m_key;
+  SignSettings m_settings;
+  SignerIdentity m_identity;
+  Bytes m_signature_algorithm;
+  const EVP_MD* m_digest;
+};
+
+} // namespace ksign::core
