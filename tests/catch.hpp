@@ -4,6 +4,9 @@
 
 #if __has_include(<catch2/catch_all.hpp>)
 #include <catch2/catch_all.hpp>
+// A substring matcher under one name for both versions.
+#define KSIGN_CONTAINS(text) Catch::Matchers::ContainsSubstring(text)
 #else
 #include <catch2/catch.hpp>
+#define KSIGN_CONTAINS(text) Catch::Matchers::Contains(text)
 #endif

@@ -1,2 +1,50 @@
 // SPDX-License-Identifier: MIT
 #include "catch.hpp"
+
+#include "test_support.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+using namespace ksign;
+
+TEST_CASE("util::replace_file_atomically", "[file]")
+{
+  const test::TempDir dir;
+  const auto target = dir.path() / "module.ko";
+  test::write_text(target, "old");
+  ::chmod(target.c_str(), 0640);
+
+  const ByteView parts[] = {as_bytes("new "), as_bytes(""), as_bytes("content")};
+  util::replace_file_atomically(target, parts);
+  const Bytes data = util::read_file(target);
+  CHECK(std::string(data.begin(), data.end()) == "new content");
+  struct stat st {};
+  REQUIRE(::stat(target.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0640);
+
+  SECTION("no temporary files are left behind")
+  {
+    std::size_t entries = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+      ++entries;
+    }
+    CHECK(entries == 1);
+  }
+  SECTION("a forced mode wins (private keys)")
+  {
+    util::ReplaceOptions options;
+    options.force_mode = 0600;
+    util::replace_file_atomically(target, as_bytes("key"), options);
+    REQUIRE(::stat(target.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+  }
+  SECTION("failure leaves nothing")
+  {
+    CHECK_THROWS_AS(util::replace_file_atomically(dir.path() / "missing-dir" / "x", as_bytes("y")), Error);
+    CHECK_THROWS_WITH(util::read_file(dir.path() / "absent"), KSIGN_CONTAINS("cannot open"));
+  }
+}

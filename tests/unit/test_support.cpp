@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+#include "test_support.hpp"
+
+#include "util/error.hpp"
+#include "util/file.hpp"
+#include "util/openssl.hpp"
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <cstdlib>
+#include <fstream>
+
+namespace ksign::test {
+
+namespace {
+
+std::string bio_text(BIO* bio)
+{
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(length));
+}
+
+void add_extension(X509* cert, int nid, const char* value)
+{
+  X509V3_CTX context;
+  X509V3_set_ctx_nodb(&context);
+  X509V3_set_ctx(&context, cert, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value);
+  if (extension == nullptr || X509_add_ext(cert, extension, -1) != 1) {
+    throw_openssl("cannot add a certificate extension");
+  }
+  X509_EXTENSION_free(extension);
+}
+
+} // namespace
+
+core::SigningKey make_key(core::KeyType type, const std::string& common_name)
+{
+  core::SigningKey key;
+  key.type = type;
+  key.key.reset(type == core::KeyType::rsa ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})
+                                           : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "secp384r1"));
+  if (!key.key) {
+    throw_openssl("cannot generate a test key");
+  }
+  key.certificate.reset(X509_new());
+  X509* cert = key.certificate.get();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 0x1234567);
+  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600L * 24 * 365);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(common_name.c_str()),
+                             -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509_set_pubkey(cert, key.key.get());
+  add_extension(cert, NID_basic_constraints, "critical,CA:FALSE");
+  add_extension(cert, NID_key_usage, "digitalSignature");
+  add_extension(cert, NID_subject_key_identifier, "hash");
+  if (X509_sign(cert, key.key.get(), EVP_sha256()) == 0) {
+    throw_openssl("cannot sign a test certificate");
+  }
+  return key;
+}
+
+std::string private_key_pem(const core::SigningKey& key)
+{
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PrivateKey(bio.get(), key.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  return bio_text(bio.get());
+}
+
+std::string certificate_pem(const core::SigningKey& key)
+{
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(bio.get(), key.certificate.get());
+  return bio_text(bio.get());
+}
+
+Bytes certificate_der(const core::SigningKey& key)
+{
+  unsigned char* buffer = nullptr;
+  const int length = i2d_X509(key.certificate.get(), &buffer);
+  Bytes der(buffer, buffer + length);
+  OPENSSL_free(buffer);
+  return der;
+}
+
+TempDir::TempDir()
+{
+  std::string pattern = (std::filesystem::temp_directory_path() / "ksign-unit.XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw Error(Errc::io, "cannot make a temporary directory");
+  }
+  m_path = pattern;
+}
+
+TempDir::~TempDir()
+{
+  std::error_code ec;
+  std::filesystem::remove_all(m_path, ec);
+}
+
+void write_text(const std::filesystem::path& path, std::string_view text)
+{
+  util::replace_file_atomically(path, as_bytes(text));
+}
+
+Bytes sample_module()
+{
+  const char* root = std::getenv("KSIGN_SOURCE_ROOT");
+  const std::filesystem::path base = root != nullptr ? root : KSIGN_TEST_SOURCE_ROOT;
+  return util::read_file(base / "tests/data/sample/ksign_sample.ko");
+}
+
+} // namespace ksign::test

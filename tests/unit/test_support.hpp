@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+// Real keys and certificates for unit tests, made with OpenSSL in-process (no files committed).
+#pragma once
+
+#include "core/keys.hpp"
+#include "util/bytes.hpp"
+
+#include <filesystem>
+#include <string>
+
+namespace ksign::test {
+
+// A fresh key of `type` (rsa: 2048 bits, ec: P-384) with a self-signed certificate that has a
+// subjectKeyIdentifier, CN `common_name`.
+[[nodiscard]] core::SigningKey make_key(core::KeyType type, const std::string& common_name);
+
+// PEM of the private key / of the certificate.
+[[nodiscard]] std::string private_key_pem(const core::SigningKey& key);
+[[nodiscard]] std::string certificate_pem(const core::SigningKey& key);
+[[nodiscard]] Bytes certificate_der(const core::SigningKey& key);
+
+// A temporary directory removed at the end of the test.
+class TempDir
+{
+public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return m_path; }
+
+private:
+  std::filesystem::path m_path;
+};
+
+void write_text(const std::filesystem::path& path, std::string_view text);
+
+// The sample kernel module the repository carries (tests/data/sample/ksign_sample.ko).
+[[nodiscard]] Bytes sample_module();
+
+} // namespace ksign::test
