@@ -86,6 +86,7 @@ class Case:
     compressed: bool = False  # load with MODULE_INIT_COMPRESSED_FILE
     verify_files: list = field(default_factory=list)
     trusted_certs: list = field(default_factory=list)  # what the booted kernel trusts
+    signature: tuple | None = None  # (hash, "issuer" or "skid") its PKCS#7 must name, per openssl
     problems: list = field(default_factory=list)
     result: str = "-"
     errno: int | None = None
@@ -273,8 +274,9 @@ def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store
     signer = Signer(ksign, plain, work / "cases")
     cases = []
 
-    def add(name, expect, prepare, boot="stock", compressed=False, trust=None):
-        case = Case(name, expect, boot, compressed=compressed, trusted_certs=trust or stock_trust)
+    def add(name, expect, prepare, boot="stock", compressed=False, trust=None, signature=None):
+        case = Case(name, expect, boot, compressed=compressed, trusted_certs=trust or stock_trust,
+                    signature=signature)
         try:
             result = prepare(name)
             case.guest_file, case.verify_files = result if isinstance(result, tuple) else (result, [result])
@@ -286,11 +288,12 @@ def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store
     for key_type, key_name in (("rsa", "trusted-rsa"), ("ec", "trusted-ec")):
         for hash_name in ("sha256", "sha384", "sha512", "sha3-384", "sha3-512"):
             add(f"{key_type}-{hash_name}", "loaded",
-                lambda name, k=key_name, h=hash_name: signer.ksign_sign(signer.copy(name), key[k], cert[k], h))
+                lambda name, k=key_name, h=hash_name: signer.ksign_sign(signer.copy(name), key[k], cert[k], h),
+                signature=(hash_name, "issuer"))
     add("rsa-sha512-keyid", "loaded", lambda name: signer.ksign_sign(
-        signer.copy(name), key["trusted-rsa"], cert["trusted-rsa"], "sha512", ["--keyid"]))
+        signer.copy(name), key["trusted-rsa"], cert["trusted-rsa"], "sha512", ["--keyid"]), signature=("sha512", "skid"))
     add("ec-sha384-keyid", "loaded", lambda name: signer.ksign_sign(
-        signer.copy(name), key["trusted-ec"], cert["trusted-ec"], "sha384", ["--keyid"]))
+        signer.copy(name), key["trusted-ec"], cert["trusted-ec"], "sha384", ["--keyid"]), signature=("sha384", "skid"))
 
     def resigned(name):
         path = signer.copy(name)
@@ -299,7 +302,7 @@ def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store
         else:
             signer.ksign_sign(path, key["untrusted-ec"], cert["untrusted-ec"], "sha256")
         return signer.ksign_sign(path, key["trusted-rsa"], cert["trusted-rsa"], "sha512")
-    add("resigned", "loaded", resigned)
+    add("resigned", "loaded", resigned, signature=("sha512", "issuer"))
 
     # Compressed modules: the kernel decompresses zstd itself; gzip and xz are decompressed here.
     add("zst-kernel-decompressed", "loaded", lambda name: signer.ksign_sign(
@@ -311,8 +314,10 @@ def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store
                                    "sha256")
         plain_copy = signer.decompressed(signed, tool)
         return plain_copy, [signed, plain_copy]
-    add("gz-decompressed", "loaded", lambda name: decompressed_here(name, "gzip", ["-9", "-n"]))
-    add("xz-decompressed", "loaded", lambda name: decompressed_here(name, "xz", ["--check=crc32"]))
+    add("gz-decompressed", "loaded", lambda name: decompressed_here(name, "gzip", ["-9", "-n"]),
+        signature=("sha256", "issuer"))
+    add("xz-decompressed", "loaded", lambda name: decompressed_here(name, "xz", ["--check=crc32"]),
+        signature=("sha256", "issuer"))
 
     # The sign-file drop-in, as `ksign sign-file` and as a symlink named sign-file (with a dest).
     def sign_file_dropin(name):
@@ -320,7 +325,7 @@ def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store
         run([ksign, "sign-file", "sha384", key["trusted-ec"], cert["trusted-ec"], path], "ksign sign-file",
             CaseError)
         return path
-    add("sign-file-dropin", "loaded", sign_file_dropin)
+    add("sign-file-dropin", "loaded", sign_file_dropin, signature=("sha384", "issuer"))
 
     def sign_file_symlink(name):
         link = work / "bin/sign-file"
@@ -332,7 +337,7 @@ def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store
         run([link, "sha512", key["trusted-rsa"], cert["trusted-rsa"], source, dest], "sign-file (symlink to ksign)",
             CaseError)
         return dest
-    add("sign-file-symlink", "loaded", sign_file_symlink)
+    add("sign-file-symlink", "loaded", sign_file_symlink, signature=("sha512", "issuer"))
 
     # Refusals, each for its own reason.
     add("unsigned", "unsigned", signer.copy)
@@ -360,10 +365,12 @@ def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store
         path = signer.copy(name)
         run([ksign, "sign", "--keydir", work / "keys", path], "ksign sign --keydir", CaseError)
         return path
-    add("keyflow-unpatched", "unavailable-key", key_flow)
+    # The testbed's config says MODULE_SIG_SHA512: the key store's khash must carry that to sign.
+    add("keyflow-unpatched", "unavailable-key", key_flow, signature=("sha512", "issuer"))
     if key_store_cert:
         patched_trust = stock_trust + [key_store_cert]
-        add("keyflow-patched", "loaded", key_flow, boot="patched", trust=patched_trust)
+        add("keyflow-patched", "loaded", key_flow, boot="patched", trust=patched_trust,
+            signature=("sha512", "issuer"))
         add("patched-rsa-sha512", "loaded", lambda name: signer.ksign_sign(
             signer.copy(name), key["trusted-rsa"], cert["trusted-rsa"], "sha512"), boot="patched", trust=patched_trust)
     else:
@@ -524,6 +531,36 @@ def judge_verify(ksign, case):
             case.problems.append(f"ksign verify '{path.name}' exited {process.returncode} with verdict {status}")
 
 
+MODULE_MAGIC = b"~Module signature appended~\n"
+
+
+def judge_signature(openssl, case):
+    """openssl, an independent reader, must find the hash and signer identifier asked for in the
+    PKCS#7 that ksign appended: the case must test what its name says."""
+    if not case.signature or case.compressed:
+        return
+    want_hash, want_sid = case.signature
+    data = case.guest_file.read_bytes()
+    if not data.endswith(MODULE_MAGIC):
+        case.problems.append("no module signature trailer")
+        return
+    # struct module_signature: algo, hash, id_type, signer_len, key_id_len, pad[3], be32 sig_len.
+    sig_len, = struct.unpack(">I", data[-len(MODULE_MAGIC) - 4:-len(MODULE_MAGIC)])
+    end = len(data) - len(MODULE_MAGIC) - 12
+    process = subprocess.run([str(openssl), "cms", "-inform", "DER", "-cmsout", "-print"],
+                             input=data[end - sig_len:end], capture_output=True)
+    text = process.stdout.decode(errors="replace")
+    signer_info = text.partition("signerInfos:")[2]
+    digest = re.search(r"digestAlgorithm:\s*algorithm: (\S+)", signer_info)
+    sid = re.search(r"d\.(subjectKeyIdentifier|issuerAndSerialNumber)", signer_info)
+    if process.returncode != 0 or not digest or not sid:
+        case.problems.append(f"openssl cannot read its PKCS#7: {process.stderr.decode(errors='replace')[-500:]}")
+        return
+    got_sid = "skid" if sid.group(1) == "subjectKeyIdentifier" else "issuer"
+    if (digest.group(1), got_sid) != (want_hash, want_sid):
+        case.problems.append(f"its PKCS#7 says {digest.group(1)}/{got_sid}, expected {want_hash}/{want_sid}")
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -550,6 +587,7 @@ def main():
         busybox = find_busybox()
         for tool in ("make", "zstd", "gzip", "xz"):
             find_program(tool)
+        openssl = find_program("openssl")
         tree = prepare_kernel_tree(testbed, work)
         plain = build_module(tree, work)
         loader = build_loader(source_root, work)
@@ -575,6 +613,7 @@ def main():
             if not case.problems:
                 judge_kernel(case)
                 judge_verify(ksign, case)
+                judge_signature(openssl, case)
     except SetupError as error:
         failures.append(str(error))
 
