@@ -94,22 +94,22 @@ std::size_t hash_size(HashAlgo hash)
 
 const EVP_MD* fetch_digest(HashAlgo hash)
 {
-  // Explicit fetches are much cheaper per use than EVP_get_digestbyname's implicit ones.
-  static std::once_flag once;
+  // Explicit fetches are much cheaper per use than EVP_get_digestbyname's implicit ones; each
+  // algorithm is fetched once per process, when first needed, and shared by all threads.
+  static std::array<std::once_flag, std::size(k_hashes)> once;
   static std::array<EVP_MD*, std::size(k_hashes)> digests{};
-  std::call_once(once, [] {
-    for (std::size_t i = 0; i < std::size(k_hashes); ++i) {
-      digests[i] = EVP_MD_fetch(nullptr, std::string(k_hashes[i].name).c_str(), nullptr);
-    }
-    (void)drain_openssl_errors();
-  });
   for (std::size_t i = 0; i < std::size(k_hashes); ++i) {
-    if (k_hashes[i].algo == hash) {
-      if (digests[i] == nullptr) {
-        throw Error(Errc::crypto, "OpenSSL does not provide " + std::string(k_hashes[i].name));
-      }
-      return digests[i];
+    if (k_hashes[i].algo != hash) {
+      continue;
     }
+    std::call_once(once[i], [i] {
+      digests[i] = EVP_MD_fetch(nullptr, std::string(k_hashes[i].name).c_str(), nullptr);
+      (void)drain_openssl_errors();
+    });
+    if (digests[i] == nullptr) {
+      throw Error(Errc::crypto, "OpenSSL does not provide " + std::string(k_hashes[i].name));
+    }
+    return digests[i];
   }
   throw Error(Errc::internal, "unknown hash algorithm");
 }

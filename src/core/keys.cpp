@@ -6,6 +6,7 @@
 #include "util/file.hpp"
 #include "util/strings.hpp"
 
+#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -67,6 +68,83 @@ int passphrase_callback(char* buffer, int size, int /*rwflag*/, void* user)
   }
   std::memcpy(buffer, text.data(), text.size());
   return static_cast<int>(text.size());
+}
+
+// Decode one unencrypted DER private key with a decoder narrowed to its structure and type.
+// A generic decoder context tries every known format and costs more than an ECDSA signature,
+// which matters when DKMS starts ksign once per module.
+EvpPkeyPtr decode_private_key(ByteView der, const char* structure, const char* key_type)
+{
+  EVP_PKEY* key = nullptr;
+  std::unique_ptr<OSSL_DECODER_CTX, OpensslDeleter<OSSL_DECODER_CTX_free>> decoder(OSSL_DECODER_CTX_new_for_pkey(
+    &key, "DER", structure, key_type, OSSL_KEYMGMT_SELECT_KEYPAIR, nullptr, nullptr));
+  const unsigned char* data = der.data();
+  std::size_t length = der.size();
+  if (!decoder || OSSL_DECODER_from_data(decoder.get(), &data, &length) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  return EvpPkeyPtr(key);
+}
+
+// The key type named by a PKCS#8 PrivateKeyInfo, for narrowing the decoder; nullptr if unknown.
+const char* pkcs8_key_type(ByteView der)
+{
+  const unsigned char* cursor = der.data();
+  std::unique_ptr<PKCS8_PRIV_KEY_INFO, OpensslDeleter<PKCS8_PRIV_KEY_INFO_free>> info(
+    d2i_PKCS8_PRIV_KEY_INFO(nullptr, &cursor, static_cast<long>(der.size())));
+  const ASN1_OBJECT* algorithm = nullptr;
+  if (!info || PKCS8_pkey_get0(&algorithm, nullptr, nullptr, nullptr, info.get()) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  switch (OBJ_obj2nid(algorithm)) {
+  case NID_rsaEncryption:
+    return "RSA";
+  case NID_X9_62_id_ecPublicKey:
+    return "EC";
+  default:
+    return nullptr;
+  }
+}
+
+// The first private key in PEM `data` when it is unencrypted; nullptr otherwise (encrypted
+// keys and unusual formats go through OpenSSL's generic PEM reader).
+EvpPkeyPtr read_plain_private_key(ByteView data)
+{
+  const BioPtr bio = memory_bio(data);
+  for (;;) {
+    char* name = nullptr;
+    char* header = nullptr;
+    unsigned char* body = nullptr;
+    long length = 0;
+    if (PEM_read_bio(bio.get(), &name, &header, &body, &length) != 1) {
+      ERR_clear_error();
+      return nullptr;
+    }
+    const std::string kind = name;
+    const bool encrypted = header != nullptr && header[0] != '\0';
+    const ByteView der(body, static_cast<std::size_t>(length));
+    EvpPkeyPtr key;
+    bool is_key = true;
+    if (encrypted) {
+      key = nullptr;
+    } else if (kind == PEM_STRING_PKCS8INF) {
+      key = decode_private_key(der, "PrivateKeyInfo", pkcs8_key_type(der));
+    } else if (kind == PEM_STRING_ECPRIVATEKEY) {
+      key = decode_private_key(der, "type-specific", "EC");
+    } else if (kind == PEM_STRING_RSA) {
+      key = decode_private_key(der, "type-specific", "RSA");
+    } else {
+      is_key = kind.find("PRIVATE KEY") != std::string::npos;
+    }
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(body);
+    if (is_key) {
+      return key;
+    }
+  }
 }
 
 } // namespace
@@ -157,10 +235,13 @@ SigningKey load_signing_key(const fs::path& key_file, const std::optional<fs::pa
                             const std::optional<std::string>& passphrase)
 {
   const Bytes data = util::read_file(key_file);
-  const BioPtr bio = memory_bio(data);
-  PassphraseState state{&passphrase};
   SigningKey signing;
-  signing.key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, passphrase_callback, &state));
+  signing.key = read_plain_private_key(data);
+  PassphraseState state{&passphrase};
+  if (!signing.key) {
+    const BioPtr bio = memory_bio(data);
+    signing.key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, passphrase_callback, &state));
+  }
   if (!signing.key) {
     if (state.asked && !passphrase) {
       ERR_clear_error();

@@ -221,12 +221,8 @@ void replace_file_atomically(const fs::path& target, std::span<const ByteView> p
     ::unlink(temporary.c_str());
     throw;
   }
-
-  // Make the rename itself durable.
-  Fd dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir) {
-    (void)::fsync(dir.get());
-  }
+  // The directory is not fsynced: after a crash the name holds either the old or the new
+  // file, both complete, which is all atomic replacement promises (and it saves ~5 ms a file).
 }
 
 void replace_file_atomically(const fs::path& target, ByteView data, const ReplaceOptions& options)
