@@ -1,5 +1,6 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: MIT
+# shellcheck shell=dash
 # /init of the kernel suite's initramfs (busybox-static): load every module listed in
 # /modules/list with the static loader, one machine-readable line per module, then power off.
 # A list line is "<case> <file> plain|compressed <module name>".
