@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: MIT
+# fish completion for ksign(1)
+
+set -l __ksign_commands keys config install sign verify sign-file help
+
+# Kernel releases that have a module directory: what --kernel takes.
+function __ksign_kernels
+    set -l root @MODULEDIR@
+    if set -q KSIGN_MODULEDIR; and test -n "$KSIGN_MODULEDIR"
+        set root $KSIGN_MODULEDIR
+    end
+    for dir in $root/*/
+        basename $dir
+    end
+end
+
+# Directories and kernel modules (*.ko, *.ko.gz, *.ko.xz, *.ko.zst) under the current token.
+function __ksign_module_paths
+    set -l token (commandline -ct)
+    for path in (complete -C "__fish_command_without_completions $token")
+        if string match -q -- '*/' $path; or string match -qr -- '\.ko(\.gz|\.xz|\.zst)?$' $path
+            echo $path
+        end
+    end
+end
+
+function __ksign_using
+    set -l words (commandline -opc)
+    test (count $words) -ge 2; and contains -- $words[2] $argv
+end
+
+complete -c ksign -f
+complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -s h -l help -d 'show help'
+complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -s V -l version -d 'show the version'
+complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a keys -d 'create or refresh the module signing key'
+complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a config -d 'make kernel configs trust the current key'
+complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a install -d 'copy the current key into a kernel package'
+complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a sign -d 'sign kernel modules'
+complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a verify -d 'check module signatures the way the kernel will'
+complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a sign-file -d "the kernel's scripts/sign-file interface"
+complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a help -d 'describe ksign or one of its commands'
+complete -c ksign -n '__ksign_using help' -a "$__ksign_commands"
+
+# keys
+complete -c ksign -n '__ksign_using keys' -l dir -x -a '(__fish_complete_directories)' -d 'key store directory'
+complete -c ksign -n '__ksign_using keys' -l config -r -F -d 'kernel config to update (file or quoted glob)'
+complete -c ksign -n '__ksign_using keys' -l refresh -x -a 'always 1d 7d 30d 2w' -d 'refresh the key when older than PERIOD'
+complete -c ksign -n '__ksign_using keys' -l keep -x -d 'keep only the newest N key directories'
+complete -c ksign -n '__ksign_using keys' -l show -d 'describe the current key and the kernels that carry it'
+complete -c ksign -n '__ksign_using keys' -l json -d 'print --show as JSON'
+complete -c ksign -n '__ksign_using keys' -s v -l verbose -d 'say what is done'
+complete -c ksign -n '__ksign_using keys' -s h -l help -d 'show help'
+
+# config
+complete -c ksign -n '__ksign_using config' -F
+complete -c ksign -n '__ksign_using config' -l dir -x -a '(__fish_complete_directories)' -d 'key store directory'
+complete -c ksign -n '__ksign_using config' -l check -d 'report the module-signing settings'
+complete -c ksign -n '__ksign_using config' -s h -l help -d 'show help'
+
+# install
+complete -c ksign -n '__ksign_using install' -a '(__fish_complete_directories)'
+complete -c ksign -n '__ksign_using install' -l dir -x -a '(__fish_complete_directories)' -d 'key store directory'
+complete -c ksign -n '__ksign_using install' -s h -l help -d 'show help'
+
+# sign
+complete -c ksign -n '__ksign_using sign' -a '(__ksign_module_paths)'
+complete -c ksign -n '__ksign_using sign' -s k -l key -r -F -d 'PEM private key'
+complete -c ksign -n '__ksign_using sign' -s c -l cert -r -F -d 'signer certificate, DER or PEM'
+complete -c ksign -n '__ksign_using sign' -l hash -x -a 'sha256 sha384 sha512 sha3-256 sha3-384 sha3-512' -d 'hash algorithm'
+complete -c ksign -n '__ksign_using sign' -l keyid -d 'name the signer by subjectKeyIdentifier'
+complete -c ksign -n '__ksign_using sign' -l keydir -x -a '(__fish_complete_directories)' -d 'use the current key of a key store'
+complete -c ksign -n '__ksign_using sign' -l kernel -x -a '(__ksign_kernels)' -d 'use the key installed with a kernel'
+complete -c ksign -n '__ksign_using sign' -s o -l output -r -F -d 'write the signed module to FILE'
+complete -c ksign -n '__ksign_using sign' -s r -l recursive -d 'sign modules in subdirectories too'
+complete -c ksign -n '__ksign_using sign' -s j -l jobs -x -d 'sign N modules at a time (0: one per CPU)'
+complete -c ksign -n '__ksign_using sign' -l compress-level -x -d 'level for recompressing compressed modules'
+complete -c ksign -n '__ksign_using sign' -s v -l verbose -d 'name every module signed'
+complete -c ksign -n '__ksign_using sign' -s q -l quiet -d 'print errors only'
+complete -c ksign -n '__ksign_using sign' -s h -l help -d 'show help'
+
+# verify
+complete -c ksign -n '__ksign_using verify' -a '(__ksign_module_paths)'
+complete -c ksign -n '__ksign_using verify' -s c -l cert -r -F -d 'trust the certificates in FILE'
+complete -c ksign -n '__ksign_using verify' -l keydir -x -a '(__fish_complete_directories)' -d 'trust the current key of a key store'
+complete -c ksign -n '__ksign_using verify' -l kernel -x -a '(__ksign_kernels)' -d 'trust the key installed with a kernel'
+complete -c ksign -n '__ksign_using verify' -s r -l recursive -d 'check modules in subdirectories too'
+complete -c ksign -n '__ksign_using verify' -s j -l jobs -x -d 'check N modules at a time (0: one per CPU)'
+complete -c ksign -n '__ksign_using verify' -l json -d 'print the results as JSON'
+complete -c ksign -n '__ksign_using verify' -s v -l verbose -d 'more detail per module'
+complete -c ksign -n '__ksign_using verify' -s q -l quiet -d 'print only the modules that are not ok'
+complete -c ksign -n '__ksign_using verify' -s h -l help -d 'show help'
+
+# sign-file [-dpk] <hash> <key> <x509> <module> [<dest>]: the hash comes first, then files.
+complete -c ksign -n '__ksign_using sign-file' -F
+complete -c ksign -n '__ksign_using sign-file' -a 'sha256 sha384 sha512 sha3-256 sha3-384 sha3-512'
+complete -c ksign -n '__ksign_using sign-file' -s d -d 'write the signature to <module>.p7s only'
+complete -c ksign -n '__ksign_using sign-file' -s p -d 'also write the signature to <module>.p7s'
+complete -c ksign -n '__ksign_using sign-file' -s k -d 'name the signer by subjectKeyIdentifier'
+complete -c ksign -n '__ksign_using sign-file' -s s -r -F -d 'append a ready-made DER PKCS#7 signature'
+complete -c ksign -n '__ksign_using sign-file' -s h -l help -d 'show help'
