@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# `meson install --destdir` puts every file where the distro's conventions want it. The
+# expected places are worked out here from the build's options, independently of the
+# meson.build files that do the installing.
+. "$KSIGN_SOURCE_ROOT/tests/lib.sh"
+
+: "${KSIGN_BUILD_ROOT:?KSIGN_BUILD_ROOT must name the meson build directory}"
+command -v meson >/dev/null || skip "meson is not on PATH"
+command -v python3 >/dev/null || skip "python3 is needed to read the build options"
+
+# The build's options, as NAME=VALUE lines.
+meson introspect --buildoptions "$KSIGN_BUILD_ROOT" >"$T/options.json" ||
+  { fail "meson introspect failed"; exit 1; }
+option() {
+  python3 -c '
+import json, sys
+for entry in json.load(open(sys.argv[1])):
+    if entry["name"] == sys.argv[2]:
+        value = entry["value"]
+        print(str(value).lower() if isinstance(value, bool) else value)
+        break
+else:
+    sys.exit("no option " + sys.argv[2])' "$T/options.json" "$1"
+}
+# in_prefix DIR: DIR as meson resolves a directory option (relative ones are under prefix).
+prefix=$(option prefix)
+in_prefix() { case $1 in /*) echo "$1" ;; *) echo "$prefix/$1" ;; esac; }
+bindir=$(in_prefix "$(option bindir)")
+libexecdir=$(in_prefix "$(option libexecdir)")
+datadir=$(in_prefix "$(option datadir)")
+mandir=$(in_prefix "$(option mandir)")
+sysconfdir=$(in_prefix "$(option sysconfdir)")
+moduledir=$(option moduledir)
+
+D=$T/root
+check "meson install --destdir" meson install -C "$KSIGN_BUILD_ROOT" --no-rebuild --destdir "$D"
+cp "$T/.out" "$T/install.log"
+
+# The binary, in bindir, and it runs.
+check "ksign is installed in $bindir" test -x "$D$bindir/ksign"
+check "the installed ksign runs" "$D$bindir/ksign" --version
+check_grep "it is this build's ksign" "^ksign [0-9]" "$T/.out"
+
+# <libexecdir>/ksign/sign-file: a link to the ksign binary, for DKMS's sign_file=.
+link=$D$libexecdir/ksign/sign-file
+check "sign-file is a symlink" test -L "$link"
+target=$(readlink "$link")
+case $target in
+/*) resolved=$D$target ;;            # absolute: it names the installed path
+*) resolved=$(dirname "$link")/$target ;;
+esac
+check "sign-file resolves to the installed ksign ($target)" test "$resolved" -ef "$D$bindir/ksign"
+check_no_grep "the link does not point into the destdir" "^$D" <(echo "$target")
+# Called by that name, the binary behaves as sign-file.
+ln -s "$D$bindir/ksign" "$T/sign-file"
+check "ksign called as sign-file" "$T/sign-file" --help
+check_grep "prints sign-file's usage" "^usage: sign-file " "$T/.out"
+
+# Completions, each where its shell looks.
+completion_dir() {
+  local name=$1 default=$2 value
+  value=$(option "$name")
+  case $value in
+  no) echo no ;;
+  '') echo "$default" ;;
+  *) echo "$value" ;;
+  esac
+}
+bash_default=$datadir/bash-completion/completions
+if pkg-config --exists bash-completion 2>/dev/null; then
+  bash_default=$(pkg-config --define-variable=datadir="$datadir" --variable=completionsdir bash-completion)
+fi
+bash_dir=$(completion_dir bashcompletiondir "$bash_default")
+zsh_dir=$(completion_dir zshcompletiondir "$datadir/zsh/site-functions")
+fish_dir=$(completion_dir fishcompletiondir "$datadir/fish/vendor_completions.d")
+for entry in "bash:$bash_dir:ksign" "zsh:$zsh_dir:_ksign" "fish:$fish_dir:ksign.fish"; do
+  IFS=: read -r shell dir name <<<"$entry"
+  if [ "$dir" = no ]; then
+    check "no $shell completion installed (option 'no')" test -z "$(find "$D" -path "*$shell*" -name "$name")"
+    continue
+  fi
+  file=$D$dir/$name
+  check "$shell completion in $dir" test -f "$file"
+  [ -f "$file" ] || continue
+  check_no_grep "$shell completion: placeholders filled in" '@[A-Z]+@' "$file"
+  check_grep "$shell completion: the module directory is $moduledir" "$moduledir" "$file"
+done
+
+# Man pages: built when scdoc is there (option manpages auto) or demanded (enabled).
+pages="ksign ksign-keys ksign-config ksign-install ksign-sign ksign-verify ksign-sign-file"
+manpages=$(option manpages)
+if [ "$manpages" = enabled ] || { [ "$manpages" = auto ] && command -v scdoc >/dev/null; }; then
+  for page in $pages; do
+    file=$D$mandir/man1/$page.1
+    check "man page $page(1) in $mandir/man1" test -f "$file"
+    [ -f "$file" ] || continue
+    check_grep "$page(1) is roff with its title" "^\.TH \"$page\" \"1\"" "$file"
+    check_no_grep "$page(1): placeholders filled in" '@[A-Z]+@' "$file"
+    check_no_grep "$page(1): the SPDX line is not shown" 'SPDX' "$file"
+  done
+  check_grep "ksign(1) names the sign-file link" "$libexecdir/ksign/sign-file" "$D$mandir/man1/ksign.1"
+  check_grep "ksign(1) names the module directory" "$moduledir" "$D$mandir/man1/ksign.1"
+  if command -v man >/dev/null; then
+    check "man renders ksign(1)" env MANWIDTH=80 man -l "$D$mandir/man1/ksign.1"
+    check_grep "ksign(1) has EXIT STATUS" '^EXIT STATUS' "$T/.out"
+    check_grep "ksign(1) has ENVIRONMENT" '^ENVIRONMENT' "$T/.out"
+    check_grep "ksign(1) has FILES" '^FILES' "$T/.out"
+  fi
+else
+  check "no man pages without scdoc" test -z "$(find "$D" -path '*/man1/*')"
+fi
+
+# DKMS files: whatever dkms/ ships (a .in file is installed without the suffix), under
+# <sysconfdir>/dkms, once.
+dkms_sources=$(find "$KSIGN_SOURCE_ROOT/dkms" -type f ! -name meson.build -printf '%f\n' | sed 's/\.in$//' | sort)
+if [ "$(option dkms)" = true ]; then
+  for name in $dkms_sources; do
+    _checks=$((_checks + 1))
+    found=$(find "$D$sysconfdir/dkms" -name "$name" 2>/dev/null | head -n 1)
+    if [ -z "$found" ]; then
+      fail "dkms/$name is not installed under $sysconfdir/dkms"
+      continue
+    fi
+    check_no_grep "${found#"$D"}: placeholders filled in" '@[A-Z]+@' "$found"
+    case $name in
+    *.sh) check "${found#"$D"} is executable" test -x "$found" ;;
+    esac
+  done
+  if grep -rqs 'sign_file=' "$D$sysconfdir/dkms"; then
+    check_grep "the DKMS drop-in names the installed sign-file link" \
+      "sign_file=[\"']?$libexecdir/ksign/sign-file" <(grep -rhs 'sign_file=' "$D$sysconfdir/dkms")
+  fi
+else
+  check "no DKMS files with -Ddkms=false" test ! -e "$D$sysconfdir/dkms"
+fi
+
+# Nothing lands outside the prefix except what must (sysconfdir of /usr is /etc).
+while IFS= read -r path; do
+  _checks=$((_checks + 1))
+  case ${path#"$D"} in
+  "$prefix"/* | "$sysconfdir"/*) ;;
+  *) fail "installed outside the prefix: ${path#"$D"}" ;;
+  esac
+done < <(find "$D" -type f -o -type l)
