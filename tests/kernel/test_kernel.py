@@ -381,13 +381,20 @@ def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store
 def make_key_store(ksign, testbed, work):
     """Runs `ksign keys` for the testbed's config; returns (certificate DER, None) or (None, why)."""
     store = work / "keys"
+    # ksign keys also records its certificate in the config it reads: give it a writable copy.
+    config = work / "config"
+    shutil.copyfile(testbed / "config", config)
+    config.chmod(0o644)
     try:
-        run([ksign, "keys", "--dir", store, "--config", testbed / "config"], "ksign keys", CaseError)
+        run([ksign, "keys", "--dir", store, "--config", config], "ksign keys", CaseError)
     except CaseError as error:
         return None, str(error)
     cert = store / "current/signing_crt.crt"
     if not cert.is_file():
-        return None, f"ksign keys --dir '{store}' made no current/signing_crt.crt"
+        return None, f"ksign keys --dir '{store}' made no current/signing_crt.crt (DER certificate)"
+    # The kernel's built-in keys are DER; insert-sys-cert copies the file as it is.
+    if cert.read_bytes()[:1] != b"\x30":
+        return None, f"'{cert}' is not a DER certificate"
     return cert, None
 
 
