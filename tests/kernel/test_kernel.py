@@ -164,13 +164,10 @@ def find_kbuild(release):
 
 
 def prepare_kernel_tree(testbed, work):
-    """A tree to build modules against: the testbed's build/ itself when it is complete, else a
-    writable shadow of it (symlinks) completed with the generated files a copy that honours
-    .gitignore loses: fixdep and modpost from linux-kbuild, and scripts/module.lds."""
+    """A tree to build modules against: a writable shadow (symlinks) of the testbed's build/,
+    which may be read-only, completed with the generated files a copy that honours .gitignore
+    loses: fixdep and modpost from linux-kbuild, and scripts/module.lds."""
     build = testbed / "build"
-    needed = ["scripts/basic/fixdep", "scripts/mod/modpost", "scripts/module.lds"]
-    if all((build / name).exists() for name in needed):
-        return build
     release = (build / "include/config/kernel.release").read_text().strip()
     tree = work / "kernel-tree"
     shutil.copytree(build, tree, symlinks=True, copy_function=os.symlink)
