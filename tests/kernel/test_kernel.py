@@ -35,6 +35,7 @@ EKEYREJECTED = 129
 MODULE_NAME = "ksignkt"
 BOOT_TIMEOUT = int(os.environ.get("KSIGN_KERNEL_BOOT_TIMEOUT", "180"))
 KERNEL_COMMAND_LINE = "console=ttyS0 module.sig_enforce=1 panic=-1"
+MODULE_MAGIC = b"~Module signature appended~\n"
 
 # What the kernel must do with a case, and what `ksign verify --json` must then say.
 VERIFY_STATUS = {
@@ -298,7 +299,13 @@ def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store
             run([sign_file, "sha256", key["untrusted-ec"], cert["untrusted-ec"], path], "sign-file", CaseError)
         else:
             signer.ksign_sign(path, key["untrusted-ec"], cert["untrusted-ec"], "sha256")
-        return signer.ksign_sign(path, key["trusted-rsa"], cert["trusted-rsa"], "sha512")
+        if not path.read_bytes().endswith(MODULE_MAGIC):
+            raise CaseError("the first signature left no module signature trailer")
+        signer.ksign_sign(path, key["trusted-rsa"], cert["trusted-rsa"], "sha512")
+        # Replaced, not stacked: a second signature over the first would load too.
+        if path.read_bytes().count(MODULE_MAGIC) != 1:
+            raise CaseError("re-signing left more than one signature in the module")
+        return path
     add("resigned", "loaded", resigned, signature=("sha512", "issuer"))
 
     # Compressed modules: the kernel decompresses zstd itself; gzip and xz are decompressed here.
@@ -533,9 +540,6 @@ def judge_verify(ksign, case):
             case.problems.append(f"ksign verify says {status} for '{path.name}', the kernel says {case.expect}")
         if (process.returncode == 0) != (want == "ok"):
             case.problems.append(f"ksign verify '{path.name}' exited {process.returncode} with verdict {status}")
-
-
-MODULE_MAGIC = b"~Module signature appended~\n"
 
 
 def judge_signature(openssl, case):
