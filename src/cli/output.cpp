@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -39,6 +40,7 @@ void Output::message(Level level, std::string_view text)
     break;
   }
   std::lock_guard lock(m_mutex);
+  clear_progress_locked();
   if (label.empty()) {
     fmt::print(stderr, "{}\n", text);
   } else if (color) {
@@ -51,7 +53,55 @@ void Output::message(Level level, std::string_view text)
 void Output::result(std::string_view line)
 {
   std::lock_guard lock(m_mutex);
+  clear_progress_locked();
   fmt::print("{}\n", line);
+}
+
+void Output::start_progress(std::string_view verb, std::size_t total)
+{
+  std::lock_guard lock(m_mutex);
+  // One module needs no progress line.
+  m_progress_enabled = total > 1 && m_verbosity != Verbosity::quiet && ::isatty(STDERR_FILENO) == 1;
+  m_progress_verb = verb;
+  m_progress_total = total;
+  m_progress_done = 0;
+  m_progress_last_draw_ms = 0;
+}
+
+void Output::step_progress()
+{
+  std::lock_guard lock(m_mutex);
+  ++m_progress_done;
+  if (!m_progress_enabled) {
+    return;
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now().time_since_epoch()).count();
+  // Redraw at most ten times a second: a terminal is slower than signing small modules.
+  if (now - m_progress_last_draw_ms < 100 && m_progress_done != m_progress_total) {
+    return;
+  }
+  m_progress_last_draw_ms = now;
+  std::fflush(stdout);
+  fmt::print(stderr, "\r\033[K{} {}/{} modules", m_progress_verb, m_progress_done, m_progress_total);
+  std::fflush(stderr);
+  m_progress_shown = true;
+}
+
+void Output::finish_progress()
+{
+  std::lock_guard lock(m_mutex);
+  clear_progress_locked();
+  m_progress_enabled = false;
+}
+
+void Output::clear_progress_locked()
+{
+  if (m_progress_shown) {
+    fmt::print(stderr, "\r\033[K");
+    std::fflush(stderr);
+    m_progress_shown = false;
+  }
 }
 
 } // namespace ksign::cli

@@ -54,10 +54,24 @@ public:
   enum class Level { error, warning, info };
   void message(Level level, std::string_view text);
 
+  // A progress line on stderr for long runs: "<verb> 120/4022 modules". Shown only when stderr
+  // is a terminal and not with --quiet; cleared by the next message and by finish_progress().
+  void start_progress(std::string_view verb, std::size_t total);
+  void step_progress();
+  void finish_progress();
+
 private:
+  void clear_progress_locked();
+
   std::string m_command;
   Verbosity m_verbosity = Verbosity::normal;
   std::mutex m_mutex;
+  bool m_progress_enabled = false;
+  bool m_progress_shown = false;
+  std::string m_progress_verb;
+  std::size_t m_progress_total = 0;
+  std::size_t m_progress_done = 0;
+  long long m_progress_last_draw_ms = 0;
 };
 
 } // namespace ksign::cli

@@ -95,6 +95,7 @@ int run_sign(std::span<const std::string> args)
   }
 
   std::atomic<std::size_t> failures{0};
+  out.start_progress("signing", modules.size());
   util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
     const std::filesystem::path& path = modules[index].path;
     try {
@@ -111,7 +112,9 @@ int run_sign(std::span<const std::string> args)
       ++failures;
       out.error("{}: {}", util::quote(path), e.what());
     }
+    out.step_progress();
   });
+  out.finish_progress();
 
   const std::size_t signed_count = modules.size() - failures;
   if (modules.size() > 1 || failures > 0) {

@@ -5,6 +5,8 @@
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
+#include "cli/paths.hpp"
+#include "core/kernel_trust.hpp"
 #include "core/module_files.hpp"
 #include "core/module_verifier.hpp"
 #include "util/error.hpp"
@@ -24,7 +26,8 @@ cxxopts::Options verify_options()
 {
   cxxopts::Options options("ksign verify",
                            "Check module signatures the way the kernel does, against trusted certificates.\n"
-                           "Exit status 0 only when every module is ok.");
+                           "With --kernel KVER and no modules: audit every module installed for KVER against\n"
+                           "everything that kernel trusts. Exit status 0 only when every module is ok.");
   options.custom_help("[options]");
   options.positional_help("<module|dir>...");
   options.add_options()
@@ -49,7 +52,15 @@ struct ModuleResult
   std::string read_error; // the file could not be read at all
 };
 
-std::string describe(const core::Verification& v)
+std::string paint(std::string_view text, bool ok, bool color)
+{
+  if (!color) {
+    return std::string(text);
+  }
+  return fmt::format("{}{}\033[0m", ok ? "\033[32m" : "\033[1;31m", text);
+}
+
+std::string describe(const core::Verification& v, bool color)
 {
   std::string hash = v.hash ? std::string(core::hash_name(*v.hash)) : "unknown hash";
   std::string signer;
@@ -61,15 +72,15 @@ std::string describe(const core::Verification& v)
   }
   switch (v.verdict) {
   case core::Verdict::ok:
-    return fmt::format("ok ({}, {})", signer, hash);
+    return fmt::format("{} ({}, {})", paint("ok", true, color), signer, hash);
   case core::Verdict::unsigned_module:
-    return "unsigned";
+    return paint("unsigned", false, color);
   case core::Verdict::unknown_key:
-    return fmt::format("unknown key ({}{}{})", signer, signer.empty() ? "" : ", ", hash);
+    return fmt::format("{} ({}{}{})", paint("unknown key", false, color), signer, signer.empty() ? "" : ", ", hash);
   case core::Verdict::bad_signature:
-    return fmt::format("bad signature ({})", v.problem);
+    return fmt::format("{} ({})", paint("bad signature", false, color), v.problem);
   case core::Verdict::malformed:
-    return fmt::format("malformed ({})", v.problem);
+    return fmt::format("{} ({})", paint("malformed", false, color), v.problem);
   }
   return "malformed";
 }
@@ -121,25 +132,50 @@ int run_verify(std::span<const std::string> args)
   if (result.count("quiet") > 0) {
     out.set_verbosity(cli::Verbosity::quiet);
   }
-  if (result.count("modules") == 0) {
-    throw Error(Errc::usage, "no module given");
-  }
   const bool json = result.count("json") > 0;
   const unsigned jobs = cli::job_count(result);
 
+  // Audit mode: every module of an installed kernel, against everything it trusts.
+  const bool audit = result.count("modules") == 0 && result.count("kernel") > 0;
+  if (result.count("modules") == 0 && !audit) {
+    throw Error(Errc::usage, "no module given (or give --kernel KVER alone to audit an installed kernel)");
+  }
+  std::vector<std::string> arguments;
+  std::vector<std::filesystem::path> certificate_files;
+  if (audit) {
+    const std::string release = result["kernel"].as<std::string>();
+    arguments = core::kernel_module_directories(cli::module_root(), release);
+    for (const core::TrustSource& source : core::kernel_trust_sources(cli::module_root(), release)) {
+      out.info("trusting {} ({})", util::quote(source.file), source.origin);
+      certificate_files.push_back(source.file);
+    }
+    if (result.count("cert") > 0) {
+      for (const std::string& name : result["cert"].as<std::vector<std::string>>()) {
+        certificate_files.emplace_back(name);
+      }
+    }
+    if (certificate_files.empty()) {
+      out.warning("found no certificate that kernel {} trusts; every signed module will show as unknown key",
+                  release);
+    }
+  } else {
+    arguments = result["modules"].as<std::vector<std::string>>();
+    certificate_files = cli::trusted_certificate_files(result);
+  }
+
   core::TrustedKeys trusted;
-  for (const std::filesystem::path& file : cli::trusted_certificate_files(result)) {
+  for (const std::filesystem::path& file : certificate_files) {
     for (X509Ptr& certificate : core::load_certificates(file)) {
       trusted.add(std::move(certificate));
     }
   }
 
-  std::vector<core::ModuleFile> modules =
-    core::collect_modules(result["modules"].as<std::vector<std::string>>(), result.count("recursive") > 0);
+  std::vector<core::ModuleFile> modules = core::collect_modules(arguments, audit || result.count("recursive") > 0);
   if (modules.empty()) {
     throw Error(Errc::io, "no modules (*.ko, *.ko.gz, *.ko.xz, *.ko.zst) found");
   }
   std::vector<ModuleResult> results(modules.size());
+  out.start_progress("verifying", modules.size());
   util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
     ModuleResult& r = results[index];
     r.path = modules[index].path;
@@ -149,10 +185,13 @@ int run_verify(std::span<const std::string> args)
     } catch (const std::exception& e) {
       r.read_error = e.what();
     }
+    out.step_progress();
   });
+  out.finish_progress();
   // Report in a stable order, whatever order the workers finished in.
   std::sort(results.begin(), results.end(), [](const ModuleResult& a, const ModuleResult& b) { return a.path < b.path; });
 
+  const bool color = cli::use_color(stdout);
   std::map<std::string, std::size_t> counts;
   std::size_t not_ok = 0;
   for (const ModuleResult& r : results) {
@@ -164,8 +203,9 @@ int run_verify(std::span<const std::string> args)
     }
     if (!r.read_error.empty()) {
       out.error("{}", r.read_error);
-    } else if (!ok || out.verbosity() != cli::Verbosity::quiet) {
-      out.result(fmt::format("{}: {}", r.path.string(), describe(r.verification)));
+    } else if (!ok || (out.verbosity() != cli::Verbosity::quiet && (!audit || out.verbosity() == cli::Verbosity::verbose))) {
+      // An audit lists only the modules that would not load, unless --verbose.
+      out.result(fmt::format("{}: {}", r.path.string(), describe(r.verification, color)));
     }
   }
   if (json) {
@@ -176,6 +216,13 @@ int run_verify(std::span<const std::string> args)
       summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", count, name);
     }
     out.info("{} modules: {}", results.size(), summary);
+    if (audit) {
+      if (not_ok == 0) {
+        out.info("all modules would load with module.sig_enforce=1");
+      } else {
+        out.info("{} modules would fail to load with module.sig_enforce=1 (listed above)", not_ok);
+      }
+    }
   }
   return not_ok == 0 ? cli::exit_success : cli::exit_failure;
 }

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ksign::core {
+
+// A certificate file an installed kernel trusts for modules, and why.
+struct TrustSource
+{
+  std::filesystem::path file;
+  std::string origin; // "build key", "ksign key", "CONFIG_SYSTEM_TRUSTED_KEYS"
+};
+
+// Everything that kernel `release` under `moduledir` trusts that can be found on disk: its
+// build tree's certs/signing_key.x509 (the key its own modules were signed with), the current
+// key of its certs-local key store, and the file its config's CONFIG_SYSTEM_TRUSTED_KEYS names
+// (relative names are relative to the build tree). Missing pieces are skipped.
+[[nodiscard]] std::vector<TrustSource> kernel_trust_sources(const std::filesystem::path& moduledir,
+                                                            std::string_view release);
+
+// The directories of an installed kernel that hold modules (kernel/, extra/, updates/, DKMS's
+// updates/dkms/, ...): every subdirectory of <moduledir>/<release> except build and source.
+[[nodiscard]] std::vector<std::string> kernel_module_directories(const std::filesystem::path& moduledir,
+                                                                 std::string_view release);
+
+} // namespace ksign::core
