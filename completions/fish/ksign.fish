@@ -42,24 +42,29 @@ complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a help
 complete -c ksign -n '__ksign_using help' -a "$__ksign_commands"
 
 # keys
-complete -c ksign -n '__ksign_using keys' -l dir -x -a '(__fish_complete_directories)' -d 'key store directory'
-complete -c ksign -n '__ksign_using keys' -l config -r -F -d 'kernel config to update (file or quoted glob)'
-complete -c ksign -n '__ksign_using keys' -l refresh -x -a 'always 1d 7d 30d 2w' -d 'refresh the key when older than PERIOD'
-complete -c ksign -n '__ksign_using keys' -l keep -x -d 'keep only the newest N key directories'
+complete -c ksign -n '__ksign_using keys' -s d -l dir -x -a '(__fish_complete_directories)' -d 'key store directory'
+complete -c ksign -n '__ksign_using keys' -s c -l config -r -F -d 'kernel config to read and update (file or quoted glob)'
+complete -c ksign -n '__ksign_using keys' -s r -l refresh -x -a 'always 1d 7d 30d 2w' -d 'refresh the key when older than PERIOD'
+complete -c ksign -n '__ksign_using keys' -s k -l keep -x -d 'keep only the newest N key directories'
 complete -c ksign -n '__ksign_using keys' -l show -d 'describe the current key and the kernels that carry it'
 complete -c ksign -n '__ksign_using keys' -l json -d 'print --show as JSON'
-complete -c ksign -n '__ksign_using keys' -s v -l verbose -d 'say what is done'
+complete -c ksign -n '__ksign_using keys' -s v -l verbose -d 'say what is kept as well as what changes'
+complete -c ksign -n '__ksign_using keys' -s q -l quiet -d 'print errors only'
 complete -c ksign -n '__ksign_using keys' -s h -l help -d 'show help'
 
 # config
 complete -c ksign -n '__ksign_using config' -F
-complete -c ksign -n '__ksign_using config' -l dir -x -a '(__fish_complete_directories)' -d 'key store directory'
-complete -c ksign -n '__ksign_using config' -l check -d 'report the module-signing settings'
+complete -c ksign -n '__ksign_using config' -s d -l dir -x -a '(__fish_complete_directories)' -d 'key store directory'
+complete -c ksign -n '__ksign_using config' -l check -d 'report the module-signing settings; change nothing'
+complete -c ksign -n '__ksign_using config' -s v -l verbose -d 'also name configs that are already right'
+complete -c ksign -n '__ksign_using config' -s q -l quiet -d 'print errors only'
 complete -c ksign -n '__ksign_using config' -s h -l help -d 'show help'
 
 # install
 complete -c ksign -n '__ksign_using install' -a '(__fish_complete_directories)'
-complete -c ksign -n '__ksign_using install' -l dir -x -a '(__fish_complete_directories)' -d 'key store directory'
+complete -c ksign -n '__ksign_using install' -s d -l dir -x -a '(__fish_complete_directories)' -d 'key store directory'
+complete -c ksign -n '__ksign_using install' -s v -l verbose -d 'name what is copied'
+complete -c ksign -n '__ksign_using install' -s q -l quiet -d 'print errors only'
 complete -c ksign -n '__ksign_using install' -s h -l help -d 'show help'
 
 # sign
