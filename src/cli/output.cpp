@@ -41,6 +41,8 @@ void Output::message(Level level, std::string_view text)
   }
   std::lock_guard lock(m_mutex);
   clear_progress_locked();
+  // Keep results (stdout) and messages (stderr) in order when both go to one place.
+  std::fflush(stdout);
   if (label.empty()) {
     fmt::print(stderr, "{}\n", text);
   } else if (color) {
