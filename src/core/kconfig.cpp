@@ -1,2 +1,333 @@
 // SPDX-License-Identifier: MIT
-// Placeholder: filled in by the key-lifecycle work.
+#include "core/kconfig.hpp"
+
+#include "util/error.hpp"
+#include "util/file.hpp"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <set>
+
+namespace ksign::core {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Calls `visit(line_begin, line_length)` for every line of `text`, without its newline.
+template<typename Visit> void for_each_line(std::string_view text, Visit&& visit)
+{
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    std::size_t end = text.find('\n', begin);
+    if (end == std::string_view::npos) {
+      end = text.size();
+    }
+    visit(begin, text.substr(begin, end - begin));
+    begin = end + 1;
+  }
+}
+
+// Which option a line sets, and to what: "CONFIG_X=v" or "# CONFIG_X is not set" (no value).
+struct ConfigLine
+{
+  std::string_view option;
+  std::optional<std::string_view> raw_value;
+};
+
+std::optional<ConfigLine> parse_line(std::string_view line)
+{
+  if (line.starts_with("CONFIG_")) {
+    const std::size_t equals = line.find('=');
+    if (equals == std::string_view::npos) {
+      return std::nullopt;
+    }
+    return ConfigLine{line.substr(0, equals), line.substr(equals + 1)};
+  }
+  constexpr std::string_view unset_prefix = "# ";
+  constexpr std::string_view unset_suffix = " is not set";
+  if (line.starts_with(unset_prefix) && line.ends_with(unset_suffix)) {
+    const std::string_view option =
+      line.substr(unset_prefix.size(), line.size() - unset_prefix.size() - unset_suffix.size());
+    if (option.starts_with("CONFIG_") && option.find(' ') == std::string_view::npos) {
+      return ConfigLine{option, std::nullopt};
+    }
+  }
+  return std::nullopt;
+}
+
+// A Kconfig string value without its quotes and backslash escapes; other values as they are.
+std::string unquote(std::string_view raw)
+{
+  if (raw.size() < 2 || raw.front() != '"' || raw.back() != '"') {
+    return std::string(raw);
+  }
+  std::string value;
+  for (std::size_t i = 1; i + 1 < raw.size(); ++i) {
+    if (raw[i] == '\\' && i + 2 < raw.size()) {
+      ++i;
+    }
+    value += raw[i];
+  }
+  return value;
+}
+
+std::string quote_value(std::string_view value)
+{
+  std::string quoted = "\"";
+  for (const char c : value) {
+    if (c == '"' || c == '\\') {
+      quoted += '\\';
+    }
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+bool has_glob_characters(std::string_view pattern)
+{
+  return pattern.find_first_of("*?[") != std::string_view::npos;
+}
+
+struct KeyTypeOption
+{
+  std::string_view option;
+  KeyType type;
+};
+
+constexpr KeyTypeOption k_key_type_options[] = {
+  {"CONFIG_MODULE_SIG_KEY_TYPE_RSA", KeyType::rsa},
+  {"CONFIG_MODULE_SIG_KEY_TYPE_ECDSA", KeyType::ec},
+  {"CONFIG_MODULE_SIG_KEY_TYPE_MLDSA_44", KeyType::ml_dsa_44},
+  {"CONFIG_MODULE_SIG_KEY_TYPE_MLDSA_65", KeyType::ml_dsa_65},
+  {"CONFIG_MODULE_SIG_KEY_TYPE_MLDSA_87", KeyType::ml_dsa_87},
+};
+
+} // namespace
+
+KernelConfig::KernelConfig(fs::path path, std::string text) : m_path(std::move(path)), m_text(std::move(text)) {}
+
+KernelConfig KernelConfig::read(const fs::path& path)
+{
+  const Bytes data = util::read_file(path);
+  return KernelConfig(path, std::string(reinterpret_cast<const char*>(data.data()), data.size()));
+}
+
+std::optional<std::string> KernelConfig::value(std::string_view option) const
+{
+  // The last assignment wins, as in Kconfig.
+  std::optional<std::string> found;
+  for_each_line(m_text, [&](std::size_t, std::string_view line) {
+    const std::optional<ConfigLine> parsed = parse_line(line);
+    if (parsed && parsed->option == option) {
+      found = parsed->raw_value ? std::optional<std::string>(unquote(*parsed->raw_value)) : std::nullopt;
+    }
+  });
+  return found;
+}
+
+bool KernelConfig::enabled(std::string_view option) const
+{
+  const std::optional<std::string> v = value(option);
+  return v && (*v == "y" || *v == "m");
+}
+
+SigningSettings signing_settings(const KernelConfig& config)
+{
+  SigningSettings settings;
+  for (const KeyTypeOption& entry : k_key_type_options) {
+    if (config.enabled(entry.option)) {
+      settings.key_type = entry.type;
+    }
+  }
+  if (const std::optional<std::string> name = config.value("CONFIG_MODULE_SIG_HASH")) {
+    const std::optional<HashAlgo> hash = parse_hash(*name);
+    if (!hash || !can_sign_with(*hash)) {
+      throw Error(Errc::config, "CONFIG_MODULE_SIG_HASH=\"" + *name + "\" in " + util::quote(config.path())
+                                  + " is not a hash ksign signs with");
+    }
+    settings.hash = *hash;
+  }
+  return settings;
+}
+
+std::string with_trusted_keys(std::string_view text, const std::string& value)
+{
+  const std::string new_line = std::string(k_trusted_keys_option) + "=" + quote_value(value);
+  std::string result;
+  result.reserve(text.size() + new_line.size() + 1);
+  bool replaced = false;
+  std::size_t copied = 0;
+  for_each_line(text, [&](std::size_t begin, std::string_view line) {
+    const std::optional<ConfigLine> parsed = parse_line(line);
+    if (parsed && parsed->option == k_trusted_keys_option) {
+      result.append(text.substr(copied, begin - copied));
+      result += new_line;
+      copied = begin + line.size();
+      replaced = true;
+    }
+  });
+  result.append(text.substr(copied));
+  if (!replaced) {
+    if (!result.empty() && result.back() != '\n') {
+      result += '\n';
+    }
+    result += new_line + "\n";
+  }
+  return result;
+}
+
+bool set_trusted_keys(const fs::path& path, const fs::path& certificate)
+{
+  const KernelConfig config = KernelConfig::read(path);
+  const std::string updated = with_trusted_keys(config.text(), certificate.string());
+  if (updated == config.text()) {
+    return false;
+  }
+  util::replace_file_atomically(path, ByteView(reinterpret_cast<const std::uint8_t*>(updated.data()), updated.size()));
+  return true;
+}
+
+std::vector<fs::path> expand_config_patterns(std::span<const std::string> patterns)
+{
+  std::vector<fs::path> files;
+  std::set<fs::path> seen;
+  const auto add = [&](const fs::path& file) {
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) {
+      throw Error(Errc::config, "kernel config " + util::quote(file) + " does not exist or is not a file");
+    }
+    if (seen.insert(fs::weakly_canonical(file)).second) {
+      files.push_back(file);
+    }
+  };
+  for (const std::string& pattern : patterns) {
+    if (!has_glob_characters(pattern)) {
+      add(pattern);
+      continue;
+    }
+    glob_t matches{};
+    const int status = ::glob(pattern.c_str(), 0, nullptr, &matches);
+    std::vector<fs::path> found;
+    for (std::size_t i = 0; status == 0 && i < matches.gl_pathc; ++i) {
+      found.emplace_back(matches.gl_pathv[i]);
+    }
+    ::globfree(&matches);
+    if (status == GLOB_NOMATCH || (status == 0 && found.empty())) {
+      throw Error(Errc::config, "no kernel config matches " + util::quote(pattern));
+    }
+    if (status != 0) {
+      throw Error(Errc::io, "cannot expand " + util::quote(pattern));
+    }
+    for (const fs::path& file : found) {
+      // A glob like 'config*' also matches editor backups and directories; take files only.
+      std::error_code ec;
+      if (fs::is_regular_file(file, ec)) {
+        add(file);
+      }
+    }
+  }
+  return files;
+}
+
+std::vector<ConfigFinding> check_signing_config(const KernelConfig& config)
+{
+  using Level = ConfigFinding::Level;
+  std::vector<ConfigFinding> findings;
+  const auto report = [&](Level level, std::string option, std::string message) {
+    findings.push_back({level, std::move(option), std::move(message)});
+  };
+
+  if (config.enabled("CONFIG_MODULE_SIG")) {
+    report(Level::ok, "CONFIG_MODULE_SIG", "module signatures are checked");
+  } else {
+    report(Level::error, "CONFIG_MODULE_SIG", "not set: the kernel does not check module signatures");
+  }
+
+  if (config.enabled("CONFIG_MODULE_SIG_FORCE")) {
+    report(Level::ok, "CONFIG_MODULE_SIG_FORCE", "unsigned modules are refused (make sure every module is signed)");
+  } else {
+    report(Level::ok, "CONFIG_MODULE_SIG_FORCE",
+           "not set: enforce at boot with module.sig_enforce=1 once signing works");
+  }
+
+  const std::optional<std::string> hash_name_value = config.value("CONFIG_MODULE_SIG_HASH");
+  if (!hash_name_value) {
+    report(Level::error, "CONFIG_MODULE_SIG_HASH", "not set (set one hash, e.g. CONFIG_MODULE_SIG_SHA512=y)");
+  } else {
+    const std::optional<HashAlgo> hash = parse_hash(*hash_name_value);
+    if (!hash || !can_sign_with(*hash)) {
+      report(Level::error, "CONFIG_MODULE_SIG_HASH", "\"" + *hash_name_value + "\" is not a hash ksign signs with");
+    } else if (*hash == HashAlgo::sha512 || *hash == HashAlgo::sha3_512 || *hash == HashAlgo::sha3_384
+               || *hash == HashAlgo::sha384) {
+      report(Level::ok, "CONFIG_MODULE_SIG_HASH", *hash_name_value);
+    } else {
+      report(Level::warning, "CONFIG_MODULE_SIG_HASH", *hash_name_value + ": sha512 or sha3-512 is recommended");
+    }
+  }
+
+  std::optional<KeyType> key_type;
+  for (const KeyTypeOption& entry : k_key_type_options) {
+    if (config.enabled(entry.option)) {
+      key_type = entry.type;
+    }
+  }
+  if (!key_type) {
+    report(Level::warning, "CONFIG_MODULE_SIG_KEY_TYPE", "no key type set: RSA is used; ECDSA is recommended");
+  } else if (*key_type == KeyType::rsa) {
+    report(Level::warning, "CONFIG_MODULE_SIG_KEY_TYPE_RSA", "RSA keys work; ECDSA keys are recommended");
+  } else {
+    report(Level::ok, "CONFIG_MODULE_SIG_KEY_TYPE", std::string(key_type_name(*key_type)));
+  }
+
+  if (config.enabled("CONFIG_MODULE_COMPRESS_ZSTD")) {
+    report(Level::ok, "CONFIG_MODULE_COMPRESS_ZSTD", "modules are zstd-compressed");
+  } else {
+    report(Level::warning, "CONFIG_MODULE_COMPRESS_ZSTD", "not set: zstd module compression is recommended");
+  }
+
+  if (config.enabled("CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS")) {
+    report(Level::warning, "CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS",
+           "set: modules with missing namespace imports load anyway; turn it off");
+  } else {
+    report(Level::ok, "CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS", "not set");
+  }
+
+  if (!config.enabled("CONFIG_SYSTEM_TRUSTED_KEYRING")) {
+    report(Level::error, "CONFIG_SYSTEM_TRUSTED_KEYRING", "not set: CONFIG_SYSTEM_TRUSTED_KEYS has no effect");
+  }
+  const std::optional<std::string> trusted = config.value(k_trusted_keys_option);
+  if (!trusted || trusted->empty()) {
+    report(Level::error, std::string(k_trusted_keys_option),
+           "not set: the kernel will not trust ksign's key (run 'ksign config')");
+  } else {
+    fs::path file = *trusted;
+    if (file.is_relative()) {
+      // The kernel resolves it against its source tree; the config usually sits at its top.
+      file = config.path().parent_path() / file;
+    }
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) {
+      report(Level::error, std::string(k_trusted_keys_option), util::quote(file) + " does not exist");
+    } else {
+      const Bytes data = util::read_file(file);
+      const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+      if (text.find("PRIVATE KEY-----") != std::string_view::npos) {
+        report(Level::error, std::string(k_trusted_keys_option),
+               util::quote(file) + " holds a private key; name a certificate-only file (signing_crt.pem)");
+      } else {
+        try {
+          const std::size_t count = load_certificates(file).size();
+          report(Level::ok, std::string(k_trusted_keys_option),
+                 util::quote(file) + " (" + std::to_string(count) + (count == 1 ? " certificate)" : " certificates)"));
+        } catch (const Error& e) {
+          report(Level::error, std::string(k_trusted_keys_option), e.what());
+        }
+      }
+    }
+  }
+  return findings;
+}
+
+} // namespace ksign::core

@@ -4,9 +4,14 @@
 #include "core/hash.hpp"
 #include "core/keys.hpp"
 
+#include "util/file.hpp"
+
+#include <chrono>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace ksign::core {
 
@@ -24,6 +29,7 @@ inline constexpr std::string_view k_cert_der = "signing_crt.crt";
 inline constexpr std::string_view k_cert_pem = "signing_crt.pem";
 inline constexpr std::string_view k_hash_file = "khash";
 inline constexpr std::string_view k_type_file = "ktype";
+inline constexpr std::string_view k_lock_file = ".lock";
 
 struct KeyFiles
 {
@@ -40,5 +46,80 @@ struct KeyFiles
 // Where an installed kernel keeps its ksign keys: <moduledir>/<kernel_release>/build/certs-local.
 [[nodiscard]] std::filesystem::path kernel_key_store(const std::filesystem::path& moduledir,
                                                      std::string_view kernel_release);
+
+// ---- write side -------------------------------------------------------------------------------
+
+// An exclusive flock(2) on store/.lock, held until destroyed, so that two `ksign keys` runs on one
+// store take turns. Creates the store directory (0700) when it does not exist yet.
+class KeyStoreLock
+{
+public:
+  explicit KeyStoreLock(const std::filesystem::path& store);
+
+private:
+  util::Fd m_fd;
+};
+
+// When `ksign keys` makes a new key: always, or when the current key is older than `max_age`.
+struct RefreshPolicy
+{
+  bool always = false;
+  std::chrono::seconds max_age{std::chrono::hours(24 * 7)};
+};
+
+// "always", or a number with an optional unit: s, m, h, d, w, also spelled out
+// ("30d", "30days", "24h", "2weeks", "90 minutes"); a bare number means days.
+// Throws Error(Errc::usage) for anything else.
+[[nodiscard]] RefreshPolicy parse_refresh_policy(std::string_view text);
+
+// What the store's current key is, as far as the store says.
+struct CurrentKey
+{
+  std::filesystem::path directory;
+  std::optional<KeyType> type;  // ktype, else the certificate's key
+  std::optional<HashAlgo> hash; // khash
+  std::filesystem::file_time_type created; // modification time of the key file
+};
+
+// The store's current key, or nullopt when there is none (no `current` link, or it dangles).
+[[nodiscard]] std::optional<CurrentKey> current_key(const std::filesystem::path& store);
+
+// Why a new key is needed for `type` and `hash` under `policy`, or nullopt when the current one will do.
+[[nodiscard]] std::optional<std::string> refresh_reason(const std::optional<CurrentKey>& current, KeyType type,
+                                                        HashAlgo hash, const RefreshPolicy& policy,
+                                                        std::filesystem::file_time_type now);
+
+// Write `key` into a new dated key directory of `store` (0700; private files 0600) and return its
+// path. The directory appears complete or not at all (written under a hidden name, then renamed).
+// The name is the UTC date and time, YYYY-MM-DD_HH-MM-SS, with _02, _03... when taken.
+std::filesystem::path write_key_directory(const std::filesystem::path& store, const SigningKey& key,
+                                          HashAlgo hash);
+
+// Point store/current at `directory` (a child of `store`): a relative symlink made under a
+// temporary name and renamed over `current`, so readers see the old or the new key, never none.
+void switch_current(const std::filesystem::path& store, const std::filesystem::path& directory);
+
+// The absolute path of the current key's certificate-only PEM (through the dated directory, not
+// through `current`, so a new key changes the config and make rebuilds the kernel's key list).
+// Throws Error(Errc::config) when the store has no current key or the key has no signing_crt.pem.
+[[nodiscard]] std::filesystem::path trusted_certificate(const std::filesystem::path& store);
+
+// Add the certificate-only signing_crt.pem that older kernel-sign key directories lack
+// (derived from signing_crt.crt or signing_key.pem). Returns true when it wrote the file.
+bool complete_key_directory(const std::filesystem::path& directory);
+
+// The key directories of `store`, oldest first (names sort by age). Hidden entries, `current` and
+// anything that is not a real directory are not key directories.
+[[nodiscard]] std::vector<std::filesystem::path> key_directories(const std::filesystem::path& store);
+
+// Remove the oldest key directories beyond the newest `keep`, never the current one. Returns
+// the removed directories.
+std::vector<std::filesystem::path> prune_key_directories(const std::filesystem::path& store, std::size_t keep);
+
+// Copy the current key directory (files and modes) and the `current` link into `destination`,
+// creating it; what a kernel headers package installs as build/certs-local. Returns the copied
+// key directory inside `destination`.
+std::filesystem::path install_current_key(const std::filesystem::path& store,
+                                          const std::filesystem::path& destination);
 
 } // namespace ksign::core

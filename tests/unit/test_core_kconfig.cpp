@@ -1,2 +1,220 @@
 // SPDX-License-Identifier: MIT
 #include "catch.hpp"
+
+#include "core/kconfig.hpp"
+#include "test_support.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <string>
+
+using namespace ksign;
+using namespace ksign::core;
+
+namespace {
+
+std::string read_text(const std::filesystem::path& path)
+{
+  const Bytes data = util::read_file(path);
+  return std::string(data.begin(), data.end());
+}
+
+const std::string k_signing_config = "#\n# Automatically generated file; DO NOT EDIT.\n#\n"
+                                     "CONFIG_MODULE_SIG=y\n"
+                                     "# CONFIG_MODULE_SIG_FORCE is not set\n"
+                                     "CONFIG_MODULE_SIG_SHA512=y\n"
+                                     "CONFIG_MODULE_SIG_HASH=\"sha512\"\n"
+                                     "CONFIG_MODULE_COMPRESS_ZSTD=y\n"
+                                     "# CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS is not set\n"
+                                     "CONFIG_MODULE_SIG_KEY=\"certs/signing_key.pem\"\n"
+                                     "# CONFIG_MODULE_SIG_KEY_TYPE_RSA is not set\n"
+                                     "CONFIG_MODULE_SIG_KEY_TYPE_ECDSA=y\n"
+                                     "CONFIG_SYSTEM_TRUSTED_KEYRING=y\n"
+                                     "CONFIG_SYSTEM_TRUSTED_KEYS=\"\"\n"
+                                     "CONFIG_HZ=300\n";
+
+} // namespace
+
+TEST_CASE("core::KernelConfig values", "[kconfig]")
+{
+  const KernelConfig config("config", k_signing_config + "CONFIG_HZ=1000\nCONFIG_CMDLINE=\"a \\\"b\\\" c\"\n");
+  CHECK(config.value("CONFIG_MODULE_SIG_HASH") == "sha512");
+  CHECK(config.value("CONFIG_MODULE_SIG") == "y");
+  CHECK(config.enabled("CONFIG_MODULE_SIG"));
+  CHECK_FALSE(config.value("CONFIG_MODULE_SIG_FORCE").has_value()); // "is not set"
+  CHECK_FALSE(config.enabled("CONFIG_MODULE_SIG_FORCE"));
+  CHECK_FALSE(config.value("CONFIG_NOWHERE").has_value());
+  CHECK(config.value("CONFIG_HZ") == "1000"); // the last assignment wins
+  CHECK(config.value("CONFIG_CMDLINE") == "a \"b\" c");
+  CHECK(config.value("CONFIG_SYSTEM_TRUSTED_KEYS") == "");
+  // A prefix of another option's name is not that option.
+  CHECK_FALSE(config.value("CONFIG_MODULE_SIG_KEY_TYPE").has_value());
+}
+
+TEST_CASE("core::signing_settings", "[kconfig]")
+{
+  SECTION("ECDSA and sha512")
+  {
+    const SigningSettings s = signing_settings(KernelConfig("c", k_signing_config));
+    CHECK(s.key_type == KeyType::ec);
+    CHECK(s.hash == HashAlgo::sha512);
+  }
+  SECTION("RSA, and RSA when no key type is set (the kernel's default)")
+  {
+    CHECK(signing_settings(KernelConfig("c", "CONFIG_MODULE_SIG_KEY_TYPE_RSA=y\n")).key_type == KeyType::rsa);
+    CHECK(signing_settings(KernelConfig("c", "CONFIG_MODULE_SIG=y\n")).key_type == KeyType::rsa);
+  }
+  SECTION("ML-DSA and sha3")
+  {
+    const SigningSettings s = signing_settings(
+      KernelConfig("c", "CONFIG_MODULE_SIG_KEY_TYPE_MLDSA_65=y\nCONFIG_MODULE_SIG_HASH=\"sha3-512\"\n"));
+    CHECK(s.key_type == KeyType::ml_dsa_65);
+    CHECK(s.hash == HashAlgo::sha3_512);
+  }
+  SECTION("a hash ksign cannot sign with")
+  {
+    CHECK_THROWS_AS(signing_settings(KernelConfig("c", "CONFIG_MODULE_SIG_HASH=\"sha1\"\n")), Error);
+    CHECK_THROWS_AS(signing_settings(KernelConfig("c", "CONFIG_MODULE_SIG_HASH=\"md4\"\n")), Error);
+  }
+}
+
+TEST_CASE("core::with_trusted_keys", "[kconfig]")
+{
+  const std::string path = "/keys/2026-01-01_00-00-00/signing_crt.pem";
+  const std::string line = "CONFIG_SYSTEM_TRUSTED_KEYS=\"" + path + "\"";
+
+  SECTION("an existing line is replaced in place, every other byte kept")
+  {
+    const std::string updated = with_trusted_keys(k_signing_config, path);
+    std::string expected = k_signing_config;
+    const std::string old_line = "CONFIG_SYSTEM_TRUSTED_KEYS=\"\"";
+    expected.replace(expected.find(old_line), old_line.size(), line);
+    CHECK(updated == expected);
+    CHECK(with_trusted_keys(updated, path) == updated); // idempotent
+  }
+  SECTION("a 'not set' line is replaced")
+  {
+    const std::string text = "A=1\n# CONFIG_SYSTEM_TRUSTED_KEYS is not set\nB=2\n";
+    CHECK(with_trusted_keys(text, path) == "A=1\n" + line + "\nB=2\n");
+  }
+  SECTION("a missing line is appended, also to a file without a final newline")
+  {
+    CHECK(with_trusted_keys("CONFIG_A=y\n", path) == "CONFIG_A=y\n" + line + "\n");
+    CHECK(with_trusted_keys("CONFIG_A=y", path) == "CONFIG_A=y\n" + line + "\n");
+    CHECK(with_trusted_keys("", path) == line + "\n");
+  }
+  SECTION("CRLF, comments and similar names are left alone")
+  {
+    const std::string text = "# CONFIG_SYSTEM_TRUSTED_KEYS=\"old\" was here\r\nCONFIG_SYSTEM_TRUSTED_KEYSX=y\n";
+    CHECK(with_trusted_keys(text, path) == text + line + "\n");
+  }
+  SECTION("quotes and backslashes are escaped")
+  {
+    const KernelConfig config("c", with_trusted_keys("", "/a\"b\\c"));
+    CHECK(config.value("CONFIG_SYSTEM_TRUSTED_KEYS") == "/a\"b\\c");
+  }
+}
+
+TEST_CASE("core::set_trusted_keys rewrites only on change", "[kconfig]")
+{
+  const test::TempDir dir;
+  const auto config = dir.path() / "config";
+  test::write_text(config, k_signing_config);
+  REQUIRE(::chmod(config.c_str(), 0640) == 0);
+
+  CHECK(set_trusted_keys(config, "/k/signing_crt.pem"));
+  CHECK(KernelConfig::read(config).value("CONFIG_SYSTEM_TRUSTED_KEYS") == "/k/signing_crt.pem");
+  struct stat first {};
+  REQUIRE(::stat(config.c_str(), &first) == 0);
+  CHECK((first.st_mode & 07777) == 0640); // the mode survives the atomic replace
+
+  // Back-date the file: an unchanged config must keep its mtime (make must not rebuild).
+  std::filesystem::last_write_time(config, std::filesystem::last_write_time(config) - std::chrono::hours(1));
+  const auto before = std::filesystem::last_write_time(config);
+  CHECK_FALSE(set_trusted_keys(config, "/k/signing_crt.pem"));
+  CHECK(std::filesystem::last_write_time(config) == before);
+
+  CHECK(set_trusted_keys(config, "/k2/signing_crt.pem"));
+  CHECK(std::filesystem::last_write_time(config) != before);
+  CHECK(read_text(config).find("CONFIG_HZ=300\n") != std::string::npos);
+}
+
+TEST_CASE("core::expand_config_patterns", "[kconfig]")
+{
+  const test::TempDir dir;
+  test::write_text(dir.path() / "config.x86_64", "A=1\n");
+  test::write_text(dir.path() / "config.i686", "A=1\n");
+  std::filesystem::create_directory(dir.path() / "config.d");
+  const std::string base = dir.path().string();
+
+  SECTION("a glob: files only, sorted")
+  {
+    const std::vector<std::string> patterns = {base + "/config.*"};
+    const auto files = expand_config_patterns(patterns);
+    REQUIRE(files.size() == 2);
+    CHECK(files[0].filename() == "config.i686");
+    CHECK(files[1].filename() == "config.x86_64");
+  }
+  SECTION("the same file twice counts once")
+  {
+    const std::vector<std::string> patterns = {base + "/config.x86_64", base + "/config.x*", base + "/./config.x86_64"};
+    CHECK(expand_config_patterns(patterns).size() == 1);
+  }
+  SECTION("a glob without a match and a missing file are errors")
+  {
+    const std::vector<std::string> no_match = {base + "/nothing.*"};
+    CHECK_THROWS_WITH(expand_config_patterns(no_match), KSIGN_CONTAINS("no kernel config matches"));
+    const std::vector<std::string> missing = {base + "/config"};
+    CHECK_THROWS_WITH(expand_config_patterns(missing), KSIGN_CONTAINS("does not exist"));
+  }
+}
+
+TEST_CASE("core::check_signing_config", "[kconfig]")
+{
+  const test::TempDir dir;
+  const auto level_of = [](const std::vector<ConfigFinding>& findings, const std::string& option) {
+    const auto it = std::find_if(findings.begin(), findings.end(),
+                                 [&](const ConfigFinding& f) { return f.option == option; });
+    REQUIRE(it != findings.end());
+    return it->level;
+  };
+  const SigningKey key = test::make_key(KeyType::ec, "check");
+  const auto cert = dir.path() / "signing_crt.pem";
+  test::write_text(cert, test::certificate_pem(key));
+  const auto key_file = dir.path() / "signing_key.pem";
+  test::write_text(key_file, test::private_key_pem(key) + test::certificate_pem(key));
+
+  SECTION("the recommended settings are all ok")
+  {
+    const auto findings = check_signing_config(KernelConfig("c", with_trusted_keys(k_signing_config, cert.string())));
+    for (const ConfigFinding& f : findings) {
+      INFO(f.option << ": " << f.message);
+      CHECK(f.level == ConfigFinding::Level::ok);
+    }
+  }
+  SECTION("module signing off, no trusted keys")
+  {
+    const auto findings = check_signing_config(KernelConfig("c", "# CONFIG_MODULE_SIG is not set\nCONFIG_MODULE_SIG_KEY_TYPE_RSA=y\n"));
+    CHECK(level_of(findings, "CONFIG_MODULE_SIG") == ConfigFinding::Level::error);
+    CHECK(level_of(findings, "CONFIG_MODULE_SIG_HASH") == ConfigFinding::Level::error);
+    CHECK(level_of(findings, "CONFIG_SYSTEM_TRUSTED_KEYS") == ConfigFinding::Level::error);
+    CHECK(level_of(findings, "CONFIG_MODULE_SIG_KEY_TYPE_RSA") == ConfigFinding::Level::warning);
+    CHECK(level_of(findings, "CONFIG_MODULE_COMPRESS_ZSTD") == ConfigFinding::Level::warning);
+  }
+  SECTION("trusted keys naming a private key or a missing file")
+  {
+    auto findings = check_signing_config(KernelConfig("c", with_trusted_keys(k_signing_config, key_file.string())));
+    CHECK(level_of(findings, "CONFIG_SYSTEM_TRUSTED_KEYS") == ConfigFinding::Level::error);
+    findings = check_signing_config(KernelConfig("c", with_trusted_keys(k_signing_config, "/nonexistent/crt.pem")));
+    CHECK(level_of(findings, "CONFIG_SYSTEM_TRUSTED_KEYS") == ConfigFinding::Level::error);
+  }
+  SECTION("namespace imports allowed is a warning")
+  {
+    const auto findings = check_signing_config(
+      KernelConfig("c", k_signing_config + "CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS=y\n"));
+    CHECK(level_of(findings, "CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS") == ConfigFinding::Level::warning);
+  }
+}

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "core/hash.hpp"
+#include "core/keys.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ksign::core {
+
+inline constexpr std::string_view k_trusted_keys_option = "CONFIG_SYSTEM_TRUSTED_KEYS";
+
+// A kernel .config as text. Values keep the config's spelling, quotes removed:
+// value("CONFIG_MODULE_SIG_HASH") is "sha512"; an option that is "not set" or absent has no value.
+class KernelConfig
+{
+public:
+  KernelConfig(std::filesystem::path path, std::string text);
+
+  [[nodiscard]] static KernelConfig read(const std::filesystem::path& path);
+
+  [[nodiscard]] const std::filesystem::path& path() const { return m_path; }
+  [[nodiscard]] const std::string& text() const { return m_text; }
+  [[nodiscard]] std::optional<std::string> value(std::string_view option) const;
+  // True for "=y" (and "=m", which no signing option takes but is still "on").
+  [[nodiscard]] bool enabled(std::string_view option) const;
+
+private:
+  std::filesystem::path m_path;
+  std::string m_text;
+};
+
+// What a config asks of the module-signing key.
+struct SigningSettings
+{
+  KeyType key_type = KeyType::rsa;
+  HashAlgo hash = k_default_hash;
+};
+
+// Key type from CONFIG_MODULE_SIG_KEY_TYPE_* (RSA when none is set, as the kernel's
+// Kconfig default) and hash from CONFIG_MODULE_SIG_HASH (sha512 when absent).
+// Throws Error(Errc::config) for a hash ksign cannot sign with.
+[[nodiscard]] SigningSettings signing_settings(const KernelConfig& config);
+
+// `text` with CONFIG_SYSTEM_TRUSTED_KEYS set to `value` (quoted): the existing line (set, empty or
+// "# ... is not set") is replaced in place, otherwise a line is appended. Every other byte is kept.
+[[nodiscard]] std::string with_trusted_keys(std::string_view text, const std::string& value);
+
+// Point CONFIG_SYSTEM_TRUSTED_KEYS of the config file `path` at `certificate`. The file is replaced
+// atomically, and only when it changes (so make sees no new mtime). Returns true when it changed.
+bool set_trusted_keys(const std::filesystem::path& path, const std::filesystem::path& certificate);
+
+// Config files named by `patterns`: each a file name or a shell glob ('../config.*'). A glob that
+// matches nothing, or a file that does not exist, is an Error(Errc::config). Duplicates are dropped.
+[[nodiscard]] std::vector<std::filesystem::path> expand_config_patterns(std::span<const std::string> patterns);
+
+// One finding of check_signing_config().
+struct ConfigFinding
+{
+  enum class Level { ok, warning, error };
+  Level level;
+  std::string option;  // e.g. "CONFIG_MODULE_SIG"
+  std::string message; // what is wrong or right, lowercase
+};
+
+// The module-signing settings kernel-sign's documentation recommends (chapter 3.1), judged.
+[[nodiscard]] std::vector<ConfigFinding> check_signing_config(const KernelConfig& config);
+
+} // namespace ksign::core
