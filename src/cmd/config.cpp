@@ -1,26 +1,127 @@
 // SPDX-License-Identifier: MIT
-// `ksign config`: not written yet (see the key-lifecycle issue).
+// `ksign config`: point kernel configs at the current key's certificate, or check their
+// module-signing settings.
 
+#include "cli/options.hpp"
+#include "cli/output.hpp"
 #include "cmd/commands.hpp"
+#include "core/kconfig.hpp"
+#include "core/keystore.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 #include <fmt/core.h>
+
+#include <cstdlib>
 
 namespace ksign::cmd {
 
 namespace {
 
+namespace fs = std::filesystem;
+
+cxxopts::Options config_options()
+{
+  cxxopts::Options options("ksign config",
+                           "Set CONFIG_SYSTEM_TRUSTED_KEYS in each kernel config to the absolute path of the\n"
+                           "current key's certificate (signing_crt.pem), changing nothing else; a config\n"
+                           "that is already right is not rewritten. With --check, report the module-signing\n"
+                           "settings instead (exit status 1 when one is an error).");
+  options.custom_help("[options]");
+  options.positional_help("<config>...");
+  options.add_options()
+    ("d,dir", "key store (default: $KSIGN_DIR, else ./certs-local)", cxxopts::value<std::string>(), "DIR")
+    ("check", "check the module-signing settings; change nothing")
+    ("v,verbose", "also name configs that are already right")
+    ("q,quiet", "print errors only (with --check: problems only)")
+    ("h,help", "show this help")
+    ("configs", "", cxxopts::value<std::vector<std::string>>());
+  options.parse_positional({"configs"});
+  return options;
+}
+
+fs::path key_store_directory(const cxxopts::ParseResult& result)
+{
+  if (result.count("dir") > 0) {
+    return result["dir"].as<std::string>();
+  }
+  const char* from_environment = std::getenv("KSIGN_DIR");
+  if (from_environment != nullptr && from_environment[0] != '\0') {
+    return from_environment;
+  }
+  return "certs-local";
+}
+
+std::string_view level_name(core::ConfigFinding::Level level)
+{
+  switch (level) {
+  case core::ConfigFinding::Level::ok:
+    return "ok";
+  case core::ConfigFinding::Level::warning:
+    return "warning";
+  case core::ConfigFinding::Level::error:
+    return "error";
+  }
+  return "error";
+}
+
+int check_configs(const std::vector<fs::path>& configs, cli::Output& out)
+{
+  std::size_t errors = 0;
+  std::size_t warnings = 0;
+  for (const fs::path& path : configs) {
+    const std::vector<core::ConfigFinding> findings = core::check_signing_config(core::KernelConfig::read(path));
+    out.result(path.string() + ":");
+    for (const core::ConfigFinding& finding : findings) {
+      errors += finding.level == core::ConfigFinding::Level::error ? 1 : 0;
+      warnings += finding.level == core::ConfigFinding::Level::warning ? 1 : 0;
+      if (finding.level == core::ConfigFinding::Level::ok && out.verbosity() == cli::Verbosity::quiet) {
+        continue;
+      }
+      out.result(fmt::format("  {:<8} {}: {}", level_name(finding.level), finding.option, finding.message));
+    }
+  }
+  out.info("{} {}, {} {}", errors, errors == 1 ? "error" : "errors", warnings, warnings == 1 ? "warning" : "warnings");
+  return errors == 0 ? cli::exit_success : cli::exit_failure;
+}
+
 int run_config(std::span<const std::string> args)
 {
-  if (args.size() > 1 && (args[1] == "--help" || args[1] == "-h")) {
-    fmt::print("usage: ksign config ...\n\nNot implemented yet.\n");
+  cxxopts::Options options = config_options();
+  const cxxopts::ParseResult result = cli::parse_options(options, args);
+  if (result.count("help") > 0) {
+    fmt::print("{}", options.help());
     return cli::exit_success;
   }
-  throw Error(Errc::internal, "'ksign config' is not implemented yet");
+  cli::Output out("config");
+  if (result.count("verbose") > 0) {
+    out.set_verbosity(cli::Verbosity::verbose);
+  }
+  if (result.count("quiet") > 0) {
+    out.set_verbosity(cli::Verbosity::quiet);
+  }
+  if (result.count("configs") == 0) {
+    throw Error(Errc::usage, "no kernel config given");
+  }
+  const std::vector<fs::path> configs =
+    core::expand_config_patterns(result["configs"].as<std::vector<std::string>>());
+  if (result.count("check") > 0) {
+    return check_configs(configs, out);
+  }
+  const fs::path certificate = core::trusted_certificate(key_store_directory(result));
+  for (const fs::path& config : configs) {
+    if (core::set_trusted_keys(config, certificate)) {
+      out.info("{}: {}=\"{}\"", config.string(), core::k_trusted_keys_option, certificate.string());
+    } else {
+      out.detail("{}: already trusts {}", config.string(), util::quote(certificate));
+    }
+  }
+  return cli::exit_success;
 }
 
 } // namespace
 
-const Command cmd_config = {"config", "(not implemented yet)", run_config};
+const Command cmd_config = {"config", "point kernel configs at the current key, or check their signing settings",
+                            run_config};
 
 } // namespace ksign::cmd

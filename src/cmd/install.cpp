@@ -1,26 +1,75 @@
 // SPDX-License-Identifier: MIT
-// `ksign install`: not written yet (see the key-lifecycle issue).
+// `ksign install`: copy the current key into a kernel headers package (build/certs-local), the
+// way kernel-sign's install-certs.py did, without rsync and without root.
 
+#include "cli/options.hpp"
+#include "cli/output.hpp"
 #include "cmd/commands.hpp"
+#include "core/keystore.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 #include <fmt/core.h>
+
+#include <cstdlib>
 
 namespace ksign::cmd {
 
 namespace {
 
+namespace fs = std::filesystem;
+
+cxxopts::Options install_options()
+{
+  cxxopts::Options options("ksign install",
+                           "Copy the current key directory and the 'current' link of a key store into DEST,\n"
+                           "creating DEST and keeping file modes, e.g. in a PKGBUILD's _package-headers():\n"
+                           "  ksign install \"$builddir/certs-local\"");
+  options.custom_help("[options]");
+  options.positional_help("<dest>");
+  options.add_options()
+    ("d,dir", "key store (default: $KSIGN_DIR, else ./certs-local)", cxxopts::value<std::string>(), "DIR")
+    ("v,verbose", "name what is copied")
+    ("q,quiet", "print errors only")
+    ("h,help", "show this help")
+    ("dest", "", cxxopts::value<std::vector<std::string>>());
+  options.parse_positional({"dest"});
+  return options;
+}
+
 int run_install(std::span<const std::string> args)
 {
-  if (args.size() > 1 && (args[1] == "--help" || args[1] == "-h")) {
-    fmt::print("usage: ksign install ...\n\nNot implemented yet.\n");
+  cxxopts::Options options = install_options();
+  const cxxopts::ParseResult result = cli::parse_options(options, args);
+  if (result.count("help") > 0) {
+    fmt::print("{}", options.help());
     return cli::exit_success;
   }
-  throw Error(Errc::internal, "'ksign install' is not implemented yet");
+  cli::Output out("install");
+  if (result.count("verbose") > 0) {
+    out.set_verbosity(cli::Verbosity::verbose);
+  }
+  if (result.count("quiet") > 0) {
+    out.set_verbosity(cli::Verbosity::quiet);
+  }
+  if (result.count("dest") != 1 || result["dest"].as<std::vector<std::string>>().size() != 1) {
+    throw Error(Errc::usage, "give exactly one destination directory");
+  }
+  fs::path store = "certs-local";
+  if (result.count("dir") > 0) {
+    store = result["dir"].as<std::string>();
+  } else if (const char* from_environment = std::getenv("KSIGN_DIR");
+             from_environment != nullptr && from_environment[0] != '\0') {
+    store = from_environment;
+  }
+  const fs::path destination = result["dest"].as<std::vector<std::string>>().front();
+  const fs::path copied = core::install_current_key(store, destination);
+  out.detail("installed {} as {}", util::quote(copied), util::quote(destination / core::k_current_link));
+  return cli::exit_success;
 }
 
 } // namespace
 
-const Command cmd_install = {"install", "(not implemented yet)", run_install};
+const Command cmd_install = {"install", "copy the current key into a kernel headers package", run_install};
 
 } // namespace ksign::cmd

@@ -1,26 +1,183 @@
 // SPDX-License-Identifier: MIT
-// `ksign keys`: not written yet (see the key-lifecycle issue).
+// `ksign keys`: make or refresh the out-of-tree signing key of a key store (kernel-sign's
+// certs-local layout), then make every given kernel config trust the current key.
 
+#include "cli/options.hpp"
+#include "cli/output.hpp"
 #include "cmd/commands.hpp"
+#include "core/kconfig.hpp"
+#include "core/keygen.hpp"
+#include "core/keystore.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 #include <fmt/core.h>
+
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <ctime>
 
 namespace ksign::cmd {
 
 namespace {
 
+namespace fs = std::filesystem;
+
+cxxopts::Options keys_options()
+{
+  cxxopts::Options options("ksign keys",
+                           "Make or refresh the module-signing key of a key store, then point every given\n"
+                           "kernel config's CONFIG_SYSTEM_TRUSTED_KEYS at the current certificate.\n"
+                           "Key type and hash come from the configs (CONFIG_MODULE_SIG_KEY_TYPE_*,\n"
+                           "CONFIG_MODULE_SIG_HASH); without a config: EC P-384 and sha512.");
+  options.custom_help("[options]");
+  options.add_options()
+    ("d,dir", "key store (default: $KSIGN_DIR, else ./certs-local)", cxxopts::value<std::string>(), "DIR")
+    ("c,config", "kernel config to read and update; a quoted glob like '../config.*' works (repeatable)",
+     cxxopts::value<std::vector<std::string>>(), "FILE|GLOB")
+    ("r,refresh", "make a new key when the current one is older: 'always' or a number with s, m, h, d or w "
+                  "(30d, 30days, 24h, 2weeks)", cxxopts::value<std::string>()->default_value("7d"), "PERIOD")
+    ("k,keep", "remove the oldest key directories beyond the newest N (never the current one)",
+     cxxopts::value<int>(), "N")
+    ("v,verbose", "say what is kept as well as what changes")
+    ("q,quiet", "print errors only")
+    ("h,help", "show this help");
+  return options;
+}
+
+fs::path key_store_directory(const cxxopts::ParseResult& result)
+{
+  if (result.count("dir") > 0) {
+    return result["dir"].as<std::string>();
+  }
+  const char* from_environment = std::getenv("KSIGN_DIR");
+  if (from_environment != nullptr && from_environment[0] != '\0') {
+    return from_environment;
+  }
+  return "certs-local";
+}
+
+// The certificate's subject names the host and the day, so `ksign verify` and the kernel's
+// keyring listing tell keys apart.
+std::string certificate_name()
+{
+  char host[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+    std::snprintf(host, sizeof host, "localhost");
+  }
+  const std::time_t now = std::time(nullptr);
+  std::tm parts{};
+  ::gmtime_r(&now, &parts);
+  char date[16];
+  std::strftime(date, sizeof date, "%Y-%m-%d", &parts);
+  return fmt::format("Local out-of-tree module signing key ({}, {})", host, date);
+}
+
+// The settings every config asks for; they must agree, since all get the same key.
+core::SigningSettings agreed_settings(const std::vector<fs::path>& configs, const std::optional<core::CurrentKey>& current)
+{
+  if (configs.empty()) {
+    core::SigningSettings settings;
+    settings.key_type = current && current->type ? *current->type : core::KeyType::ec;
+    settings.hash = current && current->hash ? *current->hash : core::k_default_hash;
+    return settings;
+  }
+  std::optional<core::SigningSettings> agreed;
+  fs::path first;
+  for (const fs::path& path : configs) {
+    const core::SigningSettings settings = core::signing_settings(core::KernelConfig::read(path));
+    if (!agreed) {
+      agreed = settings;
+      first = path;
+      continue;
+    }
+    if (settings.key_type != agreed->key_type || settings.hash != agreed->hash) {
+      throw Error(Errc::config,
+                  fmt::format("kernel configs disagree: {} asks for a {} key with {}, {} for a {} key with {} "
+                              "(all configs get the same key)",
+                              util::quote(first), core::key_type_name(agreed->key_type), core::hash_name(agreed->hash),
+                              util::quote(path), core::key_type_name(settings.key_type), core::hash_name(settings.hash)));
+    }
+  }
+  return *agreed;
+}
+
 int run_keys(std::span<const std::string> args)
 {
-  if (args.size() > 1 && (args[1] == "--help" || args[1] == "-h")) {
-    fmt::print("usage: ksign keys ...\n\nNot implemented yet.\n");
+  cxxopts::Options options = keys_options();
+  const cxxopts::ParseResult result = cli::parse_options(options, args);
+  if (result.count("help") > 0) {
+    fmt::print("{}", options.help());
     return cli::exit_success;
   }
-  throw Error(Errc::internal, "'ksign keys' is not implemented yet");
+  if (!result.unmatched().empty()) {
+    throw Error(Errc::usage, "unexpected argument '" + result.unmatched().front() + "'");
+  }
+  cli::Output out("keys");
+  if (result.count("verbose") > 0) {
+    out.set_verbosity(cli::Verbosity::verbose);
+  }
+  if (result.count("quiet") > 0) {
+    out.set_verbosity(cli::Verbosity::quiet);
+  }
+  const core::RefreshPolicy policy = core::parse_refresh_policy(result["refresh"].as<std::string>());
+  std::optional<std::size_t> keep;
+  if (result.count("keep") > 0) {
+    const int value = result["keep"].as<int>();
+    if (value < 1) {
+      throw Error(Errc::usage, "--keep must be 1 or more");
+    }
+    keep = static_cast<std::size_t>(value);
+  }
+  const fs::path store = key_store_directory(result);
+
+  // Everything that can fail on bad input fails here, before the store or a config changes.
+  std::vector<fs::path> configs;
+  if (result.count("config") > 0) {
+    configs = core::expand_config_patterns(result["config"].as<std::vector<std::string>>());
+  }
+
+  const core::KeyStoreLock lock(store);
+  const std::optional<core::CurrentKey> current = core::current_key(store);
+  const core::SigningSettings wanted = agreed_settings(configs, current);
+  const std::optional<std::string> reason =
+    core::refresh_reason(current, wanted.key_type, wanted.hash, policy, fs::file_time_type::clock::now());
+  if (reason) {
+    const core::SigningKey key = core::generate_signing_key(wanted.key_type, wanted.hash, certificate_name());
+    const fs::path directory = core::write_key_directory(store, key, wanted.hash);
+    core::switch_current(store, directory);
+    out.info("new {} key ({}) in {}: {}", core::key_type_name(wanted.key_type), core::hash_name(wanted.hash),
+             util::quote(directory), *reason);
+  } else {
+    out.detail("keeping the current key {}", util::quote(current->directory));
+    if (!configs.empty() && core::complete_key_directory(current->directory)) {
+      out.info("added {} to {}", core::k_cert_pem, util::quote(current->directory));
+    }
+  }
+
+  if (keep) {
+    for (const fs::path& removed : core::prune_key_directories(store, *keep)) {
+      out.info("removed the old key directory {}", util::quote(removed));
+    }
+  }
+
+  if (!configs.empty()) {
+    const fs::path certificate = core::trusted_certificate(store);
+    for (const fs::path& config : configs) {
+      if (core::set_trusted_keys(config, certificate)) {
+        out.info("{}: {}=\"{}\"", config.string(), core::k_trusted_keys_option, certificate.string());
+      } else {
+        out.detail("{}: already trusts {}", config.string(), util::quote(certificate));
+      }
+    }
+  }
+  return cli::exit_success;
 }
 
 } // namespace
 
-const Command cmd_keys = {"keys", "(not implemented yet)", run_keys};
+const Command cmd_keys = {"keys", "make or refresh the signing key and point kernel configs at it", run_keys};
 
 } // namespace ksign::cmd
