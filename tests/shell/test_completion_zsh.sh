@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The zsh completion parses (zsh -n), and zsh's completion system accepts it: compinit
-# finds it by its #compdef line and binds it to ksign. (Which words it offers is checked
-# by test_drift.sh.)
+# The zsh completion parses (zsh -n), compinit binds it to ksign by its #compdef line, and
+# a real interactive zsh offers the right words. (test_drift.sh checks every option.)
 . "$KSIGN_SOURCE_ROOT/tests/lib.sh"
 . "$KSIGN_SOURCE_ROOT/tests/shell/completion_lib.sh"
 
@@ -22,15 +21,44 @@ check "compinit binds _ksign to ksign" zsh -f -c '
   [[ $_comps[ksign] == _ksign ]] || { print -u2 "ksign is bound to: ${_comps[ksign]:-nothing}"; exit 1 }
   autoload -Uz +X _ksign' zsh "$T/functions" "$T"
 
-# The kernel release helper, run outside the completion system's widgets: the release
-# names it would offer, from $KSIGN_MODULEDIR.
+# What zsh offers, typed into a real interactive zsh (tests/shell/zsh_complete.zsh).
+# zsh_offers LINE: the words, sorted, one per line.
+zsh_offers() {
+  rm -f "$T/offers"
+  zsh -f "$KSIGN_SOURCE_ROOT/tests/shell/zsh_complete.zsh" "$T/functions" "$T/offers" "$1" ||
+    fail "zsh could not complete '$1'"
+  grep -v '^$' "$T/offers" | sort -u
+}
+# offers "description" "words that must be offered" "words that must not" LINE
+offers() {
+  local what=$1 want=$2 unwanted=$3 line=$4 got word
+  got=$(zsh_offers "$line")
+  for word in $want; do
+    _checks=$((_checks + 1))
+    grep -qxF -- "$word" <<<"$got" || fail "$what: zsh does not offer '$word' for '$line' (got: $(echo $got))"
+  done
+  for word in $unwanted; do
+    _checks=$((_checks + 1))
+    if grep -qxF -- "$word" <<<"$got"; then
+      fail "$what: zsh offers '$word' for '$line'"
+    fi
+  done
+}
+
+offers "every command" "$(ksign_commands)" "--key" "ksign "
+offers "sign's options starting --k" "--key --keyid --keydir --kernel" "--json --cert" "ksign sign --k"
+offers "verify's --json" "--json" "--key" "ksign verify --j"
+offers "every hash" "sha256 sha384 sha512 sha3-256 sha3-384 sha3-512" "" "ksign sign --hash "
+
 mkdir -p "$T/modules/6.12.1-arch1-1" "$T/modules/6.6.30-1-lts"
 touch "$T/modules/not-a-kernel"
-check "the kernel release glob" zsh -f -c '
-  source <(sed -n "/^_ksign_kernels() {/,/^}/p" "$1")
-  compadd() { print -l -- ${(P)2} }   # called as: compadd -a releases
-  _wanted() { shift 3; "$@" }
-  KSIGN_MODULEDIR=$2 _ksign_kernels' zsh "$ZSH_FILE" "$T/modules"
-check_grep "offers 6.12.1-arch1-1" '^6.12.1-arch1-1$' "$T/.out"
-check_grep "offers 6.6.30-1-lts" '^6.6.30-1-lts$' "$T/.out"
-check_no_grep "does not offer a file" 'not-a-kernel' "$T/.out"
+export KSIGN_MODULEDIR=$T/modules
+offers "installed kernels" "6.12.1-arch1-1 6.6.30-1-lts" "not-a-kernel" "ksign verify --kernel "
+unset KSIGN_MODULEDIR
+
+mkdir -p "$T/work/drivers"
+touch "$T/work/a.ko" "$T/work/b.ko.gz" "$T/work/c.ko.xz" "$T/work/d.ko.zst" "$T/work/notes.txt" \
+  "$T/work/e.ko.bak"
+cd "$T/work" || exit 1
+offers "modules and directories" "a.ko b.ko.gz c.ko.xz d.ko.zst drivers" "notes.txt e.ko.bak" "ksign sign "
+offers "sign-file's module argument" "a.ko drivers" "notes.txt" "ksign sign-file sha512 k.pem c.der "
