@@ -1,4 +1,170 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# `ksign keys`: the key store it makes (layout, modes, certificate shape), when it refreshes,
+# pruning, configs (globs, disagreement, missing line), an old kernel-sign store, and two runs
+# at once on one store.
 . "$KSIGN_SOURCE_ROOT/tests/lib.sh"
-skip "not written yet"
+
+arch_config="$KSIGN_SOURCE_ROOT/tests/data/arch-config"
+# A listing of everything in a directory with modes, sizes and mtimes: equal listings = nothing changed.
+snapshot() { find "$1" -printf '%P %y %m %s %T@ %l\n' | sort; }
+key_dirs() { find "$1" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n' | sort; }
+
+check_status 0 "keys --help" "$KSIGN" keys --help
+check_grep "help names the options" '--refresh' "$T/.out"
+
+# A new store, as a normal umask 000 would make it: modes must not depend on the umask.
+S="$T/certs-local"
+check "first run makes a key" bash -c "umask 000; '$KSIGN' keys --dir '$S'"
+check_grep "first run says why" 'new ec key \(sha512\).*there is no current key' "$T/.err"
+[ -L "$S/current" ] && pass || fail "no current link"
+first=$(readlink "$S/current")
+case "$first" in /*) fail "current is absolute: $first" ;; *) pass ;; esac
+[[ "$first" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2}$ ]] && pass || fail "odd key directory name '$first'"
+for f in signing_key.pem signing_prv.pem signing_crt.crt signing_crt.pem khash ktype; do
+  [ -f "$S/current/$f" ] && pass || fail "missing $f"
+done
+check_grep "store is 0700" '^700$' <(stat -c %a "$S")
+check_grep "key dir is 0700" '^700$' <(stat -c %a "$S/$first")
+check_grep "signing_key.pem is 0600" '^600$' <(stat -c %a "$S/current/signing_key.pem")
+check_grep "signing_prv.pem is 0600" '^600$' <(stat -c %a "$S/current/signing_prv.pem")
+check_grep "ktype ec without a config" '^ec$' "$S/current/ktype"
+check_grep "khash sha512 without a config" '^sha512$' "$S/current/khash"
+
+# The certificate: the kernel's shape, checked by openssl.
+openssl x509 -in "$S/current/signing_crt.pem" -noout -text >"$T/cert.txt" 2>&1
+check_grep "EC P-384" 'NIST CURVE: P-384|secp384r1' "$T/cert.txt"
+check_grep "self-signed with sha512" 'Signature Algorithm: ecdsa-with-SHA512' "$T/cert.txt"
+check_grep "basicConstraints critical" 'X509v3 Basic Constraints: critical' "$T/cert.txt"
+check_grep "CA:FALSE" 'CA:FALSE' "$T/cert.txt"
+check_grep "keyUsage" 'Digital Signature' "$T/cert.txt"
+check_grep "subject key id" 'X509v3 Subject Key Identifier' "$T/cert.txt"
+check_grep "authority key id" 'X509v3 Authority Key Identifier' "$T/cert.txt"
+check_grep "subject names the host" "CN *= *\"?Local out-of-tree module signing key \\($(hostname)," "$T/cert.txt"
+check_grep "valid for a century" "Not After : .* 21[0-9][0-9] GMT" "$T/cert.txt"
+check "DER and PEM certificates agree" cmp <(openssl x509 -in "$S/current/signing_crt.crt" -inform DER -outform DER) \
+  <(openssl x509 -in "$S/current/signing_crt.pem" -outform DER)
+check "signing_key.pem holds key and certificate" grep -q 'BEGIN CERTIFICATE' "$S/current/signing_key.pem"
+check "signing_prv.pem matches the certificate" cmp <(openssl pkey -in "$S/current/signing_prv.pem" -pubout) \
+  <(openssl x509 -in "$S/current/signing_crt.pem" -noout -pubkey)
+check_no_grep "signing_crt.pem has no private key" 'PRIVATE KEY' "$S/current/signing_crt.pem"
+
+# No refresh due: nothing in the store changes.
+before=$(snapshot "$S")
+check "second run keeps the key" "$KSIGN" keys --dir "$S"
+[ "$before" = "$(snapshot "$S")" ] && pass || fail "the store changed without a refresh"
+check "second run with -v" "$KSIGN" keys --dir "$S" -v
+check_grep "-v says the key is kept" 'keeping the current key' "$T/.err"
+check_status 0 "KSIGN_DIR names the store" env KSIGN_DIR="$S" "$KSIGN" keys
+[ "$before" = "$(snapshot "$S")" ] && pass || fail "KSIGN_DIR run changed the store"
+
+# Refresh by age: a 3-day-old key stays under the 7d default, a 40-day-old one goes at 30d.
+touch -d '3 days ago' "$S/current/signing_key.pem"
+check "3-day-old key, default 7d" "$KSIGN" keys --dir "$S"
+[ "$(readlink "$S/current")" = "$first" ] && pass || fail "a 3-day-old key was replaced"
+touch -d '40 days ago' "$S/current/signing_key.pem"
+check "40-day-old key, 30days" "$KSIGN" keys --dir "$S" --refresh 30days
+second=$(readlink "$S/current")
+[ "$second" != "$first" ] && pass || fail "a 40-day-old key was kept with --refresh 30days"
+[ -d "$S/$first" ] && pass || fail "the old key directory is gone without --keep"
+check "refresh in seconds" "$KSIGN" keys --dir "$S" --refresh 2weeks
+[ "$(readlink "$S/current")" = "$second" ] && pass || fail "a fresh key was replaced with --refresh 2weeks"
+check "--refresh always, twice in one second" bash -c "'$KSIGN' keys --dir '$S' --refresh always && '$KSIGN' keys --dir '$S' --refresh always"
+[ "$(key_dirs "$S" | wc -l)" -eq 4 ] && pass || fail "expected 4 key directories: $(key_dirs "$S")"
+[ "$(key_dirs "$S" | tail -n 1)" = "$(readlink "$S/current")" ] && pass || fail "names do not sort by age: $(key_dirs "$S"), current $(readlink "$S/current")"
+for bad in never 3x -1d 1.5d ''; do
+  check_status 2 "bad refresh '$bad'" "$KSIGN" keys --dir "$S" --refresh "$bad"
+done
+check_grep "bad refresh is explained" 'refresh period' "$T/.err"
+
+# --keep: the newest N stay, and the current key always.
+current=$(readlink "$S/current")
+check "--keep 2" "$KSIGN" keys --dir "$S" --keep 2
+[ "$(key_dirs "$S" | wc -l)" -eq 2 ] && pass || fail "--keep 2 left: $(key_dirs "$S")"
+[ -d "$S/$current" ] && pass || fail "--keep removed the current key"
+[ -d "$S/$first" ] && fail "--keep kept the oldest key" || pass
+check_status 2 "--keep 0 is refused" "$KSIGN" keys --dir "$S" --keep 0
+
+# Configs: key type and hash come from them; the config is pointed at the certificate.
+mkdir -p "$T/cfg"
+cp "$arch_config" "$T/cfg/config.x86_64"
+sed 's/^CONFIG_MODULE_SIG_HASH=.*/CONFIG_MODULE_SIG_HASH="sha384"/' "$arch_config" >"$T/cfg/config.i686"
+cp "$T/cfg/config.i686" "$T/cfg/config.i686.orig"
+cp "$T/cfg/config.x86_64" "$T/cfg/config.x86_64.orig"
+before=$(snapshot "$S")
+check_status 1 "configs that disagree" "$KSIGN" keys --dir "$S" --config "$T/cfg/config.*"
+check_grep "disagreement is explained" 'kernel configs disagree' "$T/.err"
+[ "$before" = "$(snapshot "$S")" ] && pass || fail "the store changed although the configs disagree"
+check_same "first config untouched" "$T/cfg/config.x86_64.orig" "$T/cfg/config.x86_64"
+check_same "second config untouched" "$T/cfg/config.i686.orig" "$T/cfg/config.i686"
+check_status 1 "a glob without a match" "$KSIGN" keys --dir "$S" --config "$T/cfg/nothing.*"
+check_grep "no match is explained" 'no kernel config matches' "$T/.err"
+check_status 1 "a missing config" "$KSIGN" keys --dir "$S" --config "$T/cfg/config"
+[ "$before" = "$(snapshot "$S")" ] && pass || fail "the store changed on a bad --config"
+
+# Same hash in both: one new key (the hash changed from sha512), both configs point at it.
+sed -i 's/^CONFIG_MODULE_SIG_HASH=.*/CONFIG_MODULE_SIG_HASH="sha384"/' "$T/cfg/config.x86_64"
+check "a quoted glob of two configs" "$KSIGN" keys --dir "$S" --config "$T/cfg/config.*[0-9]"
+check_grep "hash change makes a key" 'new ec key \(sha384\)' "$T/.err"
+check_grep "khash follows the config" '^sha384$' "$S/current/khash"
+cert=$(realpath "$S/current/signing_crt.pem")
+check_grep "x86_64 config trusts the new certificate" "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"\$" "$T/cfg/config.x86_64"
+check_grep "i686 config trusts the new certificate" "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"\$" "$T/cfg/config.i686"
+check_same "backup files are not configs" "$T/cfg/config.i686.orig" "$T/cfg/config.i686.orig"
+diff "$T/cfg/config.i686.orig" "$T/cfg/config.i686" >"$T/diff.txt"
+[ "$(grep -c '^[<>]' "$T/diff.txt")" -eq 2 ] && pass || fail "more than the one line changed: $(cat "$T/diff.txt")"
+# Repeating --config of one file, or a glob and a name for it, is one config.
+check "the same config twice" "$KSIGN" keys --dir "$S" --config "$T/cfg/config.x86_64" --config "$T/cfg/config.x*4"
+
+# A config without the line gets it; a config asking for RSA gets an RSA key (type changed).
+grep -v '^CONFIG_SYSTEM_TRUSTED_KEYS=' "$arch_config" \
+  | sed -e 's/^CONFIG_MODULE_SIG_KEY_TYPE_ECDSA=y/# CONFIG_MODULE_SIG_KEY_TYPE_ECDSA is not set/' \
+        -e 's/^# CONFIG_MODULE_SIG_KEY_TYPE_RSA is not set/CONFIG_MODULE_SIG_KEY_TYPE_RSA=y/' >"$T/rsa-config"
+check "RSA config" "$KSIGN" keys --dir "$S" --config "$T/rsa-config"
+check_grep "key type change makes a key" 'new rsa key \(sha512\).*asks for a rsa key' "$T/.err"
+check_grep "ktype rsa" '^rsa$' "$S/current/ktype"
+check_grep "RSA 4096" 'Public-Key: \(4096 bit\)' <(openssl x509 -in "$S/current/signing_crt.pem" -noout -text)
+check_grep "missing line appended" "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$(realpath "$S/current/signing_crt.pem")\"\$" "$T/rsa-config"
+
+# ML-DSA: made when the linked OpenSSL has it, else a clear error and nothing changed.
+sed -e 's/^CONFIG_MODULE_SIG_KEY_TYPE_ECDSA=y/CONFIG_MODULE_SIG_KEY_TYPE_MLDSA_65=y/' "$arch_config" >"$T/mldsa-config"
+before=$(snapshot "$S")
+if openssl list -public-key-algorithms 2>/dev/null | grep -qi 'ML-DSA-65'; then
+  check "ML-DSA-65 key" "$KSIGN" keys --dir "$S" --config "$T/mldsa-config"
+  check_grep "ktype ml-dsa-65" '^ml-dsa-65$' "$S/current/ktype"
+else
+  check_status 1 "ML-DSA without OpenSSL support" "$KSIGN" keys --dir "$S" --config "$T/mldsa-config"
+  check_grep "ML-DSA error names the OpenSSL version" 'ml-dsa-65 keys need OpenSSL 3.5' "$T/.err"
+  [ "$before" = "$(snapshot "$S")" ] && pass || fail "the store changed on an ML-DSA failure"
+  check_grep "config untouched on failure" '^CONFIG_SYSTEM_TRUSTED_KEYS=""$' "$T/mldsa-config"
+fi
+
+# An existing kernel-sign store is used as it is (no signing_crt.pem, no ktype): the key is
+# kept and the certificate-only PEM the config needs is added beside it.
+L="$T/legacy"
+make_key ec "$T/legacy-keys" k
+mkdir -p "$L/20250101-000000"
+cp "$T/legacy-keys/k.pem" "$L/20250101-000000/signing_key.pem"
+cp "$T/legacy-keys/k.key" "$L/20250101-000000/signing_prv.pem"
+cp "$T/legacy-keys/k.der" "$L/20250101-000000/signing_crt.crt"
+echo sha512 >"$L/20250101-000000/khash"
+ln -s 20250101-000000 "$L/current"
+cp "$arch_config" "$T/legacy-config"
+check "kernel-sign store" "$KSIGN" keys --dir "$L" --config "$T/legacy-config"
+[ "$(readlink "$L/current")" = 20250101-000000 ] && pass || fail "the kernel-sign key was replaced"
+check_grep "config trusts the kernel-sign key" "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$L/20250101-000000/signing_crt.pem\"\$" "$T/legacy-config"
+check "added PEM is the kernel-sign certificate" cmp <(openssl x509 -in "$L/current/signing_crt.pem" -outform DER) "$T/legacy-keys/k.der"
+
+# Two runs at once on one store take turns (flock): both succeed, the store stays whole.
+C="$T/concurrent"
+"$KSIGN" keys --dir "$C" --refresh always 2>"$T/c1.err" & p1=$!
+"$KSIGN" keys --dir "$C" --refresh always 2>"$T/c2.err" & p2=$!
+"$KSIGN" keys --dir "$C" --refresh always 2>"$T/c3.err" & p3=$!
+s1=0; s2=0; s3=0
+wait $p1 || s1=$?; wait $p2 || s2=$?; wait $p3 || s3=$?
+[ "$s1$s2$s3" = 000 ] && pass || fail "concurrent runs failed: $s1 $s2 $s3: $(cat "$T"/c?.err)"
+[ "$(key_dirs "$C" | wc -l)" -eq 3 ] && pass || fail "concurrent runs made $(key_dirs "$C" | wc -l) key directories"
+[ -z "$(find "$C" -name '.new-*' -o -name '.current-*' -o -name '.*.ksign-*')" ] && pass || fail "temporary files left behind"
+check "the current key is whole" openssl x509 -in "$C/current/signing_crt.pem" -noout
+
+check_status 2 "stray argument" "$KSIGN" keys --dir "$S" extra
