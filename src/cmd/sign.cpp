@@ -95,25 +95,61 @@ int run_sign(std::span<const std::string> args)
   }
 
   std::atomic<std::size_t> failures{0};
-  out.start_progress("signing", modules.size());
-  util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
-    const std::filesystem::path& path = modules[index].path;
-    try {
-      const core::SignOutcome outcome = signer.sign_file(path, output.value_or(path));
-      out.detail("signed {}{}{}", util::quote(path),
-                 outcome.compression == core::Compression::none
-                   ? std::string()
-                   : " (" + std::string(core::compression_name(outcome.compression)) + ")",
-                 outcome.was_signed ? ", replacing its old signature" : "");
-    } catch (const Error& e) {
-      ++failures;
-      out.error("{}: {}", util::quote(path), e.what());
-    } catch (const std::exception& e) {
-      ++failures;
-      out.error("{}: {}", util::quote(path), e.what());
+  const auto report = [&](const std::filesystem::path& path, const std::string& problem) {
+    ++failures;
+    out.error("{}: {}", util::quote(path), problem);
+  };
+
+  // In-place signing of many modules writes each to a temporary and commits them in batches:
+  // one syncfs and the renames per batch, instead of one fsync per module.
+  constexpr std::size_t k_batch_size = 64;
+  struct Pending
+  {
+    util::StagedFile file;
+    std::string description;
+  };
+  std::vector<std::vector<Pending>> batches(jobs);
+  const auto commit = [&](unsigned worker) {
+    std::vector<Pending>& batch = batches[worker];
+    std::vector<util::StagedFile> files;
+    for (const Pending& pending : batch) {
+      files.push_back(pending.file);
     }
-    out.step_progress();
-  });
+    const std::vector<std::string> errors = util::commit_staged(files);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!errors[i].empty()) {
+        report(batch[i].file.target, errors[i]);
+      } else {
+        out.detail("signed {}", batch[i].description);
+      }
+      out.step_progress();
+    }
+    batch.clear();
+  };
+
+  out.start_progress("signing", modules.size());
+  util::run_parallel(
+    modules.size(), jobs,
+    [&](std::size_t index, unsigned worker) {
+      const std::filesystem::path& path = modules[index].path;
+      try {
+        Pending pending;
+        const core::SignOutcome outcome = signer.stage_file(path, output.value_or(path), pending.file);
+        pending.description = util::quote(path)
+                               + (outcome.compression == core::Compression::none
+                                    ? std::string()
+                                    : " (" + std::string(core::compression_name(outcome.compression)) + ")")
+                               + (outcome.was_signed ? ", replacing its old signature" : "");
+        batches[worker].push_back(std::move(pending));
+        if (batches[worker].size() >= k_batch_size) {
+          commit(worker);
+        }
+      } catch (const std::exception& e) {
+        report(path, e.what());
+        out.step_progress();
+      }
+    },
+    commit);
   out.finish_progress();
 
   const std::size_t signed_count = modules.size() - failures;

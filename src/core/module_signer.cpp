@@ -118,7 +118,8 @@ Bytes ModuleSigner::sign_image(Bytes file, SignOutcome* outcome) const
   return compress(compression, image, m_settings.compression_level);
 }
 
-SignOutcome ModuleSigner::sign_file(const std::filesystem::path& input, const std::filesystem::path& output) const
+SignOutcome ModuleSigner::write_signed(const std::filesystem::path& input, const std::filesystem::path& output,
+                                       util::Durability durability, util::StagedFile& staged) const
 {
   Bytes file = util::read_file(input);
   SignOutcome outcome;
@@ -127,7 +128,8 @@ SignOutcome ModuleSigner::sign_file(const std::filesystem::path& input, const st
   options.metadata_from = input;
   if (outcome.compression != Compression::none) {
     const Bytes signed_file = sign_image(std::move(file), &outcome);
-    util::replace_file_atomically(output, signed_file, options);
+    const ByteView parts[] = {signed_file};
+    staged = util::stage_file(output, parts, options, durability);
     return outcome;
   }
   // Uncompressed: write module, signature and trailer with one writev, without joining them.
@@ -138,7 +140,21 @@ SignOutcome ModuleSigner::sign_file(const std::filesystem::path& input, const st
   outcome.cms = signature_for(content);
   const auto trailer = make_trailer(outcome.cms.size());
   const ByteView parts[] = {content, outcome.cms, trailer};
-  util::replace_file_atomically(output, parts, options);
+  staged = util::stage_file(output, parts, options, durability);
+  return outcome;
+}
+
+SignOutcome ModuleSigner::stage_file(const std::filesystem::path& input, const std::filesystem::path& output,
+                                     util::StagedFile& staged) const
+{
+  return write_signed(input, output, util::Durability::batched, staged);
+}
+
+SignOutcome ModuleSigner::sign_file(const std::filesystem::path& input, const std::filesystem::path& output) const
+{
+  util::StagedFile staged;
+  SignOutcome outcome = write_signed(input, output, util::Durability::now, staged);
+  util::rename_staged(staged);
   return outcome;
 }
 

@@ -6,6 +6,7 @@
 #include "core/hash.hpp"
 #include "core/keys.hpp"
 #include "util/bytes.hpp"
+#include "util/file.hpp"
 
 #include <filesystem>
 #include <memory>
@@ -44,12 +45,20 @@ public:
   // throws Error and leaves `output` untouched.
   SignOutcome sign_file(const std::filesystem::path& input, const std::filesystem::path& output) const;
 
+  // The first half of sign_file for batched writes: the signed module is written to a temporary
+  // beside `output` (not yet synced or renamed; see util::commit_staged).
+  SignOutcome stage_file(const std::filesystem::path& input, const std::filesystem::path& output,
+                         util::StagedFile& staged) const;
+
   // The same for a module already in memory; returns the bytes to write.
   [[nodiscard]] Bytes sign_image(Bytes file, SignOutcome* outcome = nullptr) const;
 
   [[nodiscard]] const SignSettings& settings() const { return m_settings; }
 
 private:
+  SignOutcome write_signed(const std::filesystem::path& input, const std::filesystem::path& output,
+                           util::Durability durability, util::StagedFile& staged) const;
+
   std::shared_ptr<const SigningKey> m_key;
   SignSettings m_settings;
   SignerIdentity m_identity;

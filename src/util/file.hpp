@@ -56,6 +56,36 @@ struct ReplaceOptions
 void replace_file_atomically(const std::filesystem::path& target, std::span<const ByteView> parts,
                              const ReplaceOptions& options = {});
 
+// When a staged file's data is made durable.
+enum class Durability {
+  now,     // fsync the temporary before returning
+  batched, // left to commit_staged(), which syncs many files at once
+};
+
+// A temporary file written beside `target`, ready to be renamed over it.
+struct StagedFile
+{
+  std::filesystem::path temporary;
+  std::filesystem::path target;
+};
+
+// The first half of replace_file_atomically: write `parts` to a temporary in `target`'s
+// directory with the right mode and owner. `target` is not touched yet.
+[[nodiscard]] StagedFile stage_file(const std::filesystem::path& target, std::span<const ByteView> parts,
+                                    const ReplaceOptions& options, Durability durability);
+
+// The second half for many files: make them durable (one syncfs per file system), then rename
+// each over its target. Returns one message per file, empty for those that were replaced;
+// a failed file's temporary is removed and its target left as it was.
+[[nodiscard]] std::vector<std::string> commit_staged(std::span<const StagedFile> files);
+
+// Rename one staged file (written with Durability::now) over its target; on failure the
+// temporary is removed and Error thrown.
+void rename_staged(const StagedFile& file);
+
+// Remove a staged file that will not be committed.
+void discard_staged(const StagedFile& file) noexcept;
+
 // Convenience for one buffer.
 void replace_file_atomically(const std::filesystem::path& target, ByteView data,
                              const ReplaceOptions& options = {});

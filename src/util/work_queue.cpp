@@ -8,20 +8,27 @@
 
 namespace ksign::util {
 
-void run_parallel(std::size_t count, unsigned jobs, const std::function<void(std::size_t)>& task)
+void run_parallel(std::size_t count, unsigned jobs, const std::function<void(std::size_t, unsigned)>& task,
+                  const std::function<void(unsigned)>& finish)
 {
   std::atomic<std::size_t> next{0};
-  const auto worker = [&] {
+  const auto worker = [&](unsigned id) {
     for (std::size_t i = next++; i < count; i = next++) {
-      task(i);
+      task(i, id);
     }
+    finish(id);
   };
-  const std::size_t threads = std::min<std::size_t>(std::max(1u, jobs), count);
+  const auto threads = static_cast<unsigned>(std::min<std::size_t>(std::max(1u, jobs), std::max<std::size_t>(count, 1)));
   std::vector<std::jthread> helpers;
-  for (std::size_t t = 1; t < threads; ++t) {
-    helpers.emplace_back(worker);
+  for (unsigned t = 1; t < threads; ++t) {
+    helpers.emplace_back(worker, t);
   }
-  worker();
+  worker(0);
+}
+
+void run_parallel(std::size_t count, unsigned jobs, const std::function<void(std::size_t)>& task)
+{
+  run_parallel(count, jobs, [&](std::size_t index, unsigned) { task(index); }, [](unsigned) {});
 }
 
 } // namespace ksign::util
