@@ -48,3 +48,34 @@ TEST_CASE("util::replace_file_atomically", "[file]")
     CHECK_THROWS_WITH(util::read_file(dir.path() / "absent"), KSIGN_CONTAINS("cannot open"));
   }
 }
+
+TEST_CASE("util::stage_file and util::commit_staged", "[file]")
+{
+  const test::TempDir dir;
+  std::vector<util::StagedFile> staged;
+  for (const char* name : {"a.ko", "b.ko"}) {
+    test::write_text(dir.path() / name, "old");
+    const ByteView parts[] = {as_bytes(std::string("new ") + name)};
+    staged.push_back(util::stage_file(dir.path() / name, parts, {}, util::Durability::batched));
+  }
+  // Staged but not committed: the targets are untouched.
+  Bytes before = util::read_file(dir.path() / "a.ko");
+  CHECK(std::string(before.begin(), before.end()) == "old");
+
+  // A target whose directory vanished fails alone; the others are replaced.
+  util::StagedFile doomed = staged.back();
+  doomed.target = dir.path() / "gone" / "c.ko";
+  staged.push_back(doomed);
+  const std::vector<std::string> errors = util::commit_staged(staged);
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0].empty());
+  CHECK(errors[1].empty());
+  CHECK_THAT(errors[2], KSIGN_CONTAINS("cannot replace"));
+  const Bytes after = util::read_file(dir.path() / "b.ko");
+  CHECK(std::string(after.begin(), after.end()) == "new b.ko");
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    ++entries;
+  }
+  CHECK(entries == 2); // no temporaries left
+}
