@@ -1,4 +1,54 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# `ksign install`: the current key and its link copied into a package tree with their modes,
+# as a PKGBUILD's _package-headers() does it (also under fakeroot when available).
 . "$KSIGN_SOURCE_ROOT/tests/lib.sh"
-skip "not written yet"
+
+S="$T/certs-local"
+P="$T/pkg/usr/lib/modules/6.99.0-arch1-1/build/certs-local"
+
+check_status 0 "install --help" "$KSIGN" install --help
+check_status 2 "no destination" "$KSIGN" install --dir "$S"
+check_status 2 "two destinations" "$KSIGN" install --dir "$S" "$T/a" "$T/b"
+check_status 1 "no key store" "$KSIGN" install --dir "$S" "$P"
+check_grep "says to run ksign keys" "ksign keys" "$T/.err"
+[ -e "$P" ] && fail "a failed install created the destination" || pass
+
+check "make two keys" bash -c "'$KSIGN' keys --dir '$S' && '$KSIGN' keys --dir '$S' --refresh always"
+name=$(readlink "$S/current")
+check "install into a new tree" "$KSIGN" install --dir "$S" "$P"
+[ "$(readlink "$P/current")" = "$name" ] && pass || fail "current link: $(readlink "$P/current"), expected $name"
+check_same "exactly the current key is copied" <(cd "$S/$name" && find . -printf '%p %y %m %s\n' | sort) \
+  <(cd "$P/$name" && find . -printf '%p %y %m %s\n' | sort)
+for f in signing_key.pem signing_prv.pem signing_crt.crt signing_crt.pem khash ktype; do
+  check_same "$f copied" "$S/current/$f" "$P/current/$f"
+done
+check_grep "private key stays 0600" '^600$' <(stat -c %a "$P/current/signing_key.pem")
+check_grep "key directory stays 0700" '^700$' <(stat -c %a "$P/$name")
+[ "$(find "$P" -mindepth 1 -maxdepth 1 | wc -l)" -eq 2 ] && pass || fail "more than the key and the link: $(ls -A "$P")"
+
+# The installed key signs and its certificate verifies, through ksign's own --keydir.
+cp "$KSIGN_SOURCE_ROOT/tests/data/sample/ksign_sample.ko" "$T/m.ko"
+check "sign with the installed key" "$KSIGN" sign --keydir "$P" "$T/m.ko"
+check "verify with the store's certificate" "$KSIGN" verify --cert "$S/current/signing_crt.pem" "$T/m.ko"
+
+# Again after a refresh: the new key and link replace the old link; nothing half-copied.
+check "refresh" "$KSIGN" keys --dir "$S" --refresh always
+check "install again" "$KSIGN" install --dir "$S" "$P"
+[ "$(readlink "$P/current")" = "$(readlink "$S/current")" ] && pass || fail "the link did not follow the new key"
+[ -z "$(find "$P" -name '.*')" ] && pass || fail "temporary files left: $(find "$P" -name '.*')"
+check "KSIGN_DIR names the store" env KSIGN_DIR="$S" "$KSIGN" install "$T/pkg2"
+
+# makepkg packages under fakeroot as a normal user.
+if command -v fakeroot >/dev/null; then
+  check "install under fakeroot" fakeroot "$KSIGN" install --dir "$S" "$T/fake/certs-local"
+  check_grep "fakeroot: private key 0600" '^600$' <(stat -c %a "$T/fake/certs-local/current/signing_key.pem")
+fi
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+  # As an unprivileged user with its own store, the way makepkg runs.
+  U="$T/user"
+  mkdir -p "$U" && chmod 0755 "$T" && chown 65534:65534 "$U"
+  check "as a normal user" setpriv --reuid 65534 --regid 65534 --clear-groups \
+    bash -c "cd '$U' && '$KSIGN' keys && '$KSIGN' install pkg/build/certs-local"
+  check_grep "user: private key 0600" '^600$' <(stat -c %a "$U/pkg/build/certs-local/current/signing_key.pem")
+fi
