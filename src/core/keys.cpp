@@ -108,10 +108,18 @@ const char* pkcs8_key_type(ByteView der)
   }
 }
 
-// The first private key in PEM `data` when it is unencrypted; nullptr otherwise (encrypted
-// keys and unusual formats go through OpenSSL's generic PEM reader).
-EvpPkeyPtr read_plain_private_key(ByteView data)
+// One block of a PEM file: its label ("PRIVATE KEY", "CERTIFICATE", ...) and its DER body.
+struct PemBlock
 {
+  std::string label;
+  bool encrypted = false; // legacy "Proc-Type: 4,ENCRYPTED" headers
+  Bytes der;
+};
+
+// Every PEM block in `data`, in order.
+std::vector<PemBlock> read_pem_blocks(ByteView data)
+{
+  std::vector<PemBlock> blocks;
   const BioPtr bio = memory_bio(data);
   for (;;) {
     char* name = nullptr;
@@ -119,32 +127,40 @@ EvpPkeyPtr read_plain_private_key(ByteView data)
     unsigned char* body = nullptr;
     long length = 0;
     if (PEM_read_bio(bio.get(), &name, &header, &body, &length) != 1) {
-      ERR_clear_error();
+      ERR_clear_error(); // end of input
+      return blocks;
+    }
+    // Take ownership at once, so nothing leaks whatever happens below.
+    const std::unique_ptr<char, OpensslFree> owned_name(name);
+    const std::unique_ptr<char, OpensslFree> owned_header(header);
+    const std::unique_ptr<unsigned char, OpensslFree> owned_body(body);
+    blocks.push_back({name, header != nullptr && header[0] != '\0', Bytes(body, body + length)});
+  }
+}
+
+// The first private key in PEM `data` when it is unencrypted; nullptr otherwise (encrypted
+// keys and unusual formats go through OpenSSL's generic PEM reader).
+EvpPkeyPtr read_plain_private_key(ByteView data)
+{
+  for (const PemBlock& block : read_pem_blocks(data)) {
+    if (block.label.find("PRIVATE KEY") == std::string::npos) {
+      continue;
+    }
+    if (block.encrypted) {
       return nullptr;
     }
-    const std::string kind = name;
-    const bool encrypted = header != nullptr && header[0] != '\0';
-    const ByteView der(body, static_cast<std::size_t>(length));
-    EvpPkeyPtr key;
-    bool is_key = true;
-    if (encrypted) {
-      key = nullptr;
-    } else if (kind == PEM_STRING_PKCS8INF) {
-      key = decode_private_key(der, "PrivateKeyInfo", pkcs8_key_type(der));
-    } else if (kind == PEM_STRING_ECPRIVATEKEY) {
-      key = decode_private_key(der, "type-specific", "EC");
-    } else if (kind == PEM_STRING_RSA) {
-      key = decode_private_key(der, "type-specific", "RSA");
-    } else {
-      is_key = kind.find("PRIVATE KEY") != std::string::npos;
+    if (block.label == PEM_STRING_PKCS8INF) {
+      return decode_private_key(block.der, "PrivateKeyInfo", pkcs8_key_type(block.der));
     }
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(body);
-    if (is_key) {
-      return key;
+    if (block.label == PEM_STRING_ECPRIVATEKEY) {
+      return decode_private_key(block.der, "type-specific", "EC");
     }
+    if (block.label == PEM_STRING_RSA) {
+      return decode_private_key(block.der, "type-specific", "RSA");
+    }
+    return nullptr;
   }
+  return nullptr;
 }
 
 } // namespace
@@ -192,32 +208,16 @@ std::vector<X509Ptr> load_certificates(const fs::path& file)
     certificates.push_back(std::move(cert));
     return certificates;
   }
-  const BioPtr bio = memory_bio(data);
-  for (;;) {
-    char* name = nullptr;
-    char* header = nullptr;
-    unsigned char* body = nullptr;
-    long length = 0;
-    if (PEM_read_bio(bio.get(), &name, &header, &body, &length) != 1) {
-      ERR_clear_error(); // end of input
-      break;
+  for (const PemBlock& block : read_pem_blocks(data)) {
+    if (block.label != PEM_STRING_X509 && block.label != PEM_STRING_X509_OLD && block.label != PEM_STRING_X509_TRUSTED) {
+      continue;
     }
-    const bool is_cert = std::strcmp(name, PEM_STRING_X509) == 0 || std::strcmp(name, PEM_STRING_X509_OLD) == 0
-                         || std::strcmp(name, PEM_STRING_X509_TRUSTED) == 0;
-    if (is_cert) {
-      const unsigned char* cursor = body;
-      X509Ptr cert(d2i_X509(nullptr, &cursor, length));
-      if (!cert) {
-        OPENSSL_free(name);
-        OPENSSL_free(header);
-        OPENSSL_free(body);
-        throw_openssl("cannot parse a certificate in " + util::quote(file));
-      }
-      certificates.push_back(std::move(cert));
+    const unsigned char* cursor = block.der.data();
+    X509Ptr cert(d2i_X509(nullptr, &cursor, static_cast<long>(block.der.size())));
+    if (!cert) {
+      throw_openssl("cannot parse a certificate in " + util::quote(file));
     }
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(body);
+    certificates.push_back(std::move(cert));
   }
   if (certificates.empty()) {
     throw Error(Errc::crypto, "no certificate in " + util::quote(file) + " (expected DER or PEM)");

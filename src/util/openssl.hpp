@@ -4,6 +4,7 @@
 #include "util/error.hpp"
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -16,6 +17,12 @@ namespace ksign {
 template<auto Free> struct OpensslDeleter
 {
   template<typename T> void operator()(T* p) const noexcept { Free(p); }
+};
+
+// For buffers OpenSSL allocates and the caller must OPENSSL_free.
+struct OpensslFree
+{
+  void operator()(void* p) const noexcept { OPENSSL_free(p); }
 };
 
 using BioPtr = std::unique_ptr<BIO, OpensslDeleter<BIO_free_all>>;
