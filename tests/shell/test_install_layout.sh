@@ -135,11 +135,12 @@ else
   check "no DKMS files with -Ddkms=false" test ! -e "$D$sysconfdir/dkms"
 fi
 
-# Nothing lands outside the prefix except what must (sysconfdir of /usr is /etc).
+# Nothing lands outside the prefix except what must (sysconfdir of /usr is /etc) or what an
+# option names (a completion directory).
 while IFS= read -r path; do
   _checks=$((_checks + 1))
   case ${path#"$D"} in
-  "$prefix"/* | "$sysconfdir"/*) ;;
+  "$prefix"/* | "$sysconfdir"/* | "$bash_dir"/* | "$zsh_dir"/* | "$fish_dir"/*) ;;
   *) fail "installed outside the prefix: ${path#"$D"}" ;;
   esac
 done < <(find "$D" -type f -o -type l)
