@@ -11,7 +11,7 @@ ksign_commands() {
   "$KSIGN" --help | awk '
     /^Commands:/ { in_list = 1; next }
     in_list && /^$/ { exit }
-    in_list && /^  [a-z][a-z0-9-]*  / { print $1 }'
+    in_list && /^  [a-z][a-z0-9-]*( |$)/ { print $1 }'
 }
 
 # ksign_options COMMAND: every option `ksign COMMAND --help` prints, one per line, short
