@@ -98,6 +98,10 @@ if [ "$manpages" = enabled ] || { [ "$manpages" = auto ] && command -v scdoc >/d
     check_grep "$page(1) is roff with its title" "^\.TH \"$page\" \"1\"" "$file"
     check_no_grep "$page(1): placeholders filled in" '@[A-Z]+@' "$file"
     check_no_grep "$page(1): the SPDX line is not shown" 'SPDX' "$file"
+    if command -v groff >/dev/null; then
+      check "$page(1): groff formats it without warnings" groff -man -ww -z -Tutf8 "$file"
+      check_no_grep "$page(1): groff had nothing to warn about" '.' "$T/.err"
+    fi
   done
   check_grep "ksign(1) names the sign-file link" "$libexecdir/ksign/sign-file" "$D$mandir/man1/ksign.1"
   check_grep "ksign(1) names the module directory" "$moduledir" "$D$mandir/man1/ksign.1"
