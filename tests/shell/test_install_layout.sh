@@ -87,6 +87,15 @@ for entry in "bash:$bash_dir:ksign" "zsh:$zsh_dir:_ksign" "fish:$fish_dir:ksign.
   check_grep "$shell completion: the module directory is $moduledir" "$moduledir" "$file"
 done
 
+# bash-completion loads a completion on first use, by the command's name, from
+# <XDG_DATA_DIRS entry>/bash-completion/completions: it must find ours there.
+bash_completion_main=/usr/share/bash-completion/bash_completion
+if [ "$bash_dir" = "$datadir/bash-completion/completions" ] && [ -f "$bash_completion_main" ]; then
+  check "bash-completion loads ksign's completion on demand" env XDG_DATA_DIRS="$D$datadir" \
+    bash --norc -c '. "$1" && _completion_loader ksign && complete -p ksign' bash "$bash_completion_main"
+  check_grep "bound to _ksign" '^complete -F _ksign ksign$' "$T/.out"
+fi
+
 # Man pages: built when scdoc is there (option manpages auto) or demanded (enabled).
 pages="ksign ksign-keys ksign-config ksign-install ksign-sign ksign-verify ksign-sign-file"
 manpages=$(option manpages)
