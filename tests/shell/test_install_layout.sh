@@ -92,7 +92,7 @@ done
 bash_completion_main=/usr/share/bash-completion/bash_completion
 if [ "$bash_dir" = "$datadir/bash-completion/completions" ] && [ -f "$bash_completion_main" ]; then
   check "bash-completion loads ksign's completion on demand" env XDG_DATA_DIRS="$D$datadir" \
-    bash --norc -c '. "$1" && _completion_loader ksign && complete -p ksign' bash "$bash_completion_main"
+    bash --norc -c '. "$1"; _completion_loader ksign; complete -p ksign' bash "$bash_completion_main"
   check_grep "bound to _ksign" '^complete -F _ksign ksign$' "$T/.out"
 fi
 
