@@ -40,18 +40,6 @@ cxxopts::Options config_options()
   return options;
 }
 
-fs::path key_store_directory(const cxxopts::ParseResult& result)
-{
-  if (result.count("dir") > 0) {
-    return result["dir"].as<std::string>();
-  }
-  const char* from_environment = std::getenv("KSIGN_DIR");
-  if (from_environment != nullptr && from_environment[0] != '\0') {
-    return from_environment;
-  }
-  return "certs-local";
-}
-
 std::string_view level_name(core::ConfigFinding::Level level)
 {
   switch (level) {
@@ -108,7 +96,8 @@ int run_config(std::span<const std::string> args)
   if (result.count("check") > 0) {
     return check_configs(configs, out);
   }
-  const fs::path certificate = core::trusted_certificate(key_store_directory(result));
+  const fs::path certificate = core::trusted_certificate(core::key_store_path(
+    result.count("dir") > 0 ? std::optional(result["dir"].as<std::string>()) : std::nullopt, std::getenv("KSIGN_DIR")));
   for (const fs::path& config : configs) {
     if (core::set_trusted_keys(config, certificate)) {
       out.info("{}: {}=\"{}\"", config.string(), core::k_trusted_keys_option, certificate.string());

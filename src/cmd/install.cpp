@@ -55,13 +55,8 @@ int run_install(std::span<const std::string> args)
   if (result.count("dest") != 1 || result["dest"].as<std::vector<std::string>>().size() != 1) {
     throw Error(Errc::usage, "give exactly one destination directory");
   }
-  fs::path store = "certs-local";
-  if (result.count("dir") > 0) {
-    store = result["dir"].as<std::string>();
-  } else if (const char* from_environment = std::getenv("KSIGN_DIR");
-             from_environment != nullptr && from_environment[0] != '\0') {
-    store = from_environment;
-  }
+  const fs::path store = core::key_store_path(
+    result.count("dir") > 0 ? std::optional(result["dir"].as<std::string>()) : std::nullopt, std::getenv("KSIGN_DIR"));
   const fs::path destination = result["dest"].as<std::vector<std::string>>().front();
   const fs::path copied = core::install_current_key(store, destination);
   out.detail("installed {} as {}", util::quote(copied), util::quote(destination / core::k_current_link));

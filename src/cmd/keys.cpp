@@ -47,18 +47,6 @@ cxxopts::Options keys_options()
   return options;
 }
 
-fs::path key_store_directory(const cxxopts::ParseResult& result)
-{
-  if (result.count("dir") > 0) {
-    return result["dir"].as<std::string>();
-  }
-  const char* from_environment = std::getenv("KSIGN_DIR");
-  if (from_environment != nullptr && from_environment[0] != '\0') {
-    return from_environment;
-  }
-  return "certs-local";
-}
-
 // The certificate's subject names the host and the day, so `ksign verify` and the kernel's
 // keyring listing tell keys apart.
 std::string certificate_name()
@@ -131,7 +119,8 @@ int run_keys(std::span<const std::string> args)
     }
     keep = static_cast<std::size_t>(value);
   }
-  const fs::path store = key_store_directory(result);
+  const fs::path store = core::key_store_path(
+    result.count("dir") > 0 ? std::optional(result["dir"].as<std::string>()) : std::nullopt, std::getenv("KSIGN_DIR"));
 
   // Everything that can fail on bad input fails here, before the store or a config changes.
   std::vector<fs::path> configs;

@@ -149,7 +149,36 @@ const Unit k_units[] = {
   {"w", k_day * 7}, {"week", k_day * 7}, {"weeks", k_day * 7},
 };
 
+// "40 days", "3 hours", "1 minute": the largest whole unit.
+std::string describe_age(std::chrono::seconds age)
+{
+  const auto plural = [](long long count, const char* unit) {
+    return std::to_string(count) + " " + unit + (count == 1 ? "" : "s");
+  };
+  if (age >= k_day) {
+    return plural(age / k_day, "day");
+  }
+  if (age >= k_hour) {
+    return plural(age / k_hour, "hour");
+  }
+  if (age >= k_minute) {
+    return plural(age / k_minute, "minute");
+  }
+  return plural(age.count(), "second");
+}
+
 } // namespace
+
+fs::path key_store_path(const std::optional<std::string>& option, const char* environment)
+{
+  if (option) {
+    return *option;
+  }
+  if (environment != nullptr && environment[0] != '\0') {
+    return environment;
+  }
+  return std::string(k_default_key_store);
+}
 
 KeyStoreLock::KeyStoreLock(const fs::path& store)
 {
@@ -245,7 +274,7 @@ std::optional<std::string> refresh_reason(const std::optional<CurrentKey>& curre
   }
   const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - current->created);
   if (age >= policy.max_age) {
-    return "the current key is " + std::to_string(age.count() / 86400) + " days old";
+    return "the current key is " + describe_age(age) + " old (--refresh " + describe_age(policy.max_age) + ")";
   }
   return std::nullopt;
 }

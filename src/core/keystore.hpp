@@ -30,6 +30,12 @@ inline constexpr std::string_view k_cert_pem = "signing_crt.pem";
 inline constexpr std::string_view k_hash_file = "khash";
 inline constexpr std::string_view k_type_file = "ktype";
 inline constexpr std::string_view k_lock_file = ".lock";
+inline constexpr std::string_view k_default_key_store = "certs-local"; // relative to the working directory
+
+// The key store a command uses: --dir `option`, else `environment` ($KSIGN_DIR) when set and not
+// empty, else ./certs-local (kernel-sign's place, beside the PKGBUILD).
+[[nodiscard]] std::filesystem::path key_store_path(const std::optional<std::string>& option,
+                                                   const char* environment);
 
 struct KeyFiles
 {

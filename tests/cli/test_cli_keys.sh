@@ -65,6 +65,7 @@ check "3-day-old key, default 7d" "$KSIGN" keys --dir "$S"
 touch -d '40 days ago' "$S/current/signing_key.pem"
 check "40-day-old key, 30days" "$KSIGN" keys --dir "$S" --refresh 30days
 second=$(readlink "$S/current")
+check_grep "the age is the reason" 'the current key is 40 days old \(--refresh 30 days\)' "$T/.err"
 [ "$second" != "$first" ] && pass || fail "a 40-day-old key was kept with --refresh 30days"
 [ -d "$S/$first" ] && pass || fail "the old key directory is gone without --keep"
 check "refresh in seconds" "$KSIGN" keys --dir "$S" --refresh 2weeks

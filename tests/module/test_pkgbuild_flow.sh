@@ -86,6 +86,10 @@ sums=$(sha256sum "$moddir"/*)
 check "kernel without keys" run_hook 6.1.0-other "$pkgdir/usr/lib/modules"
 check_grep "says there are no keys" "doesn't have ksign keys" "$T/.out"
 [ "$sums" = "$(sha256sum "$moddir"/*)" ] && pass || fail "modules changed for a kernel without keys"
+mkdir -p "$dkms_tree/empty/1.0/build"
+check_status 1 "no module directory (DKMS 3.1.7 order) is loud" \
+  bash -c "cd '$dkms_tree/empty/1.0/build' && kernelver='$kver' arch=x86_64 KSIGN='$KSIGN' KSIGN_MODULEDIR='$pkgdir/usr/lib/modules' '$hook'"
+check_grep "says what is missing" 'nothing to sign' "$T/.err"
 check_status 1 "hook without kernelver" env -u kernelver arch=x86_64 "$hook"
 
 # kernel-sign.conf's POST_BUILD reaches kernel-sign.sh from /var/lib/dkms/<m>/<v>/build.
