@@ -96,6 +96,20 @@ if [ "$bash_dir" = "$datadir/bash-completion/completions" ] && [ -f "$bash_compl
   check_grep "bound to _ksign" '^complete -F _ksign ksign$' "$T/.out"
 fi
 
+# fish loads completions from <XDG_DATA_DIRS entry>/fish/vendor_completions.d, for a
+# command on PATH; zsh's compinit binds what it finds in fpath by the #compdef line.
+mkdir -p "$T/home"
+if [ "$fish_dir" = "$datadir/fish/vendor_completions.d" ] && command -v fish >/dev/null; then
+  check "fish loads the installed completion" env XDG_DATA_DIRS="$D$datadir" HOME="$T/home" \
+    XDG_CONFIG_HOME="$T/home/.config" PATH="$D$bindir:$PATH" fish -c 'complete -C "ksign sig"'
+  check_grep "fish offers sign-file" '^sign-file' "$T/.out"
+fi
+if [ "$zsh_dir" != no ] && command -v zsh >/dev/null; then
+  check "zsh's compinit binds the installed _ksign" zsh -f -c \
+    'fpath=("$1" $fpath); autoload -Uz compinit; compinit -u -D; [[ $_comps[ksign] == _ksign ]]' \
+    zsh "$D$zsh_dir"
+fi
+
 # Man pages: built when scdoc is there (option manpages auto) or demanded (enabled).
 pages="ksign ksign-keys ksign-config ksign-install ksign-sign ksign-verify ksign-sign-file"
 manpages=$(option manpages)
