@@ -64,14 +64,8 @@ std::string certificate_name()
 }
 
 // The settings every config asks for; they must agree, since all get the same key.
-core::SigningSettings agreed_settings(const std::vector<fs::path>& configs, const std::optional<core::CurrentKey>& current)
+core::SigningSettings agreed_settings(const std::vector<fs::path>& configs)
 {
-  if (configs.empty()) {
-    core::SigningSettings settings;
-    settings.key_type = current && current->type ? *current->type : core::KeyType::ec;
-    settings.hash = current && current->hash ? *current->hash : core::k_default_hash;
-    return settings;
-  }
   std::optional<core::SigningSettings> agreed;
   fs::path first;
   for (const fs::path& path : configs) {
@@ -90,6 +84,16 @@ core::SigningSettings agreed_settings(const std::vector<fs::path>& configs, cons
     }
   }
   return *agreed;
+}
+
+// Without a config: keep what the current key is, else an EC P-384 key with sha512 (the
+// choices kernel-sign's documentation recommends).
+core::SigningSettings settings_without_config(const std::optional<core::CurrentKey>& current)
+{
+  core::SigningSettings settings;
+  settings.key_type = current && current->type ? *current->type : core::KeyType::ec;
+  settings.hash = current && current->hash ? *current->hash : core::k_default_hash;
+  return settings;
 }
 
 int run_keys(std::span<const std::string> args)
@@ -124,13 +128,16 @@ int run_keys(std::span<const std::string> args)
 
   // Everything that can fail on bad input fails here, before the store or a config changes.
   std::vector<fs::path> configs;
+  std::optional<core::SigningSettings> from_configs;
   if (result.count("config") > 0) {
     configs = core::expand_config_patterns(result["config"].as<std::vector<std::string>>());
+    from_configs = agreed_settings(configs);
+    core::require_can_generate(from_configs->key_type);
   }
 
   const core::KeyStoreLock lock(store);
   const std::optional<core::CurrentKey> current = core::current_key(store);
-  const core::SigningSettings wanted = agreed_settings(configs, current);
+  const core::SigningSettings wanted = from_configs ? *from_configs : settings_without_config(current);
   const std::optional<std::string> reason =
     core::refresh_reason(current, wanted.key_type, wanted.hash, policy, fs::file_time_type::clock::now());
   if (reason) {

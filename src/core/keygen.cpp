@@ -51,10 +51,7 @@ EvpPkeyPtr generate_key_pair(KeyType type)
   case KeyType::ml_dsa_44:
   case KeyType::ml_dsa_65:
   case KeyType::ml_dsa_87:
-    if (!can_generate(type)) {
-      throw Error(Errc::config, std::string(key_type_name(type)) + " keys need OpenSSL 3.5 or newer (linked: "
-                                  + OpenSSL_version(OPENSSL_VERSION) + ")");
-    }
+    require_can_generate(type);
     key = EVP_PKEY_Q_keygen(nullptr, nullptr, ml_dsa_algorithm(type));
     break;
   case KeyType::other:
@@ -114,6 +111,14 @@ bool can_generate(KeyType type)
   EvpPkeyCtxPtr context(EVP_PKEY_CTX_new_from_name(nullptr, algorithm, nullptr));
   ERR_clear_error();
   return context != nullptr;
+}
+
+void require_can_generate(KeyType type)
+{
+  if (!can_generate(type)) {
+    throw Error(Errc::config, std::string(key_type_name(type)) + " keys need OpenSSL 3.5 or newer (linked: "
+                                + OpenSSL_version(OPENSSL_VERSION) + ")");
+  }
 }
 
 SigningKey generate_signing_key(KeyType type, HashAlgo hash, const std::string& common_name)

@@ -12,6 +12,9 @@ namespace ksign::core {
 // True when the linked OpenSSL can make keys of `type` (ML-DSA needs OpenSSL 3.5).
 [[nodiscard]] bool can_generate(KeyType type);
 
+// Throws Error(Errc::config) naming the linked OpenSSL when it cannot make keys of `type`.
+void require_can_generate(KeyType type);
+
 // A new key pair with a self-signed certificate shaped like the kernel's own
 // (certs/default_x509.genkey): RSA 4096 or EC secp384r1 or ML-DSA, CN `common_name`,
 // basicConstraints critical CA:FALSE, keyUsage digitalSignature, subject and authority key

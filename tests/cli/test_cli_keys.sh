@@ -98,6 +98,8 @@ check_grep "disagreement is explained" 'kernel configs disagree' "$T/.err"
 [ "$before" = "$(snapshot "$S")" ] && pass || fail "the store changed although the configs disagree"
 check_same "first config untouched" "$T/cfg/config.x86_64.orig" "$T/cfg/config.x86_64"
 check_same "second config untouched" "$T/cfg/config.i686.orig" "$T/cfg/config.i686"
+check_status 1 "configs that disagree, no store yet" "$KSIGN" keys --dir "$T/new-store" --config "$T/cfg/config.*"
+[ -e "$T/new-store" ] && fail "a failed run created the store" || pass
 check_status 1 "a glob without a match" "$KSIGN" keys --dir "$S" --config "$T/cfg/nothing.*"
 check_grep "no match is explained" 'no kernel config matches' "$T/.err"
 check_status 1 "a missing config" "$KSIGN" keys --dir "$S" --config "$T/cfg/config"
