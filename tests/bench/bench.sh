@@ -48,7 +48,9 @@ SINGLE_RUNS=${KSIGN_BENCH_SINGLE_RUNS:-21}
 JOBS=$(nproc)
 [[ "$LIMIT" =~ ^[0-9]+$ ]] || die "KSIGN_BENCH_LIMIT must be a number"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "KSIGN_BENCH_ROUNDS must be a positive number"
-[[ "$SINGLE_RUNS" =~ ^[0-9]+$ ]] && [ "$SINGLE_RUNS" -ge 20 ] || die "KSIGN_BENCH_SINGLE_RUNS must be at least 20"
+if ! [[ "$SINGLE_RUNS" =~ ^[0-9]+$ ]] || [ "$SINGLE_RUNS" -lt 20 ]; then
+  die "KSIGN_BENCH_SINGLE_RUNS must be at least 20"
+fi
 
 for tool in python3 openssl zstd find xargs tar; do
   command -v "$tool" >/dev/null || die "'$tool' is needed"
@@ -58,7 +60,7 @@ TIME=/usr/bin/time
 
 SIGN_FILE=${KSIGN_BENCH_SIGN_FILE:-}
 if [ -z "$SIGN_FILE" ]; then
-  SIGN_FILE=$(ls -d /usr/lib/linux-kbuild-*/scripts/sign-file 2>/dev/null | sort -V | tail -n 1 || true)
+  SIGN_FILE=$(printf '%s\n' /usr/lib/linux-kbuild-*/scripts/sign-file | sort -V | tail -n 1)
 fi
 if [ -z "$SIGN_FILE" ] || [ ! -x "$SIGN_FILE" ]; then
   say "warning: no sign-file (apt-get install linux-kbuild-<version>): sign-file ratios will be missing"
@@ -151,8 +153,9 @@ if [ -n "${KSIGN_BENCH_MODULES:-}" ]; then
   prepare_unsigned "$KSIGN_BENCH_MODULES" "$CORPUS/ko" >"$CORPUS.stats" || die "cannot prepare the corpus"
   make_zst_tree "$CORPUS/ko" "$CORPUS/zst"
 else
-  command -v apt-cache >/dev/null && command -v dpkg-deb >/dev/null ||
+  if ! command -v apt-cache >/dev/null || ! command -v dpkg-deb >/dev/null; then
     skip "no apt here: name a module directory with KSIGN_BENCH_MODULES"
+  fi
   PACKAGE=$(newest_kernel_package) || true
   [ -n "$PACKAGE" ] || skip "no linux-image-*-amd64-unsigned package known to apt: set KSIGN_BENCH_MODULES"
   CORPUS_NAME=$PACKAGE
