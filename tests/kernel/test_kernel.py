@@ -153,7 +153,10 @@ def find_busybox():
 def find_kbuild(release):
     """A Debian linux-kbuild directory whose host tools (fixdep, modpost) fit `release`."""
     if os.environ.get("KSIGN_KBUILD"):
-        return Path(os.environ["KSIGN_KBUILD"])
+        kbuild = Path(os.environ["KSIGN_KBUILD"])
+        if not (kbuild / "scripts/basic/fixdep").exists() or not (kbuild / "scripts/mod/modpost").exists():
+            raise SetupError(f"KSIGN_KBUILD '{kbuild}' has no scripts/basic/fixdep and scripts/mod/modpost")
+        return kbuild
     series = ".".join(release.split(".")[:2])
     for pattern in (f"linux-kbuild-{release}+*", f"linux-kbuild-{release}", f"linux-kbuild-{series}.*",
                     f"linux-kbuild-{series}"):
