@@ -3,6 +3,7 @@
 // certs-local layout), then make every given kernel config trust the current key.
 
 #include "cli/options.hpp"
+#include "cli/paths.hpp"
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
 #include "core/kconfig.hpp"
@@ -10,6 +11,7 @@
 #include "core/keystore.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/json.hpp"
 
 #include <fmt/core.h>
 
@@ -18,6 +20,7 @@
 #include <climits>
 #include <cstdlib>
 #include <ctime>
+#include <vector>
 
 namespace ksign::cmd {
 
@@ -41,6 +44,9 @@ cxxopts::Options keys_options()
                   "(30d, 30days, 24h, 2weeks)", cxxopts::value<std::string>()->default_value("7d"), "PERIOD")
     ("k,keep", "remove the oldest key directories beyond the newest N (never the current one)",
      cxxopts::value<int>(), "N")
+    ("show", "describe the current key (type, hash, age, next refresh, key id) and which installed "
+             "kernels carry it; changes nothing")
+    ("json", "with --show: print it as JSON")
     ("v,verbose", "say what is kept as well as what changes")
     ("q,quiet", "print errors only")
     ("h,help", "show this help");
@@ -96,6 +102,148 @@ core::SigningSettings settings_without_config(const std::optional<core::CurrentK
   return settings;
 }
 
+std::string utc_text(std::chrono::system_clock::time_point time)
+{
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  std::tm parts{};
+  ::gmtime_r(&seconds, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &parts);
+  return text;
+}
+
+std::string duration_text(std::chrono::seconds duration)
+{
+  const long long total = duration.count();
+  const long long days = total / 86400;
+  const long long hours = (total % 86400) / 3600;
+  const long long minutes = (total % 3600) / 60;
+  if (days > 0) {
+    return fmt::format("{}d {}h", days, hours);
+  }
+  if (hours > 0) {
+    return fmt::format("{}h {}m", hours, minutes);
+  }
+  return fmt::format("{}m", minutes);
+}
+
+struct KernelKey
+{
+  std::string release;
+  std::string key_id;      // empty: no ksign key installed with that kernel
+  std::string fingerprint;
+};
+
+// The ksign key each installed kernel carries in its build/certs-local.
+std::vector<KernelKey> installed_kernel_keys()
+{
+  std::vector<KernelKey> kernels;
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(cli::module_root(), ec)) {
+    if (!entry.is_directory(ec)) {
+      continue;
+    }
+    KernelKey kernel{entry.path().filename().string(), {}, {}};
+    try {
+      const core::KeyFiles files = core::current_key_files(core::kernel_key_store(cli::module_root(), kernel.release));
+      const X509Ptr certificate = core::load_certificate(files.certificate);
+      kernel.key_id = core::subject_key_id_hex(certificate.get());
+      kernel.fingerprint = core::fingerprint_sha256(certificate.get());
+    } catch (const Error&) {
+      // no (readable) ksign key for this kernel
+    }
+    kernels.push_back(std::move(kernel));
+  }
+  std::sort(kernels.begin(), kernels.end(), [](const KernelKey& a, const KernelKey& b) { return a.release < b.release; });
+  return kernels;
+}
+
+// `ksign keys --show`: read-only, no lock, nothing created.
+int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool json)
+{
+  const std::optional<core::CurrentKey> current = core::current_key(store);
+  const std::vector<KernelKey> kernels = installed_kernel_keys();
+  std::string fingerprint;
+  std::string key_id;
+  std::string subject;
+  std::chrono::system_clock::time_point created;
+  std::optional<std::chrono::system_clock::time_point> next_refresh;
+  if (current) {
+    const X509Ptr certificate = core::load_certificate(core::current_key_files(store).certificate);
+    fingerprint = core::fingerprint_sha256(certificate.get());
+    key_id = core::subject_key_id_hex(certificate.get());
+    subject = core::subject_name(certificate.get());
+    created = std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+      std::chrono::file_clock::to_sys(current->created));
+    if (!policy.always) {
+      next_refresh = created + policy.max_age;
+    }
+  }
+  const auto now = std::chrono::system_clock::now();
+  const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - created);
+  const std::string absolute_store = fs::absolute(store).lexically_normal().string();
+
+  if (json) {
+    fmt::print("{{\n  \"store\": {},\n  \"current\": ", util::json_string(absolute_store));
+    if (!current) {
+      fmt::print("null");
+    } else {
+      fmt::print("{{\"directory\": {}, \"key_type\": {}, \"hash\": {}, \"created\": {}, \"age_seconds\": {}, "
+                 "\"next_refresh\": {}, \"subject\": {}, \"key_id\": {}, \"fingerprint_sha256\": {}}}",
+                 util::json_string(current->directory.string()),
+                 util::json_string(current->type ? core::key_type_name(*current->type) : "unknown"),
+                 util::json_string(current->hash ? core::hash_name(*current->hash) : "unknown"),
+                 util::json_string(utc_text(created)), age.count(),
+                 next_refresh ? util::json_string(utc_text(*next_refresh)) : "null", util::json_string(subject),
+                 util::json_string(key_id), util::json_string(fingerprint));
+    }
+    fmt::print(",\n  \"kernels\": [");
+    for (std::size_t i = 0; i < kernels.size(); ++i) {
+      const KernelKey& k = kernels[i];
+      fmt::print("{}\n    {{\"release\": {}, \"has_ksign_key\": {}", i == 0 ? "" : ",", util::json_string(k.release),
+                 k.fingerprint.empty() ? "false" : "true");
+      if (!k.fingerprint.empty()) {
+        fmt::print(", \"key_id\": {}, \"fingerprint_sha256\": {}, \"is_current\": {}", util::json_string(k.key_id),
+                   util::json_string(k.fingerprint), k.fingerprint == fingerprint ? "true" : "false");
+      }
+      fmt::print("}}");
+    }
+    fmt::print("\n  ]\n}}\n");
+    return cli::exit_success;
+  }
+
+  fmt::print("key store:    {}\n", absolute_store);
+  if (!current) {
+    fmt::print("current key:  none (make one with 'ksign keys')\n");
+  } else {
+    fmt::print("current key:  {}\n", current->directory.filename().string());
+    fmt::print("type, hash:   {}, {}\n", current->type ? core::key_type_name(*current->type) : "unknown",
+               current->hash ? core::hash_name(*current->hash) : "unknown");
+    fmt::print("created:      {} ({} ago)\n", utc_text(created), duration_text(age));
+    if (next_refresh) {
+      fmt::print("next refresh: {} ({})\n", utc_text(*next_refresh),
+                 *next_refresh <= now ? "due: the next 'ksign keys' makes a new key"
+                                      : "in " + duration_text(std::chrono::duration_cast<std::chrono::seconds>(*next_refresh - now)));
+    } else {
+      fmt::print("next refresh: at every 'ksign keys' (--refresh always)\n");
+    }
+    fmt::print("subject:      {}\n", subject);
+    fmt::print("key id:       {}\n", key_id);
+    fmt::print("fingerprint:  sha256 {}\n", fingerprint);
+  }
+  fmt::print("installed kernels ({}):\n", cli::module_root().string());
+  if (kernels.empty()) {
+    fmt::print("  none\n");
+  }
+  for (const KernelKey& k : kernels) {
+    fmt::print("  {:<32} {}\n", k.release,
+               k.fingerprint.empty()           ? "no ksign key"
+               : k.fingerprint == fingerprint ? "the current key"
+                                              : "another key (key id " + k.key_id + ")");
+  }
+  return cli::exit_success;
+}
+
 int run_keys(std::span<const std::string> args)
 {
   cxxopts::Options options = keys_options();
@@ -125,6 +273,15 @@ int run_keys(std::span<const std::string> args)
   }
   const fs::path store = core::key_store_path(
     result.count("dir") > 0 ? std::optional(result["dir"].as<std::string>()) : std::nullopt, std::getenv("KSIGN_DIR"));
+  if (result.count("show") > 0) {
+    if (result.count("config") > 0 || result.count("keep") > 0) {
+      throw Error(Errc::usage, "--show only reads: it takes no --config or --keep");
+    }
+    return show_keys(store, policy, result.count("json") > 0);
+  }
+  if (result.count("json") > 0) {
+    throw Error(Errc::usage, "--json goes with --show");
+  }
 
   // Everything that can fail on bad input fails here, before the store or a config changes.
   std::vector<fs::path> configs;

@@ -171,3 +171,37 @@ wait $p1 || s1=$?; wait $p2 || s2=$?; wait $p3 || s3=$?
 check "the current key is whole" openssl x509 -in "$C/current/signing_crt.pem" -noout
 
 check_status 2 "stray argument" "$KSIGN" keys --dir "$S" extra
+
+# --show: the admin's view of the store and of the installed kernels; it changes nothing.
+V="$T/show"
+"$KSIGN" keys -q --dir "$V"
+mkdir -p "$T/moddir/6.90.0-same/build" "$T/moddir/6.90.1-none/build" "$T/moddir/6.90.2-other/build"
+"$KSIGN" install --dir "$V" "$T/moddir/6.90.0-same/build/certs-local" >/dev/null
+"$KSIGN" keys -q --dir "$T/show-other"
+"$KSIGN" install --dir "$T/show-other" "$T/moddir/6.90.2-other/build/certs-local" >/dev/null
+before=$(find "$V" -printf '%p %T@\n' | sort)
+check "keys --show" env KSIGN_MODULEDIR="$T/moddir" "$KSIGN" keys --show --dir "$V" --refresh 30d
+check_grep "show: type and hash" "^type, hash: +ec, sha512$" "$T/.out"
+check_grep "show: next refresh in 30 days" "^next refresh: .*\(in 29d 23h\)" "$T/.out"
+check_grep "show: key id" "^key id: +[0-9a-f]{40}$" "$T/.out"
+check_grep "show: kernel with this key" "6.90.0-same +the current key" "$T/.out"
+check_grep "show: kernel without ksign key" "6.90.1-none +no ksign key" "$T/.out"
+check_grep "show: kernel with another key" "6.90.2-other +another key" "$T/.out"
+[ "$before" = "$(find "$V" -printf '%p %T@\n' | sort)" ] && pass || fail "--show changed the store"
+check "keys --show --json" env KSIGN_MODULEDIR="$T/moddir" "$KSIGN" keys --show --json --dir "$V"
+cp "$T/.out" "$T/show.json"
+check "--show --json content" python3 - "$T/show.json" "$(openssl x509 -in "$V/current/signing_crt.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)" <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1]))
+current = data["current"]
+assert current["key_type"] == "ec" and current["hash"] == "sha512", current
+assert current["fingerprint_sha256"] == sys.argv[2], (current, sys.argv[2])
+kernels = {k["release"]: k for k in data["kernels"]}
+assert kernels["6.90.0-same"]["is_current"] is True
+assert kernels["6.90.1-none"]["has_ksign_key"] is False
+assert kernels["6.90.2-other"]["is_current"] is False
+PY
+check "--show on an empty store" "$KSIGN" keys --show --dir "$T/no-store-here"
+check_grep "says there is none" "current key: +none" "$T/.out"
+[ ! -e "$T/no-store-here" ] && pass || fail "--show created a store"
+check_status 2 "--json without --show" "$KSIGN" keys --json --dir "$V"
