@@ -237,11 +237,19 @@ std::vector<std::string> commit_staged(std::span<const StagedFile> files)
   // costs about a millisecond each on common disks, more than signing the module.
   std::vector<dev_t> synced;
   std::string sync_error;
+  // A lone file is cheaper to fsync than its whole file system.
+  const bool one_file = files.size() == 1;
   for (const StagedFile& file : files) {
     Fd fd(::open(file.temporary.c_str(), O_RDONLY | O_CLOEXEC));
     struct stat st {};
     if (!fd || ::fstat(fd.get(), &st) != 0) {
       sync_error = "cannot open " + quote(file.temporary) + ": " + std::strerror(errno);
+      break;
+    }
+    if (one_file) {
+      if (::fsync(fd.get()) != 0) {
+        sync_error = "cannot sync " + quote(file.temporary) + ": " + std::strerror(errno);
+      }
       break;
     }
     if (std::find(synced.begin(), synced.end(), st.st_dev) == synced.end()) {
