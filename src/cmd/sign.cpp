@@ -9,6 +9,7 @@
 #include "core/module_signer.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/staged_committer.hpp"
 #include "util/work_queue.hpp"
 
 #include <fmt/core.h>
@@ -100,56 +101,38 @@ int run_sign(std::span<const std::string> args)
     out.error("{}: {}", util::quote(path), problem);
   };
 
-  // In-place signing of many modules writes each to a temporary and commits them in batches:
-  // one syncfs and the renames per batch, instead of one fsync per module.
-  constexpr std::size_t k_batch_size = 64;
-  struct Pending
+  // Each module is written to a temporary beside it; a committer thread makes them durable
+  // and renames them a batch at a time (one syncfs per batch instead of an fsync per module),
+  // while the workers go on signing.
+  std::vector<std::string> descriptions(modules.size());
+  out.start_progress("signing", modules.size());
   {
-    util::StagedFile file;
-    std::string description;
-  };
-  std::vector<std::vector<Pending>> batches(jobs);
-  const auto commit = [&](unsigned worker) {
-    std::vector<Pending>& batch = batches[worker];
-    std::vector<util::StagedFile> files;
-    for (const Pending& pending : batch) {
-      files.push_back(pending.file);
-    }
-    const std::vector<std::string> errors = util::commit_staged(files);
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (!errors[i].empty()) {
-        report(batch[i].file.target, errors[i]);
+    util::StagedCommitter committer(64, [&](std::size_t index, const std::string& error) {
+      if (!error.empty()) {
+        report(modules[index].path, error);
       } else {
-        out.detail("signed {}", batch[i].description);
+        out.detail("signed {}", descriptions[index]);
       }
       out.step_progress();
-    }
-    batch.clear();
-  };
-
-  out.start_progress("signing", modules.size());
-  util::run_parallel(
-    modules.size(), jobs,
-    [&](std::size_t index, unsigned worker) {
+    });
+    util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
       const std::filesystem::path& path = modules[index].path;
       try {
-        Pending pending;
-        const core::SignOutcome outcome = signer.stage_file(path, output.value_or(path), pending.file);
-        pending.description = util::quote(path)
-                               + (outcome.compression == core::Compression::none
-                                    ? std::string()
-                                    : " (" + std::string(core::compression_name(outcome.compression)) + ")")
-                               + (outcome.was_signed ? ", replacing its old signature" : "");
-        batches[worker].push_back(std::move(pending));
-        if (batches[worker].size() >= k_batch_size) {
-          commit(worker);
-        }
+        util::StagedFile staged;
+        const core::SignOutcome outcome = signer.stage_file(path, output.value_or(path), staged);
+        descriptions[index] = util::quote(path)
+                              + (outcome.compression == core::Compression::none
+                                   ? std::string()
+                                   : " (" + std::string(core::compression_name(outcome.compression)) + ")")
+                              + (outcome.was_signed ? ", replacing its old signature" : "");
+        committer.add(std::move(staged), index);
       } catch (const std::exception& e) {
         report(path, e.what());
         out.step_progress();
       }
-    },
-    commit);
+    });
+    committer.finish();
+  }
   out.finish_progress();
 
   const std::size_t signed_count = modules.size() - failures;

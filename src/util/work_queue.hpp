@@ -11,9 +11,4 @@ namespace ksign::util {
 // `task` must not throw; each item reports its own failure.
 void run_parallel(std::size_t count, unsigned jobs, const std::function<void(std::size_t)>& task);
 
-// The same, telling `task` which worker (0 .. jobs-1) runs it, and calling `finish(worker)`
-// on each worker's thread when the queue is empty, for work that workers batch up.
-void run_parallel(std::size_t count, unsigned jobs, const std::function<void(std::size_t, unsigned)>& task,
-                  const std::function<void(unsigned)>& finish);
-
 } // namespace ksign::util

@@ -4,6 +4,7 @@
 #include "test_support.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/staged_committer.hpp"
 
 #include <sys/stat.h>
 
@@ -78,4 +79,34 @@ TEST_CASE("util::stage_file and util::commit_staged", "[file]")
     ++entries;
   }
   CHECK(entries == 2); // no temporaries left
+}
+
+TEST_CASE("util::StagedCommitter", "[file]")
+{
+  const test::TempDir dir;
+  std::vector<std::string> results(5, "not reported");
+  {
+    util::StagedCommitter committer(2, [&](std::size_t tag, const std::string& error) { results[tag] = error; });
+    for (std::size_t i = 0; i < 5; ++i) {
+      const std::string name = "m" + std::to_string(i) + ".ko";
+      const ByteView parts[] = {as_bytes(name)};
+      util::StagedFile staged = util::stage_file(dir.path() / name, parts, {}, util::Durability::batched);
+      if (i == 3) {
+        staged.target = dir.path() / "missing" / name; // this one cannot be renamed into place
+      }
+      committer.add(std::move(staged), i);
+    }
+    committer.finish();
+  }
+  for (std::size_t i = 0; i < 5; ++i) {
+    INFO("file " << i);
+    if (i == 3) {
+      CHECK_THAT(results[i], KSIGN_CONTAINS("cannot replace"));
+      CHECK_FALSE(std::filesystem::exists(dir.path() / "m3.ko"));
+    } else {
+      CHECK(results[i].empty());
+      const Bytes data = util::read_file(dir.path() / ("m" + std::to_string(i) + ".ko"));
+      CHECK(std::string(data.begin(), data.end()) == "m" + std::to_string(i) + ".ko");
+    }
+  }
 }
