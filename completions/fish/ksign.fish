@@ -46,6 +46,8 @@ complete -c ksign -n '__ksign_using keys' -s d -l dir -x -a '(__fish_complete_di
 complete -c ksign -n '__ksign_using keys' -s c -l config -r -F -d 'kernel config to read and update (file or quoted glob)'
 complete -c ksign -n '__ksign_using keys' -s r -l refresh -x -a 'always 1d 7d 30d 2w' -d 'refresh the key when older than PERIOD'
 complete -c ksign -n '__ksign_using keys' -s k -l keep -x -d 'keep only the newest N key directories'
+complete -c ksign -n '__ksign_using keys' -l show -d 'describe the current key and the kernels that carry it'
+complete -c ksign -n '__ksign_using keys' -l json -d 'with --show: print it as JSON'
 complete -c ksign -n '__ksign_using keys' -s v -l verbose -d 'say what is kept as well as what changes'
 complete -c ksign -n '__ksign_using keys' -s q -l quiet -d 'print errors only'
 complete -c ksign -n '__ksign_using keys' -s h -l help -d 'show help'
