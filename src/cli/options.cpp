@@ -3,6 +3,8 @@
 
 #include "util/error.hpp"
 
+#include <fmt/core.h>
+
 #include <thread>
 #include <vector>
 
@@ -21,6 +23,23 @@ cxxopts::ParseResult parse_options(cxxopts::Options& options, std::span<const st
   } catch (const cxxopts::exceptions::exception& e) {
     throw Error(Errc::usage, e.what());
   }
+}
+
+bool print_help_if_asked(const cxxopts::ParseResult& result, cxxopts::Options& options)
+{
+  if (result.count("help") == 0) {
+    return false;
+  }
+  fmt::print("{}", options.help());
+  return true;
+}
+
+Verbosity verbosity(const cxxopts::ParseResult& result)
+{
+  if (result.count("quiet") > 0) {
+    return Verbosity::quiet;
+  }
+  return result.count("verbose") > 0 ? Verbosity::verbose : Verbosity::normal;
 }
 
 unsigned job_count(const cxxopts::ParseResult& result, const std::string& name)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "cli/output.hpp"
+
 #include <cxxopts.hpp>
 
 #include <span>
@@ -12,6 +14,12 @@ namespace ksign::cli {
 // Error(Errc::usage) so that main reports it once, with exit status 2.
 [[nodiscard]] cxxopts::ParseResult parse_options(cxxopts::Options& options,
                                                  std::span<const std::string> args);
+
+// When the command line asked for --help: print `options`' help on stdout and return true.
+[[nodiscard]] bool print_help_if_asked(const cxxopts::ParseResult& result, cxxopts::Options& options);
+
+// The verbosity -v/--verbose and -q/--quiet ask for (--quiet wins).
+[[nodiscard]] Verbosity verbosity(const cxxopts::ParseResult& result);
 
 // A non-negative count given to --jobs: 0 means "one per CPU".
 [[nodiscard]] unsigned job_count(const cxxopts::ParseResult& result, const std::string& name = "jobs");

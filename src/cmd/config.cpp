@@ -77,17 +77,11 @@ int run_config(std::span<const std::string> args)
 {
   cxxopts::Options options = config_options();
   const cxxopts::ParseResult result = cli::parse_options(options, args);
-  if (result.count("help") > 0) {
-    fmt::print("{}", options.help());
+  if (cli::print_help_if_asked(result, options)) {
     return cli::exit_success;
   }
   cli::Output out("config");
-  if (result.count("verbose") > 0) {
-    out.set_verbosity(cli::Verbosity::verbose);
-  }
-  if (result.count("quiet") > 0) {
-    out.set_verbosity(cli::Verbosity::quiet);
-  }
+  out.set_verbosity(cli::verbosity(result));
   if (result.count("configs") == 0) {
     throw Error(Errc::usage, "no kernel config given");
   }

@@ -41,17 +41,11 @@ int run_install(std::span<const std::string> args)
 {
   cxxopts::Options options = install_options();
   const cxxopts::ParseResult result = cli::parse_options(options, args);
-  if (result.count("help") > 0) {
-    fmt::print("{}", options.help());
+  if (cli::print_help_if_asked(result, options)) {
     return cli::exit_success;
   }
   cli::Output out("install");
-  if (result.count("verbose") > 0) {
-    out.set_verbosity(cli::Verbosity::verbose);
-  }
-  if (result.count("quiet") > 0) {
-    out.set_verbosity(cli::Verbosity::quiet);
-  }
+  out.set_verbosity(cli::verbosity(result));
   if (result.count("dest") != 1 || result["dest"].as<std::vector<std::string>>().size() != 1) {
     throw Error(Errc::usage, "give exactly one destination directory");
   }

@@ -248,20 +248,14 @@ int run_keys(std::span<const std::string> args)
 {
   cxxopts::Options options = keys_options();
   const cxxopts::ParseResult result = cli::parse_options(options, args);
-  if (result.count("help") > 0) {
-    fmt::print("{}", options.help());
+  if (cli::print_help_if_asked(result, options)) {
     return cli::exit_success;
   }
   if (!result.unmatched().empty()) {
     throw Error(Errc::usage, "unexpected argument '" + result.unmatched().front() + "'");
   }
   cli::Output out("keys");
-  if (result.count("verbose") > 0) {
-    out.set_verbosity(cli::Verbosity::verbose);
-  }
-  if (result.count("quiet") > 0) {
-    out.set_verbosity(cli::Verbosity::quiet);
-  }
+  out.set_verbosity(cli::verbosity(result));
   const core::RefreshPolicy policy = core::parse_refresh_policy(result["refresh"].as<std::string>());
   std::optional<std::size_t> keep;
   if (result.count("keep") > 0) {

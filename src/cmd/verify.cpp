@@ -121,17 +121,11 @@ int run_verify(std::span<const std::string> args)
 {
   cxxopts::Options options = verify_options();
   const cxxopts::ParseResult result = cli::parse_options(options, args);
-  if (result.count("help") > 0) {
-    fmt::print("{}", options.help());
+  if (cli::print_help_if_asked(result, options)) {
     return cli::exit_success;
   }
   cli::Output out("verify");
-  if (result.count("verbose") > 0) {
-    out.set_verbosity(cli::Verbosity::verbose);
-  }
-  if (result.count("quiet") > 0) {
-    out.set_verbosity(cli::Verbosity::quiet);
-  }
+  out.set_verbosity(cli::verbosity(result));
   const bool json = result.count("json") > 0;
   const unsigned jobs = cli::job_count(result);
 
