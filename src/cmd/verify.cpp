@@ -214,7 +214,8 @@ int run_verify(std::span<const std::string> args)
       if (not_ok == 0) {
         out.info("all modules would load with module.sig_enforce=1");
       } else {
-        out.info("{} modules would fail to load with module.sig_enforce=1 (listed above)", not_ok);
+        out.info("{} {} would fail to load with module.sig_enforce=1 (listed above)", not_ok,
+                 not_ok == 1 ? "module" : "modules");
       }
     }
   }
