@@ -265,24 +265,24 @@ SigningKey load_signing_key(const fs::path& key_file, const std::optional<fs::pa
   return signing;
 }
 
-std::string subject_name(const X509* cert)
+std::string common_name(const X509_NAME* name)
 {
-  const X509_NAME* subject = X509_get_subject_name(cert);
-  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  const int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
   if (index >= 0) {
-    const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
     unsigned char* utf8 = nullptr;
-    const int length = ASN1_STRING_to_UTF8(&utf8, value);
+    const int length = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index)));
     if (length >= 0) {
-      std::string text(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(length));
-      OPENSSL_free(utf8);
-      return text;
+      const std::unique_ptr<unsigned char, OpensslFree> owned(utf8);
+      return std::string(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(length));
     }
   }
-  char* line = X509_NAME_oneline(subject, nullptr, 0);
-  std::string text = line ? line : "";
-  OPENSSL_free(line);
-  return text;
+  const std::unique_ptr<char, OpensslFree> line(X509_NAME_oneline(name, nullptr, 0));
+  return line ? line.get() : "";
+}
+
+std::string subject_name(const X509* cert)
+{
+  return common_name(X509_get_subject_name(cert));
 }
 
 std::string subject_key_id_hex(const X509* cert)

@@ -43,6 +43,9 @@ struct SigningKey
 // The first certificate of `file` (see load_certificates).
 [[nodiscard]] X509Ptr load_certificate(const std::filesystem::path& file);
 
+// The commonName of `name` (or the whole name, one line, when it has no CN).
+[[nodiscard]] std::string common_name(const X509_NAME* name);
+
 // Subject commonName of `cert` (or the whole subject when it has no CN).
 [[nodiscard]] std::string subject_name(const X509* cert);
 

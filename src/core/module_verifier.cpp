@@ -84,22 +84,9 @@ Verification verdict(Verification result, Verdict verdict, std::string problem =
 std::string name_of(ByteView issuer)
 {
   const unsigned char* cursor = issuer.data();
-  X509_NAME* name = d2i_X509_NAME(nullptr, &cursor, static_cast<long>(issuer.size()));
-  if (name == nullptr) {
-    return {};
-  }
-  std::string text;
-  const int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-  if (index >= 0) {
-    unsigned char* utf8 = nullptr;
-    const int length = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index)));
-    if (length >= 0) {
-      text.assign(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(length));
-      OPENSSL_free(utf8);
-    }
-  }
-  X509_NAME_free(name);
-  return text;
+  const std::unique_ptr<X509_NAME, OpensslDeleter<X509_NAME_free>> name(
+    d2i_X509_NAME(nullptr, &cursor, static_cast<long>(issuer.size())));
+  return name ? common_name(name.get()) : std::string();
 }
 
 bool signature_matches(const TrustedKeys::Key& key, KeyType type, HashAlgo hash, ByteView content,
