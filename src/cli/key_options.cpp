@@ -88,6 +88,12 @@ std::vector<fs::path> trusted_certificate_files(const cxxopts::ParseResult& resu
   return files;
 }
 
+fs::path key_store_directory(const cxxopts::ParseResult& result)
+{
+  return core::key_store_path(result.count("dir") > 0 ? std::optional(result["dir"].as<std::string>()) : std::nullopt,
+                              std::getenv("KSIGN_DIR"));
+}
+
 std::optional<std::string> key_passphrase()
 {
   const char* pin = std::getenv("KBUILD_SIGN_PIN");

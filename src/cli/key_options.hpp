@@ -31,6 +31,9 @@ void add_key_store_options(cxxopts::Options& options);
 // The trusted certificate files from --cert (repeatable), --keydir or --kernel.
 [[nodiscard]] std::vector<std::filesystem::path> trusted_certificate_files(const cxxopts::ParseResult& result);
 
+// The key store `keys`, `config` and `install` work on: --dir, else $KSIGN_DIR, else ./certs-local.
+[[nodiscard]] std::filesystem::path key_store_directory(const cxxopts::ParseResult& result);
+
 // The passphrase for an encrypted key: $KBUILD_SIGN_PIN, as the kernel's sign-file reads it.
 [[nodiscard]] std::optional<std::string> key_passphrase();
 

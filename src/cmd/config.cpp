@@ -2,6 +2,7 @@
 // `ksign config`: point kernel configs at the current key's certificate, or check their
 // module-signing settings.
 
+#include "cli/key_options.hpp"
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
@@ -12,7 +13,6 @@
 
 #include <fmt/core.h>
 
-#include <cstdlib>
 
 namespace ksign::cmd {
 
@@ -90,8 +90,7 @@ int run_config(std::span<const std::string> args)
   if (result.count("check") > 0) {
     return check_configs(configs, out);
   }
-  const fs::path certificate = core::trusted_certificate(core::key_store_path(
-    result.count("dir") > 0 ? std::optional(result["dir"].as<std::string>()) : std::nullopt, std::getenv("KSIGN_DIR")));
+  const fs::path certificate = core::trusted_certificate(cli::key_store_directory(result));
   for (const fs::path& config : configs) {
     if (core::set_trusted_keys(config, certificate)) {
       out.info("{}: {}=\"{}\"", config.string(), core::k_trusted_keys_option, certificate.string());

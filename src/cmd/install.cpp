@@ -2,6 +2,7 @@
 // `ksign install`: copy the current key into a kernel headers package (build/certs-local), the
 // way kernel-sign's install-certs.py did, without rsync and without root.
 
+#include "cli/key_options.hpp"
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
@@ -11,7 +12,6 @@
 
 #include <fmt/core.h>
 
-#include <cstdlib>
 
 namespace ksign::cmd {
 
@@ -49,8 +49,7 @@ int run_install(std::span<const std::string> args)
   if (result.count("dest") != 1 || result["dest"].as<std::vector<std::string>>().size() != 1) {
     throw Error(Errc::usage, "give exactly one destination directory");
   }
-  const fs::path store = core::key_store_path(
-    result.count("dir") > 0 ? std::optional(result["dir"].as<std::string>()) : std::nullopt, std::getenv("KSIGN_DIR"));
+  const fs::path store = cli::key_store_directory(result);
   const fs::path destination = result["dest"].as<std::vector<std::string>>().front();
   const fs::path copied = core::install_current_key(store, destination);
   out.detail("installed {} as {}", util::quote(copied), util::quote(destination / core::k_current_link));

@@ -2,6 +2,7 @@
 // `ksign keys`: make or refresh the out-of-tree signing key of a key store (kernel-sign's
 // certs-local layout), then make every given kernel config trust the current key.
 
+#include "cli/key_options.hpp"
 #include "cli/options.hpp"
 #include "cli/paths.hpp"
 #include "cli/output.hpp"
@@ -265,8 +266,7 @@ int run_keys(std::span<const std::string> args)
     }
     keep = static_cast<std::size_t>(value);
   }
-  const fs::path store = core::key_store_path(
-    result.count("dir") > 0 ? std::optional(result["dir"].as<std::string>()) : std::nullopt, std::getenv("KSIGN_DIR"));
+  const fs::path store = cli::key_store_directory(result);
   if (result.count("show") > 0) {
     if (result.count("config") > 0 || result.count("keep") > 0) {
       throw Error(Errc::usage, "--show only reads: it takes no --config or --keep");
