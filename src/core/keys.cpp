@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: MIT
 #include "core/keys.hpp"
 
+#include "core/der.hpp"
+
 #include "util/bytes.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/strings.hpp"
 
-#include <openssl/decoder.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace ksign::core {
@@ -70,42 +74,175 @@ int passphrase_callback(char* buffer, int size, int /*rwflag*/, void* user)
   return static_cast<int>(text.size());
 }
 
-// Decode one unencrypted DER private key with a decoder narrowed to its structure and type.
-// A generic decoder context tries every known format and costs more than an ECDSA signature,
-// which matters when DKMS starts ksign once per module.
-EvpPkeyPtr decode_private_key(ByteView der, const char* structure, const char* key_type)
+// A key's secret bytes, wiped when dropped.
+class SecretBytes
 {
+public:
+  SecretBytes() = default;
+  SecretBytes(const SecretBytes&) = delete;
+  SecretBytes& operator=(const SecretBytes&) = delete;
+  ~SecretBytes() { OPENSSL_cleanse(m_bytes.data(), m_bytes.size()); }
+
+  // The DER INTEGER content `big_endian` as OpenSSL's params want numbers: unsigned and in
+  // native (little-endian on every Linux ksign runs on) byte order.
+  void set_native_unsigned(ByteView big_endian)
+  {
+    while (big_endian.size() > 1 && big_endian.front() == 0) {
+      big_endian = big_endian.subspan(1);
+    }
+    m_bytes.assign(big_endian.rbegin(), big_endian.rend());
+  }
+  [[nodiscard]] unsigned char* data() { return m_bytes.data(); }
+  [[nodiscard]] std::size_t size() const { return m_bytes.size(); }
+
+private:
+  Bytes m_bytes;
+};
+
+static_assert(std::endian::native == std::endian::little, "SecretBytes::set_native_unsigned assumes little-endian");
+
+constexpr std::uint8_t k_bit_string = 0x03;
+
+// DER contents of the object identifiers ksign decodes keys for.
+constexpr std::uint8_t k_oid_rsa_encryption[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
+constexpr std::uint8_t k_oid_ec_public_key[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+
+struct CurveOid
+{
+  std::initializer_list<std::uint8_t> oid;
+  const char* group_name;
+};
+const CurveOid k_curves[] = {
+  {{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}, "prime256v1"},
+  {{0x2b, 0x81, 0x04, 0x00, 0x22}, "secp384r1"},
+  {{0x2b, 0x81, 0x04, 0x00, 0x23}, "secp521r1"},
+};
+
+bool same_bytes(ByteView a, std::span<const std::uint8_t> b)
+{
+  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
+const char* curve_group_name(ByteView oid)
+{
+  for (const CurveOid& curve : k_curves) {
+    if (same_bytes(oid, std::span(curve.oid.begin(), curve.oid.size()))) {
+      return curve.group_name;
+    }
+  }
+  return nullptr;
+}
+
+EvpPkeyPtr key_from_params(const char* key_type, OSSL_PARAM* params)
+{
+  EvpPkeyCtxPtr context(EVP_PKEY_CTX_new_from_name(nullptr, key_type, nullptr));
   EVP_PKEY* key = nullptr;
-  std::unique_ptr<OSSL_DECODER_CTX, OpensslDeleter<OSSL_DECODER_CTX_free>> decoder(OSSL_DECODER_CTX_new_for_pkey(
-    &key, "DER", structure, key_type, OSSL_KEYMGMT_SELECT_KEYPAIR, nullptr, nullptr));
-  const unsigned char* data = der.data();
-  std::size_t length = der.size();
-  if (!decoder || OSSL_DECODER_from_data(decoder.get(), &data, &length) != 1) {
+  if (!context || EVP_PKEY_fromdata_init(context.get()) != 1
+      || EVP_PKEY_fromdata(context.get(), &key, EVP_PKEY_KEYPAIR, params) != 1) {
     ERR_clear_error();
     return nullptr;
   }
   return EvpPkeyPtr(key);
 }
 
-// The key type named by a PKCS#8 PrivateKeyInfo, for narrowing the decoder; nullptr if unknown.
-const char* pkcs8_key_type(ByteView der)
+// SEC 1 ECPrivateKey on curve `group_name` (or the curve it names itself). Keys without their
+// public half are left to OpenSSL, which derives it.
+EvpPkeyPtr ec_key_from_der(ByteView der, const char* group_name)
 {
-  const unsigned char* cursor = der.data();
-  std::unique_ptr<PKCS8_PRIV_KEY_INFO, OpensslDeleter<PKCS8_PRIV_KEY_INFO_free>> info(
-    d2i_PKCS8_PRIV_KEY_INFO(nullptr, &cursor, static_cast<long>(der.size())));
-  const ASN1_OBJECT* algorithm = nullptr;
-  if (!info || PKCS8_pkey_get0(&algorithm, nullptr, nullptr, nullptr, info.get()) != 1) {
-    ERR_clear_error();
+  der::Reader outer(der);
+  der::Reader key(outer.read(der::k_sequence, "ECPrivateKey").content);
+  if (der::integer_value(key.read(der::k_integer, "ECPrivateKey version"), "ECPrivateKey version") != 1) {
     return nullptr;
   }
-  switch (OBJ_obj2nid(algorithm)) {
-  case NID_rsaEncryption:
-    return "RSA";
-  case NID_X9_62_id_ecPublicKey:
-    return "EC";
-  default:
+  SecretBytes secret;
+  secret.set_native_unsigned(key.read(der::k_octet_string, "EC private key").content);
+  if (const auto parameters = key.read_optional(der::k_context_0, "EC parameters")) {
+    der::Reader inner(parameters->content);
+    const char* named = curve_group_name(inner.read(der::k_oid, "EC curve").content);
+    if (named == nullptr || (group_name != nullptr && std::strcmp(named, group_name) != 0)) {
+      return nullptr;
+    }
+    group_name = named;
+  }
+  const auto public_key = key.read_optional(der::k_context_1, "EC public key");
+  if (group_name == nullptr || !public_key) {
     return nullptr;
   }
+  der::Reader inner(public_key->content);
+  ByteView point = inner.read(k_bit_string, "EC public key").content;
+  if (point.empty() || point.front() != 0) { // unused bits
+    return nullptr;
+  }
+  point = point.subspan(1);
+  OSSL_PARAM params[] = {
+    OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(group_name), 0),
+    OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_PRIV_KEY, secret.data(), secret.size()),
+    OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<std::uint8_t*>(point.data()), point.size()),
+    OSSL_PARAM_construct_end(),
+  };
+  return key_from_params("EC", params);
+}
+
+// PKCS#1 RSAPrivateKey with two primes (what every key generator writes).
+EvpPkeyPtr rsa_key_from_der(ByteView der)
+{
+  der::Reader outer(der);
+  der::Reader key(outer.read(der::k_sequence, "RSAPrivateKey").content);
+  if (der::integer_value(key.read(der::k_integer, "RSAPrivateKey version"), "RSAPrivateKey version") != 0) {
+    return nullptr; // multi-prime
+  }
+  static constexpr const char* k_names[] = {
+    OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,         OSSL_PKEY_PARAM_RSA_D,
+    OSSL_PKEY_PARAM_RSA_FACTOR1,   OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+    OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+  };
+  constexpr std::size_t count = std::size(k_names);
+  SecretBytes numbers[count];
+  OSSL_PARAM params[count + 1];
+  for (std::size_t i = 0; i < count; ++i) {
+    numbers[i].set_native_unsigned(key.read(der::k_integer, "RSA key number").content);
+    params[i] = OSSL_PARAM_construct_BN(k_names[i], numbers[i].data(), numbers[i].size());
+  }
+  params[count] = OSSL_PARAM_construct_end();
+  return key_from_params("RSA", params);
+}
+
+// PKCS#8 PrivateKeyInfo holding an RSA or EC key.
+EvpPkeyPtr pkcs8_key_from_der(ByteView der)
+{
+  der::Reader outer(der);
+  der::Reader info(outer.read(der::k_sequence, "PrivateKeyInfo").content);
+  if (der::integer_value(info.read(der::k_integer, "PrivateKeyInfo version"), "PrivateKeyInfo version") > 1) {
+    return nullptr;
+  }
+  der::Reader algorithm(info.read(der::k_sequence, "PrivateKeyInfo algorithm").content);
+  const ByteView oid = algorithm.read(der::k_oid, "key algorithm").content;
+  const ByteView private_key = info.read(der::k_octet_string, "PrivateKeyInfo key").content;
+  if (same_bytes(oid, k_oid_rsa_encryption)) {
+    return rsa_key_from_der(private_key);
+  }
+  if (same_bytes(oid, k_oid_ec_public_key)) {
+    const auto curve = algorithm.read_optional(der::k_oid, "EC curve");
+    return curve ? ec_key_from_der(private_key, curve_group_name(curve->content)) : nullptr;
+  }
+  return nullptr;
+}
+
+// Build the key from the numbers in its DER, without OpenSSL's decoders: setting up a decoder
+// context costs more than the ECDSA signature itself, and DKMS starts ksign once per module.
+// nullptr for anything unusual (OpenSSL's own reader then takes over); malformed input throws.
+EvpPkeyPtr decode_private_key(ByteView der, std::string_view label)
+{
+  if (label == PEM_STRING_PKCS8INF) {
+    return pkcs8_key_from_der(der);
+  }
+  if (label == PEM_STRING_ECPRIVATEKEY) {
+    return ec_key_from_der(der, nullptr);
+  }
+  if (label == PEM_STRING_RSA) {
+    return rsa_key_from_der(der);
+  }
+  return nullptr;
 }
 
 // One block of a PEM file: its label ("PRIVATE KEY", "CERTIFICATE", ...) and its DER body.
@@ -138,8 +275,8 @@ std::vector<PemBlock> read_pem_blocks(ByteView data)
   }
 }
 
-// The first private key in PEM `data` when it is unencrypted; nullptr otherwise (encrypted
-// keys and unusual formats go through OpenSSL's generic PEM reader).
+// The first private key in PEM `data` when it is unencrypted and plain RSA or EC; nullptr
+// otherwise (encrypted keys and other formats go through OpenSSL's generic PEM reader).
 EvpPkeyPtr read_plain_private_key(ByteView data)
 {
   for (const PemBlock& block : read_pem_blocks(data)) {
@@ -149,16 +286,11 @@ EvpPkeyPtr read_plain_private_key(ByteView data)
     if (block.encrypted) {
       return nullptr;
     }
-    if (block.label == PEM_STRING_PKCS8INF) {
-      return decode_private_key(block.der, "PrivateKeyInfo", pkcs8_key_type(block.der));
+    try {
+      return decode_private_key(block.der, block.label);
+    } catch (const Error&) {
+      return nullptr; // let OpenSSL's reader report what is wrong with it
     }
-    if (block.label == PEM_STRING_ECPRIVATEKEY) {
-      return decode_private_key(block.der, "type-specific", "EC");
-    }
-    if (block.label == PEM_STRING_RSA) {
-      return decode_private_key(block.der, "type-specific", "RSA");
-    }
-    return nullptr;
   }
   return nullptr;
 }

@@ -36,12 +36,12 @@ void add_extension(X509* cert, int nid, const char* value)
 
 } // namespace
 
-core::SigningKey make_key(core::KeyType type, const std::string& common_name)
+core::SigningKey make_key(core::KeyType type, const std::string& common_name, const char* curve)
 {
   core::SigningKey key;
   key.type = type;
   key.key.reset(type == core::KeyType::rsa ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})
-                                           : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "secp384r1"));
+                                           : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve));
   if (!key.key) {
     throw_openssl("cannot generate a test key");
   }

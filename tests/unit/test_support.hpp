@@ -10,9 +10,10 @@
 
 namespace ksign::test {
 
-// A fresh key of `type` (rsa: 2048 bits, ec: P-384) with a self-signed certificate that has a
-// subjectKeyIdentifier, CN `common_name`.
-[[nodiscard]] core::SigningKey make_key(core::KeyType type, const std::string& common_name);
+// A fresh key of `type` (rsa: 2048 bits, ec: P-384 or `curve`) with a self-signed certificate
+// that has a subjectKeyIdentifier, CN `common_name`.
+[[nodiscard]] core::SigningKey make_key(core::KeyType type, const std::string& common_name,
+                                        const char* curve = "secp384r1");
 
 // PEM of the private key / of the certificate.
 [[nodiscard]] std::string private_key_pem(const core::SigningKey& key);
