@@ -9,6 +9,7 @@
 #include "cmd/help.hpp"
 #include "config.h"
 #include "util/error.hpp"
+#include "util/openssl.hpp"
 
 #include <fmt/core.h>
 
@@ -29,6 +30,7 @@ int exit_status_for(Errc code)
 
 int run_command(const cli::Command& command, std::vector<std::string> args)
 {
+  init_openssl(); // here, not in main: --version and --help need no OpenSSL
   try {
     const int status = command.run(args);
     // A full disk or a closed pipe must not pass for success.

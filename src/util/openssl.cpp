@@ -2,8 +2,17 @@
 #include "util/openssl.hpp"
 
 #include <openssl/err.h>
+#include <openssl/rand.h>
 
 namespace ksign {
+
+void init_openssl()
+{
+  // Failures here are not fatal: OpenSSL initialises itself on first use anyway.
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
+  RAND_set_DRBG_type(nullptr, "HASH-DRBG", nullptr, nullptr, "SHA512");
+  ERR_clear_error();
+}
 
 std::string drain_openssl_errors()
 {

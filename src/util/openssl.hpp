@@ -32,6 +32,11 @@ using EvpMdPtr = std::unique_ptr<EVP_MD, OpensslDeleter<EVP_MD_free>>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpensslDeleter<EVP_MD_CTX_free>>;
 using X509Ptr = std::unique_ptr<X509, OpensslDeleter<X509_free>>;
 
+// Set OpenSSL up for a short-lived process; call first thing in main. Skips the clean-up at exit
+// (the kernel frees a process faster than OpenSSL frees its tables) and seeds the random
+// generator ECDSA needs from SHA-512 rather than AES, which ksign never fetches otherwise.
+void init_openssl();
+
 // Text of the OpenSSL error queue (drained), for an error message; empty when none.
 std::string drain_openssl_errors();
 
