@@ -101,14 +101,17 @@ int run_sign(std::span<const std::string> args)
   std::vector<std::string> descriptions(modules.size());
   out.start_progress("signing", modules.size());
   {
-    util::StagedCommitter committer(64, [&](std::size_t index, const std::string& error) {
+    const auto committed = [&](std::size_t index, const std::string& error) {
       if (!error.empty()) {
         report(modules[index].path, error);
       } else {
         out.detail("signed {}", descriptions[index]);
       }
       out.step_progress();
-    });
+    };
+    util::StagedCommitter committer(64, committed,
+                                    modules.size() > 1 ? util::StagedCommitter::Mode::background
+                                                       : util::StagedCommitter::Mode::in_caller);
     util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
       const std::filesystem::path& path = modules[index].path;
       try {

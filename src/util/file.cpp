@@ -190,12 +190,10 @@ StagedFile stage_file(const fs::path& target, std::span<const ByteView> parts, c
 
   try {
     write_all(fd.get(), parts, temporary);
-    mode_t mode = options.new_file_mode & ~current_umask();
-    if (options.force_mode) {
-      mode = *options.force_mode;
-    } else if (have_reference) {
-      mode = reference.st_mode & 07777;
-    }
+    // A new file gets the umask applied; only then is it looked up (it costs a /proc read).
+    const mode_t mode = options.force_mode ? *options.force_mode
+                        : have_reference   ? reference.st_mode & 07777
+                                           : options.new_file_mode & ~current_umask();
     if (have_reference && !options.force_mode) {
       struct stat mine {};
       if (::fstat(fd.get(), &mine) != 0) {

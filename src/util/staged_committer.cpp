@@ -3,9 +3,12 @@
 
 namespace ksign::util {
 
-StagedCommitter::StagedCommitter(std::size_t batch_size, Done done)
-  : m_batch_size(batch_size), m_done(std::move(done)), m_thread([this] { run(); })
+StagedCommitter::StagedCommitter(std::size_t batch_size, Done done, Mode mode)
+  : m_batch_size(batch_size), m_done(std::move(done)), m_in_caller(mode == Mode::in_caller)
 {
+  if (!m_in_caller) {
+    m_thread = std::thread([this] { run(); });
+  }
 }
 
 StagedCommitter::~StagedCommitter()
@@ -15,6 +18,11 @@ StagedCommitter::~StagedCommitter()
 
 void StagedCommitter::add(StagedFile file, std::size_t tag)
 {
+  if (m_in_caller) {
+    const StagedFile files[] = {std::move(file)};
+    m_done(tag, commit_staged(files).front());
+    return;
+  }
   std::lock_guard lock(m_mutex);
   m_queue.emplace_back(std::move(file), tag);
   if (m_queue.size() >= m_batch_size) {

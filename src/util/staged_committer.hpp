@@ -15,14 +15,17 @@ namespace ksign::util {
 
 // Commits staged files (see commit_staged) on a background thread, a batch at a time, so the
 // threads that produce them never wait for the disk: while one batch is being synced, the
-// next is being written.
+// next is being written. For a single file a thread only costs time, so the committer can
+// also work in the caller's thread, committing each file as it is added.
 class StagedCommitter
 {
 public:
-  // `done(tag, error)` runs on the committer's thread once per file; `error` is empty on success.
+  // `done(tag, error)` runs once per file on the committer's thread (in_caller: inside add());
+  // `error` is empty on success.
   using Done = std::function<void(std::size_t tag, const std::string& error)>;
+  enum class Mode { background, in_caller };
 
-  StagedCommitter(std::size_t batch_size, Done done);
+  StagedCommitter(std::size_t batch_size, Done done, Mode mode = Mode::background);
   StagedCommitter(const StagedCommitter&) = delete;
   StagedCommitter& operator=(const StagedCommitter&) = delete;
   ~StagedCommitter();
@@ -38,6 +41,7 @@ private:
 
   std::size_t m_batch_size;
   Done m_done;
+  bool m_in_caller;
   std::mutex m_mutex;
   std::condition_variable m_wake;
   std::vector<std::pair<StagedFile, std::size_t>> m_queue;

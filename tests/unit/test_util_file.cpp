@@ -85,8 +85,10 @@ TEST_CASE("util::StagedCommitter", "[file]")
 {
   const test::TempDir dir;
   std::vector<std::string> results(5, "not reported");
+  const auto mode = GENERATE(util::StagedCommitter::Mode::background, util::StagedCommitter::Mode::in_caller);
   {
-    util::StagedCommitter committer(2, [&](std::size_t tag, const std::string& error) { results[tag] = error; });
+    util::StagedCommitter committer(2, [&](std::size_t tag, const std::string& error) { results[tag] = error; },
+                                    mode);
     for (std::size_t i = 0; i < 5; ++i) {
       const std::string name = "m" + std::to_string(i) + ".ko";
       const ByteView parts[] = {as_bytes(name)};
