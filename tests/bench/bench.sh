@@ -8,8 +8,11 @@
 # module with the same parallelism, ksign on a .ko.zst copy of the tree, ksign verify of the
 # signed tree, and the machine bound (read + SHA-512 every byte, one P-384 signature or check
 # per module, on one thread, divided by the cores). Then single-module latency of ksign and
-# sign-file (median of alternating runs). Prints every result as a ratio against its target and
-# exits 1 when a target is missed or a ksign command fails.
+# sign-file (median of alternating runs), and in the same runs a minimal OpenSSL signer: the
+# bound program's --one mode, a process that loads key and certificate with OpenSSL's PEM
+# readers, reads + SHA-512s the module and signs once (exec and libcrypto start-up included). Prints
+# every result as a ratio against its target and exits 1 when a target is missed or a ksign
+# command fails.
 #
 # Environment:
 #   KSIGN                      the ksign binary (required)
@@ -19,7 +22,8 @@
 #                              (.ko, .ko.xz, .ko.gz, .ko.zst; signatures are stripped)
 #   KSIGN_BENCH_LIMIT=N        use only N modules, spread evenly over the tree (quick run)
 #   KSIGN_BENCH_ROUNDS=N       rounds of the bulk measurements (default 3; medians reported)
-#   KSIGN_BENCH_SINGLE_RUNS=N  runs of each tool for single-module latency (default 21, >= 20)
+#   KSIGN_BENCH_SINGLE_RUNS=N  runs of each tool (and the minimal signer) for single-module latency
+#                              (default 21, >= 20)
 #   KSIGN_BENCH_SIGN_FILE      the kernel's sign-file (default: newest /usr/lib/linux-kbuild-*)
 #   KSIGN_BENCH_WORK           where the scratch trees go (default $TMPDIR or /tmp)
 set -euo pipefail
@@ -315,14 +319,17 @@ single_run() {
   end=$EPOCHREALTIME
   printf '%s\t%s\t%s\t\t%s\n' "$name" "$run" "$(python3 -c "print($end - $start)")" "$status" >>"$RESULTS"
 }
+single_ksign() { [ "$KSIGN_WORKS" -eq 0 ] || single_run ksign-single "${KSIGN_SIGN[@]}"; }
+single_sign_file() { [ -z "$SIGN_FILE" ] || single_run sign-file-single "$SIGN_FILE" sha512 "$KEY" "$CERT"; }
+single_floor() { single_run floor-single "$BOUND" --one "$KEY" "$CERT"; }
+# All six orders in turn: each of the three runs first, second and last equally often, and each
+# runs before each other one equally often.
+SINGLE_ORDERS=("ksign sign_file floor" "sign_file floor ksign" "floor ksign sign_file"
+  "floor sign_file ksign" "sign_file ksign floor" "ksign floor sign_file")
 for run in $(seq 1 "$SINGLE_RUNS"); do
-  if [ $((run % 2)) -eq 1 ]; then
-    [ "$KSIGN_WORKS" -eq 0 ] || single_run ksign-single "${KSIGN_SIGN[@]}"
-    [ -z "$SIGN_FILE" ] || single_run sign-file-single "$SIGN_FILE" sha512 "$KEY" "$CERT"
-  else
-    [ -z "$SIGN_FILE" ] || single_run sign-file-single "$SIGN_FILE" sha512 "$KEY" "$CERT"
-    [ "$KSIGN_WORKS" -eq 0 ] || single_run ksign-single "${KSIGN_SIGN[@]}"
-  fi
+  for step in ${SINGLE_ORDERS[$(((run - 1) % ${#SINGLE_ORDERS[@]}))]}; do
+    "single_$step"
+  done
 done
 
 # ---- report ----
@@ -380,12 +387,16 @@ rows = [
     ("ksign-verify", "ksign verify, whole signed tree"),
     ("ksign-single", "ksign sign, one module"),
     ("sign-file-single", "sign-file, one module"),
+    ("floor-single", "minimal OpenSSL signer, one module"),
 ]
 for name, label in rows:
     if name in times:
         peak = f"{max(rss[name]) / MiB:.1f} MiB" if name in rss else ""
         used = f"{median_cpu(name):.3f}" if name in cpu else ""
-        print(f"{label:44} {median(name):10.3f} {min(times[name]):9.3f} {len(times[name]):5} {peak:>10} {used:>8}")
+        # Single-module times are milliseconds: show four decimals so they stay readable.
+        digits = 4 if name.endswith("-single") else 3
+        print(f"{label:44} {median(name):10.{digits}f} {min(times[name]):9.{digits}f} {len(times[name]):5} "
+              f"{peak:>10} {used:>8}")
     else:
         print(f"{label:44} {'-':>10}")
 print(f"{'bound: sign = (hash + ' + str(modules) + ' signatures) / cores':44} {sign_bound:10.3f}")
@@ -418,7 +429,10 @@ info = [
     ("CPU bulk: ksign / bound", ratio(median_cpu("ksign-bulk"), sign_bound_cpu)),
     ("CPU .zst tree: ksign / bound", ratio(median_cpu("ksign-zst"), sign_bound_cpu)),
     ("CPU verify: ksign / bound", ratio(median_cpu("ksign-verify"), verify_bound_cpu)),
+    ("single module: ksign / minimal signer", ratio(median("ksign-single"), median("floor-single"))),
+    ("single module: sign-file / minimal signer", ratio(median("sign-file-single"), median("floor-single"))),
 ]
+floor_share = ratio(median("floor-single"), median("sign-file-single"))
 
 print()
 print(f"{'ratio':44} {'value':>10} {'target':>9}  result")
@@ -434,6 +448,10 @@ for label, value, limit, shown in targets:
 for label, value in info:
     print(f"{label:44} {('-' if value is None else f'{value:.3f}'):>10} {'(info)':>9}")
 print(f"in-flight allowance = {jobs} jobs x 3 x largest module + 64 MiB = {in_flight / MiB:.1f} MiB")
+if floor_share is not None:
+    print(f"minimal OpenSSL signer / sign-file = {floor_share:.3f}: a process that only loads the key, "
+          "hashes the module and signs it once already takes this share of sign-file's time "
+          f"({'above' if floor_share > 1 / 3 else 'below'} the single-module target of 1/3)")
 print(f"load average before / after: {loads[0]:.2f} / {loads[1]:.2f}")
 if max(loads) > jobs:
     print(f"WARNING: the machine was busy (load above {jobs} cores): wall-clock ratios are unreliable, "

@@ -9,6 +9,12 @@
 //   files=N bytes=B hash_seconds=H sign_seconds=S verify_seconds=V
 // The times are CPU seconds of this (single-threaded) process, so that other load on a shared
 // machine does not inflate the bound; the files should be in the page cache.
+//
+// usage: ksign-bench-bound --one KEY.pem CERT.pem MODULE
+//   A minimal OpenSSL signer, to put single-module times in proportion: what a process that
+//   signs one module with OpenSSL's standard calls cannot avoid. Reads the PEM key and certificate, reads MODULE, hashes it with
+//   SHA-512, makes one signature over the digest and exits; writes nothing. The caller times
+//   the whole process (exec, dynamic linking and libcrypto start-up included).
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -26,6 +32,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -97,24 +104,81 @@ double cpu_seconds()
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
 }
 
+PkeyPtr read_key(const char* path)
+{
+  const BioPtr bio(BIO_new_file(path, "r"));
+  PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!key) {
+    die(std::string("cannot read the private key '") + path + "'");
+  }
+  return key;
+}
+
+X509Ptr read_cert(const char* path)
+{
+  const BioPtr bio(BIO_new_file(path, "r"));
+  X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!cert) {
+    die(std::string("cannot read the certificate '") + path + "'");
+  }
+  return cert;
+}
+
+// SHA-512 of the first `size` bytes of `buffer`, with `md` reused across calls.
+void sha512(EVP_MD_CTX* md, const std::vector<unsigned char>& buffer, std::size_t size, Digest& digest)
+{
+  unsigned int length = 0;
+  if (md == nullptr || EVP_DigestInit_ex(md, EVP_sha512(), nullptr) != 1 ||
+      EVP_DigestUpdate(md, buffer.data(), size) != 1 || EVP_DigestFinal_ex(md, digest.data(), &length) != 1) {
+    die("sha512 failed");
+  }
+}
+
+// One signature over `digest` (what CMS without signed attributes signs) into `signature`.
+void sign_digest(EVP_PKEY* key, const Digest& digest, std::vector<unsigned char>& signature)
+{
+  const PkeyCtxPtr ctx(EVP_PKEY_CTX_new(key, nullptr));
+  std::size_t length = 0;
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha512()) != 1 ||
+      EVP_PKEY_sign(ctx.get(), nullptr, &length, digest.data(), digest.size()) != 1) {
+    die("signing failed");
+  }
+  signature.resize(length);
+  if (EVP_PKEY_sign(ctx.get(), signature.data(), &length, digest.data(), digest.size()) != 1) {
+    die("signing failed");
+  }
+  signature.resize(length);
+}
+
+// --one KEY CERT MODULE: the minimal signer. Its output is its exit status.
+int one_module(const char* key_path, const char* cert_path, const char* module_path)
+{
+  const PkeyPtr key = read_key(key_path);
+  const X509Ptr cert = read_cert(cert_path);
+  std::vector<unsigned char> buffer;
+  const std::size_t size = read_whole(module_path, buffer);
+  const MdCtxPtr md(EVP_MD_CTX_new());
+  Digest digest{};
+  sha512(md.get(), buffer, size, digest);
+  std::vector<unsigned char> signature;
+  sign_digest(key.get(), digest, signature);
+  return signature.empty() ? 1 : 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
+  if (argc == 5 && std::string_view(argv[1]) == "--one") {
+    return one_module(argv[2], argv[3], argv[4]);
+  }
   if (argc != 4) {
-    std::fprintf(stderr, "usage: ksign-bench-bound KEY.pem CERT.pem LIST\n");
+    std::fprintf(stderr, "usage: ksign-bench-bound KEY.pem CERT.pem LIST\n"
+                         "       ksign-bench-bound --one KEY.pem CERT.pem MODULE\n");
     return 2;
   }
-  const BioPtr key_bio(BIO_new_file(argv[1], "r"));
-  const PkeyPtr key(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!key) {
-    die(std::string("cannot read the private key '") + argv[1] + "'");
-  }
-  const BioPtr cert_bio(BIO_new_file(argv[2], "r"));
-  const X509Ptr cert(cert_bio ? PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!cert) {
-    die(std::string("cannot read the certificate '") + argv[2] + "'");
-  }
+  const PkeyPtr key = read_key(argv[1]);
+  const X509Ptr cert = read_cert(argv[2]);
   std::vector<std::string> files;
   {
     std::ifstream list(argv[3]);
@@ -137,12 +201,7 @@ int main(int argc, char** argv)
   for (std::size_t i = 0; i < files.size(); ++i) {
     const std::size_t size = read_whole(files[i], buffer);
     total_bytes += size;
-    unsigned int length = 0;
-    if (!md || EVP_DigestInit_ex(md.get(), EVP_sha512(), nullptr) != 1 ||
-        EVP_DigestUpdate(md.get(), buffer.data(), size) != 1 ||
-        EVP_DigestFinal_ex(md.get(), digests[i].data(), &length) != 1) {
-      die("sha512 failed");
-    }
+    sha512(md.get(), buffer, size, digests[i]);
   }
   const double hash_seconds = cpu_seconds() - hash_start;
 
@@ -150,17 +209,7 @@ int main(int argc, char** argv)
   std::vector<std::vector<unsigned char>> signatures(files.size());
   const double sign_start = cpu_seconds();
   for (std::size_t i = 0; i < files.size(); ++i) {
-    const PkeyCtxPtr ctx(EVP_PKEY_CTX_new(key.get(), nullptr));
-    std::size_t length = 0;
-    if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha512()) != 1 ||
-        EVP_PKEY_sign(ctx.get(), nullptr, &length, digests[i].data(), digests[i].size()) != 1) {
-      die("signing failed");
-    }
-    signatures[i].resize(length);
-    if (EVP_PKEY_sign(ctx.get(), signatures[i].data(), &length, digests[i].data(), digests[i].size()) != 1) {
-      die("signing failed");
-    }
-    signatures[i].resize(length);
+    sign_digest(key.get(), digests[i], signatures[i]);
   }
   const double sign_seconds = cpu_seconds() - sign_start;
 
