@@ -107,15 +107,19 @@ constexpr std::uint8_t k_bit_string = 0x03;
 constexpr std::uint8_t k_oid_rsa_encryption[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
 constexpr std::uint8_t k_oid_ec_public_key[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
 
+constexpr std::uint8_t k_oid_prime256v1[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+constexpr std::uint8_t k_oid_secp384r1[] = {0x2b, 0x81, 0x04, 0x00, 0x22};
+constexpr std::uint8_t k_oid_secp521r1[] = {0x2b, 0x81, 0x04, 0x00, 0x23};
+
 struct CurveOid
 {
-  std::initializer_list<std::uint8_t> oid;
+  ByteView oid;
   const char* group_name;
 };
-const CurveOid k_curves[] = {
-  {{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}, "prime256v1"},
-  {{0x2b, 0x81, 0x04, 0x00, 0x22}, "secp384r1"},
-  {{0x2b, 0x81, 0x04, 0x00, 0x23}, "secp521r1"},
+constexpr CurveOid k_curves[] = {
+  {k_oid_prime256v1, "prime256v1"},
+  {k_oid_secp384r1, "secp384r1"},
+  {k_oid_secp521r1, "secp521r1"},
 };
 
 bool same_bytes(ByteView a, std::span<const std::uint8_t> b)
@@ -126,7 +130,7 @@ bool same_bytes(ByteView a, std::span<const std::uint8_t> b)
 const char* curve_group_name(ByteView oid)
 {
   for (const CurveOid& curve : k_curves) {
-    if (same_bytes(oid, std::span(curve.oid.begin(), curve.oid.size()))) {
+    if (same_bytes(oid, curve.oid)) {
       return curve.group_name;
     }
   }
