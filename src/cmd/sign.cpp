@@ -109,7 +109,9 @@ int run_sign(std::span<const std::string> args)
       }
       out.step_progress();
     };
-    util::StagedCommitter committer(64, committed,
+    // 256 a batch: on btrfs every syncfs commits a transaction, and batches of 64 cost ~0.3 s
+    // more over a 4230-module kernel than 256 (4.4 vs 4.1 s); larger gained no more.
+    util::StagedCommitter committer(256, committed,
                                     modules.size() > 1 ? util::StagedCommitter::Mode::background
                                                        : util::StagedCommitter::Mode::in_caller);
     util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
