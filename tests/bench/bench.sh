@@ -335,12 +335,13 @@ done
 # ---- report ----
 LOAD_AFTER=$(cut -d ' ' -f 1 /proc/loadavg)
 python3 - "$RESULTS" "$JOBS" "$MODULES" "$BYTES" "$LARGEST" "$KSIGN_WORKS" "${SIGN_FILE:+1}" "$CORPUS_NAME" \
-  "$LOAD_BEFORE" "$LOAD_AFTER" <<'EOF'
+  "$LOAD_BEFORE" "$LOAD_AFTER" "$(stat -f -c %T "$WORK") ($WORK)" <<'EOF'
 import statistics, sys
 
 results, jobs, modules, total_bytes, largest = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 ksign_works, have_sign_file, corpus = sys.argv[6] == "1", sys.argv[7] == "1", sys.argv[8]
 loads = (float(sys.argv[9]), float(sys.argv[10]))
+scratch = sys.argv[11]
 
 times, rss, cpu, kernel, failures, checks, bounds = {}, {}, {}, {}, [], [], []
 for line in open(results):
@@ -379,6 +380,9 @@ MiB = 1024 * 1024
 print()
 print(f"ksign benchmark: {corpus}: {modules} modules, {total_bytes / MiB:.1f} MiB, largest {largest / MiB:.1f} MiB; "
       f"{jobs} cores; EC P-384 + sha512")
+# File creation and writing cost depends on the file system (and, on ext4 without a journal,
+# on how many files were deleted in the last minutes): name it with the results.
+print(f"scratch trees on {scratch}")
 print()
 # "of it kernel": system time, mostly file creation and writing; the bound has almost none.
 print(f"{'measurement':44} {'median s':>10} {'min s':>9} {'runs':>5} {'peak RSS':>10} {'CPU s':>8} {'of it kernel':>13}")
