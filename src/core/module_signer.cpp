@@ -7,6 +7,7 @@
 #include "util/file.hpp"
 #include "util/openssl.hpp"
 
+#include <openssl/err.h>
 #include <openssl/rsa.h>
 
 namespace ksign::core {
@@ -71,16 +72,19 @@ Bytes ModuleSigner::signature_for(ByteView content) const
       throw_openssl("cannot hash the module");
     }
     // Sign the digest: PKCS#1 v1.5 with DigestInfo for RSA, plain ECDSA for EC. No CMS layer.
-    EvpPkeyCtxPtr context(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
-    if (!context || EVP_PKEY_sign_init(context.get()) != 1) {
-      throw_openssl("cannot start signing");
-    }
-    if (m_key->type == KeyType::rsa) {
-      if (EVP_PKEY_CTX_set_rsa_padding(context.get(), RSA_PKCS1_PADDING) != 1
-          || EVP_PKEY_CTX_set_signature_md(context.get(), m_digest) != 1) {
+    const auto start = [&](bool signing) {
+      EvpPkeyCtxPtr context(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+      if (!context || (signing ? EVP_PKEY_sign_init(context.get()) : EVP_PKEY_verify_init(context.get())) != 1) {
+        throw_openssl("cannot start signing");
+      }
+      if (m_key->type == KeyType::rsa
+          && (EVP_PKEY_CTX_set_rsa_padding(context.get(), RSA_PKCS1_PADDING) != 1
+              || EVP_PKEY_CTX_set_signature_md(context.get(), m_digest) != 1)) {
         throw_openssl("cannot set up an RSA PKCS#1 signature with " + std::string(hash_name(m_settings.hash)));
       }
-    }
+      return context;
+    };
+    const EvpPkeyCtxPtr context = start(true);
     std::size_t length = 0;
     if (EVP_PKEY_sign(context.get(), nullptr, &length, digest, digest_length) != 1) {
       throw_openssl("cannot sign");
@@ -90,6 +94,20 @@ Bytes ModuleSigner::signature_for(ByteView content) const
       throw_openssl("cannot sign");
     }
     signature.resize(length);
+    // A damaged private key file can hold an intact public key (which matched the certificate)
+    // beside a wrong private number: every signature would then be refused at boot. One check
+    // per run catches that before any module is replaced (~0.8 ms for P-384, less for RSA).
+    if (!m_key_checked) {
+      const std::lock_guard lock(m_key_check_mutex);
+      const EvpPkeyCtxPtr check = start(false);
+      if (!m_key_checked
+          && EVP_PKEY_verify(check.get(), signature.data(), signature.size(), digest, digest_length) != 1) {
+        ERR_clear_error();
+        throw Error(Errc::crypto, "the private key makes signatures that its certificate does not accept: "
+                                  "the key file is damaged");
+      }
+      m_key_checked = true;
+    }
   }
   return encode_signed_data(m_identity, m_settings.signer_id, m_settings.hash, m_signature_algorithm, signature);
 }

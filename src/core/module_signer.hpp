@@ -9,7 +9,9 @@
 #include "util/file.hpp"
 
 #include <filesystem>
+#include <atomic>
 #include <memory>
+#include <mutex>
 
 namespace ksign::core {
 
@@ -64,6 +66,10 @@ private:
   SignerIdentity m_identity;
   Bytes m_signature_algorithm;
   const EVP_MD* m_digest;
+  // The first signature is checked against the certificate's public key (see signature_for).
+  // Not std::call_once: an exception thrown through it aborts with a static libstdc++.
+  mutable std::mutex m_key_check_mutex;
+  mutable std::atomic<bool> m_key_checked{false};
 };
 
 } // namespace ksign::core

@@ -80,6 +80,17 @@ check_status 1 "key does not match the certificate" "$KSIGN" sign --key "$T/keys
 check_grep "mismatch reported" "does not match the certificate" "$T/.err"
 check_same "untouched after key mismatch" "$sample" "$T/f.ko"
 
+# A damaged key file: one byte of the private number flipped (PKCS#8 P-384: it starts at
+# byte 35 of the DER), the public half intact, so the key still matches the certificate.
+openssl pkey -in "$T/keys/ec.key" -outform DER -out "$T/ec.der"
+byte=$(od -An -tu1 -j40 -N1 "$T/ec.der")
+# shellcheck disable=SC2059 # the format is the octal escape of the flipped byte
+{ head -c 40 "$T/ec.der"; printf "\\$(printf '%03o' $((byte ^ 255)))"; tail -c +42 "$T/ec.der"; } >"$T/damaged.der"
+openssl pkey -inform DER -in "$T/damaged.der" -out "$T/damaged.key"
+check_status 1 "damaged private key" "$KSIGN" sign --key "$T/damaged.key" --cert "$T/keys/ec.crt" "$T/f.ko"
+check_grep "damaged key reported" "the key file is damaged" "$T/.err"
+check_same "untouched after a damaged key" "$sample" "$T/f.ko"
+
 printf '\x28\xb5\x2f\xfd garbage' >"$T/corrupt.ko.zst"
 cp "$T/corrupt.ko.zst" "$T/corrupt.orig"
 check_status 1 "corrupt zstd data" "$KSIGN" sign --key "$T/keys/ec.pem" "$T/corrupt.ko.zst"

@@ -9,7 +9,10 @@
 #include "util/error.hpp"
 
 #include <openssl/cms.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
 
 #include <memory>
 
@@ -154,4 +157,37 @@ TEST_CASE("core::ModuleSigner refuses non-modules and replaces old signatures", 
   const Bytes resigned = signer.sign_image(ModuleSigner(first, {}).sign_image(module));
   CHECK(resigned == once);
   CHECK(signer.sign_image(once) == once);
+}
+
+TEST_CASE("core::ModuleSigner refuses a private key that does not match its own public half", "[cms]")
+{
+  // What a damaged key file looks like: the public point (which matches the certificate) is
+  // intact, the private number is not.
+  SigningKey damaged = test::make_key(KeyType::ec, "damaged");
+  BIGNUM* raw_private = nullptr;
+  REQUIRE(EVP_PKEY_get_bn_param(damaged.key.get(), OSSL_PKEY_PARAM_PRIV_KEY, &raw_private) == 1);
+  const std::unique_ptr<BIGNUM, OpensslDeleter<BN_clear_free>> private_number(raw_private);
+  REQUIRE(BN_add_word(private_number.get(), 1) == 1);
+  unsigned char point[256];
+  std::size_t point_length = 0;
+  REQUIRE(EVP_PKEY_get_octet_string_param(damaged.key.get(), OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point,
+                                          &point_length) == 1);
+  const std::unique_ptr<OSSL_PARAM_BLD, OpensslDeleter<OSSL_PARAM_BLD_free>> builder(OSSL_PARAM_BLD_new());
+  REQUIRE(OSSL_PARAM_BLD_push_utf8_string(builder.get(), OSSL_PKEY_PARAM_GROUP_NAME, "secp384r1", 0) == 1);
+  REQUIRE(OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_PRIV_KEY, private_number.get()) == 1);
+  REQUIRE(OSSL_PARAM_BLD_push_octet_string(builder.get(), OSSL_PKEY_PARAM_PUB_KEY, point, point_length) == 1);
+  const std::unique_ptr<OSSL_PARAM, OpensslDeleter<OSSL_PARAM_free>> params(OSSL_PARAM_BLD_to_param(builder.get()));
+  const EvpPkeyCtxPtr context(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* rebuilt = nullptr;
+  REQUIRE(EVP_PKEY_fromdata_init(context.get()) == 1);
+  REQUIRE(EVP_PKEY_fromdata(context.get(), &rebuilt, EVP_PKEY_KEYPAIR, params.get()) == 1);
+  damaged.key.reset(rebuilt);
+  REQUIRE(X509_check_private_key(damaged.certificate.get(), damaged.key.get()) == 1); // the check it slips past
+
+  const ModuleSigner signer(shared(std::move(damaged)), {});
+  for (int attempt = 0; attempt < 2; ++attempt) { // and again: a failed check is not remembered as passed
+    CHECK_THROWS_WITH(signer.signature_for(test::sample_module()), KSIGN_CONTAINS("the key file is damaged"));
+  }
+  // An intact key passes the same check.
+  CHECK_NOTHROW(ModuleSigner(shared(test::make_key(KeyType::ec, "intact")), {}).signature_for(test::sample_module()));
 }
