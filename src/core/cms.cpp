@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/cms.hpp"
 
+#include "core/certificate.hpp"
 #include "core/der.hpp"
 #include "util/error.hpp"
 #include "util/openssl.hpp"
@@ -132,6 +133,18 @@ SignerIdentity signer_identity(const X509* certificate)
   if (const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(const_cast<X509*>(certificate))) {
     const unsigned char* data = ASN1_STRING_get0_data(skid);
     identity.subject_key_id.assign(data, data + ASN1_STRING_length(skid));
+  }
+  return identity;
+}
+
+SignerIdentity signer_identity(ByteView certificate_der)
+{
+  const CertificateParts parts = parse_certificate_parts(certificate_der);
+  SignerIdentity identity;
+  identity.issuer.assign(parts.issuer.begin(), parts.issuer.end());
+  identity.serial.assign(parts.serial.begin(), parts.serial.end());
+  if (parts.subject_key_id) {
+    identity.subject_key_id.assign(parts.subject_key_id->begin(), parts.subject_key_id->end());
   }
   return identity;
 }

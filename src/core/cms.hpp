@@ -36,6 +36,8 @@ struct SignerIdentity
 };
 
 [[nodiscard]] SignerIdentity signer_identity(const X509* certificate);
+// The same, read from the certificate's DER without OpenSSL's X509 parser.
+[[nodiscard]] SignerIdentity signer_identity(ByteView certificate_der);
 
 // DER AlgorithmIdentifier of the signature the kernel expects for `type` with `hash`:
 // rsaEncryption (NULL parameters), ecdsa-with-SHA*/SHA3-* (no parameters), id-ml-dsa-*.

@@ -127,8 +127,8 @@ SigningKey generate_signing_key(KeyType type, HashAlgo hash, const std::string& 
   result.type = type;
   result.key = generate_key_pair(type);
 
-  result.certificate.reset(X509_new());
-  X509* cert = result.certificate.get();
+  const X509Ptr certificate(X509_new());
+  X509* cert = certificate.get();
   if (cert == nullptr) {
     throw_openssl("out of memory");
   }
@@ -157,6 +157,7 @@ SigningKey generate_signing_key(KeyType type, HashAlgo hash, const std::string& 
   if (X509_sign(cert, result.key.get(), digest) == 0) {
     throw_openssl("cannot self-sign the certificate");
   }
+  result.certificate = certificate_der(cert);
   return result;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/keys.hpp"
 
+#include "core/certificate.hpp"
 #include "core/der.hpp"
 
 #include "util/bytes.hpp"
@@ -331,29 +332,75 @@ KeyType key_type_of(const EVP_PKEY* key)
   return KeyType::other;
 }
 
+namespace {
+
+bool is_certificate_label(std::string_view label)
+{
+  return label == PEM_STRING_X509 || label == PEM_STRING_X509_OLD || label == PEM_STRING_X509_TRUSTED;
+}
+
+// True when the certificate's public key is, byte for byte, `key`'s own public half (RSA
+// modulus and exponent, or EC curve and point). False when that cannot be confirmed this way:
+// the caller then asks OpenSSL, which also gives the verdict for unusual encodings.
+bool certificate_holds_key(ByteView certificate, const EVP_PKEY* key)
+{
+  CertificateParts parts;
+  try {
+    parts = parse_certificate_parts(certificate);
+  } catch (const Error&) {
+    return false;
+  }
+  if (same_bytes(parts.key_algorithm, k_oid_ec_public_key) && parts.key_parameters) {
+    const char* curve = curve_group_name(*parts.key_parameters);
+    char group[64] = {};
+    unsigned char point[256];
+    std::size_t point_length = 0;
+    const bool known = curve != nullptr
+                       && EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, nullptr) == 1
+                       && EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &point_length) == 1;
+    ERR_clear_error();
+    return known && std::strcmp(curve, group) == 0 && same_bytes(parts.public_key, ByteView(point, point_length));
+  }
+  if (same_bytes(parts.key_algorithm, k_oid_rsa_encryption)) {
+    try {
+      der::Reader outer(parts.public_key);
+      der::Reader numbers(outer.read(der::k_sequence, "RSAPublicKey").content);
+      for (const char* name : {OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E}) {
+        const ByteView in_certificate = numbers.read(der::k_integer, "RSA public number").content;
+        BIGNUM* raw = nullptr;
+        if (EVP_PKEY_get_bn_param(key, name, &raw) != 1) {
+          ERR_clear_error();
+          return false;
+        }
+        const std::unique_ptr<BIGNUM, OpensslDeleter<BN_free>> in_key(raw);
+        const std::unique_ptr<BIGNUM, OpensslDeleter<BN_free>> from_certificate(
+          BN_bin2bn(in_certificate.data(), static_cast<int>(in_certificate.size()), nullptr));
+        if (!from_certificate || BN_cmp(in_key.get(), from_certificate.get()) != 0) {
+          return false;
+        }
+      }
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
 std::vector<X509Ptr> load_certificates(const fs::path& file)
 {
   const Bytes data = util::read_file(file);
   std::vector<X509Ptr> certificates;
   if (looks_like_der(data)) {
-    const unsigned char* cursor = data.data();
-    X509Ptr cert(d2i_X509(nullptr, &cursor, static_cast<long>(data.size())));
-    if (!cert) {
-      throw_openssl("cannot parse the DER certificate " + util::quote(file));
-    }
-    certificates.push_back(std::move(cert));
+    certificates.push_back(parse_certificate(data, "the DER certificate " + util::quote(file)));
     return certificates;
   }
   for (const PemBlock& block : read_pem_blocks(data)) {
-    if (block.label != PEM_STRING_X509 && block.label != PEM_STRING_X509_OLD && block.label != PEM_STRING_X509_TRUSTED) {
-      continue;
+    if (is_certificate_label(block.label)) {
+      certificates.push_back(parse_certificate(block.der, "a certificate in " + util::quote(file)));
     }
-    const unsigned char* cursor = block.der.data();
-    X509Ptr cert(d2i_X509(nullptr, &cursor, static_cast<long>(block.der.size())));
-    if (!cert) {
-      throw_openssl("cannot parse a certificate in " + util::quote(file));
-    }
-    certificates.push_back(std::move(cert));
   }
   if (certificates.empty()) {
     throw Error(Errc::crypto, "no certificate in " + util::quote(file) + " (expected DER or PEM)");
@@ -365,6 +412,30 @@ X509Ptr load_certificate(const fs::path& file)
 {
   std::vector<X509Ptr> certificates = load_certificates(file);
   return std::move(certificates.front());
+}
+
+Bytes load_certificate_der(const fs::path& file)
+{
+  Bytes data = util::read_file(file);
+  if (looks_like_der(data)) {
+    return data;
+  }
+  for (PemBlock& block : read_pem_blocks(data)) {
+    if (is_certificate_label(block.label)) {
+      return std::move(block.der);
+    }
+  }
+  throw Error(Errc::crypto, "no certificate in " + util::quote(file) + " (expected DER or PEM)");
+}
+
+X509Ptr parse_certificate(ByteView der, const std::string& what)
+{
+  const unsigned char* cursor = der.data();
+  X509Ptr certificate(d2i_X509(nullptr, &cursor, static_cast<long>(der.size())));
+  if (!certificate) {
+    throw_openssl("cannot parse " + what);
+  }
+  return certificate;
 }
 
 SigningKey load_signing_key(const fs::path& key_file, const std::optional<fs::path>& cert_file,
@@ -392,8 +463,13 @@ SigningKey load_signing_key(const fs::path& key_file, const std::optional<fs::pa
     throw_openssl("cannot read a PEM private key from " + util::quote(key_file));
   }
   signing.type = key_type_of(signing.key.get());
-  signing.certificate = load_certificate(cert_file ? *cert_file : key_file);
-  if (X509_check_private_key(signing.certificate.get(), signing.key.get()) != 1) {
+  const fs::path& certificate_file = cert_file ? *cert_file : key_file;
+  signing.certificate = load_certificate_der(certificate_file);
+  if (!certificate_holds_key(signing.certificate, signing.key.get())
+      && X509_check_private_key(
+           parse_certificate(signing.certificate, "the certificate " + util::quote(certificate_file)).get(),
+           signing.key.get())
+           != 1) {
     ERR_clear_error();
     throw Error(Errc::crypto, "the key " + util::quote(key_file) + " does not match the certificate "
                                 + util::quote(cert_file ? *cert_file : key_file));

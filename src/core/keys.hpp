@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "util/bytes.hpp"
 #include "util/openssl.hpp"
 
 #include <filesystem>
@@ -20,10 +21,12 @@ enum class KeyType { rsa, ec, ml_dsa_44, ml_dsa_65, ml_dsa_87, other };
 [[nodiscard]] KeyType key_type_of(const EVP_PKEY* key);
 
 // A private key with its certificate, loaded once and shared read-only by signing threads.
+// The certificate stays DER: signing needs only a few of its fields (core/certificate.hpp);
+// parse_certificate() makes an X509 of it for anything else.
 struct SigningKey
 {
   EvpPkeyPtr key;
-  X509Ptr certificate;
+  Bytes certificate;
   KeyType type = KeyType::other;
 };
 
@@ -42,6 +45,13 @@ struct SigningKey
 
 // The first certificate of `file` (see load_certificates).
 [[nodiscard]] X509Ptr load_certificate(const std::filesystem::path& file);
+
+// The first certificate of `file`, as DER, not parsed beyond finding it.
+[[nodiscard]] Bytes load_certificate_der(const std::filesystem::path& file);
+
+// OpenSSL's view of a DER certificate; throws Error(Errc::crypto) naming `what` (say, "the
+// certificate 'x.pem'") when it cannot parse it.
+[[nodiscard]] X509Ptr parse_certificate(ByteView der, const std::string& what = "the certificate");
 
 // The commonName of `name` (or the whole name, one line, when it has no CN).
 [[nodiscard]] std::string common_name(const X509_NAME* name);

@@ -285,10 +285,10 @@ fs::path write_key_directory(const fs::path& store, const SigningKey& key, HashA
   make_directory(staging, 0700);
   try {
     const std::string private_pem = private_key_pem(key.key.get());
-    const std::string cert_pem = certificate_pem(key.certificate.get());
+    const std::string cert_pem = certificate_pem(parse_certificate(key.certificate).get());
     write_text(staging / k_key_pem, private_pem + cert_pem, 0600);
     write_text(staging / k_private_pem, private_pem, 0600);
-    write_bytes(staging / k_cert_der, certificate_der(key.certificate.get()), 0644);
+    write_bytes(staging / k_cert_der, key.certificate, 0644);
     write_text(staging / k_cert_pem, cert_pem, 0644);
     write_text(staging / k_hash_file, std::string(hash_name(hash)) + "\n", 0644);
     write_text(staging / k_type_file, std::string(key_type_name(key.type)) + "\n", 0644);

@@ -32,7 +32,7 @@ std::size_t checked_unsigned_length(ByteView image)
 } // namespace
 
 ModuleSigner::ModuleSigner(std::shared_ptr<const SigningKey> key, SignSettings settings)
-  : m_key(std::move(key)), m_settings(settings), m_identity(signer_identity(m_key->certificate.get())),
+  : m_key(std::move(key)), m_settings(settings), m_identity(signer_identity(ByteView(m_key->certificate))),
     m_signature_algorithm(signature_algorithm_identifier(m_key->type, settings.hash)),
     m_digest(fetch_digest(settings.hash))
 {

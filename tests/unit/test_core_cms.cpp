@@ -2,6 +2,7 @@
 #include "catch.hpp"
 
 #include "core/cms.hpp"
+#include "core/keygen.hpp"
 #include "core/module_signer.hpp"
 #include "core/module_verifier.hpp"
 #include "core/modsig.hpp"
@@ -15,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include <memory>
+#include <vector>
 
 using namespace ksign;
 using namespace ksign::core;
@@ -31,8 +33,9 @@ bool openssl_cms_verifies(ByteView cms_der, ByteView content, const SigningKey& 
     return false;
   }
   BioPtr data(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+  const X509Ptr certificate = parse_certificate(key.certificate);
   STACK_OF(X509)* certs = sk_X509_new_null();
-  sk_X509_push(certs, key.certificate.get());
+  sk_X509_push(certs, certificate.get());
   const int ok = CMS_verify(cms.get(), certs, nullptr, data.get(), nullptr, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY);
   sk_X509_free(certs);
   ERR_clear_error();
@@ -113,7 +116,7 @@ TEST_CASE("core::verify_module verdicts", "[cms][verify]")
   const auto key = shared(test::make_key(KeyType::ec, "trusted"));
   const auto other = shared(test::make_key(KeyType::ec, "stranger"));
   TrustedKeys trusted;
-  trusted.add(X509Ptr(X509_dup(key->certificate.get())));
+  trusted.add(parse_certificate(key->certificate));
 
   const Bytes module = test::sample_module();
   SignSettings settings;
@@ -182,7 +185,7 @@ TEST_CASE("core::ModuleSigner refuses a private key that does not match its own 
   REQUIRE(EVP_PKEY_fromdata_init(context.get()) == 1);
   REQUIRE(EVP_PKEY_fromdata(context.get(), &rebuilt, EVP_PKEY_KEYPAIR, params.get()) == 1);
   damaged.key.reset(rebuilt);
-  REQUIRE(X509_check_private_key(damaged.certificate.get(), damaged.key.get()) == 1); // the check it slips past
+  REQUIRE(X509_check_private_key(parse_certificate(damaged.certificate).get(), damaged.key.get()) == 1); // the check it slips past
 
   const ModuleSigner signer(shared(std::move(damaged)), {});
   for (int attempt = 0; attempt < 2; ++attempt) { // and again: a failed check is not remembered as passed
@@ -190,4 +193,27 @@ TEST_CASE("core::ModuleSigner refuses a private key that does not match its own 
   }
   // An intact key passes the same check.
   CHECK_NOTHROW(ModuleSigner(shared(test::make_key(KeyType::ec, "intact")), {}).signature_for(test::sample_module()));
+}
+
+TEST_CASE("core::signer_identity reads the same fields from DER as OpenSSL's parser", "[cms]")
+{
+  // Test keys (subjectKeyIdentifier only), ksign's own keys (more extensions), both key types.
+  const std::vector<SigningKey> keys = [] {
+    std::vector<SigningKey> made;
+    made.push_back(test::make_key(KeyType::rsa, "rsa"));
+    made.push_back(test::make_key(KeyType::ec, "ec", "prime256v1"));
+    made.push_back(generate_signing_key(KeyType::ec, HashAlgo::sha512, "generated"));
+    return made;
+  }();
+  for (const SigningKey& key : keys) {
+    const SignerIdentity from_der = signer_identity(ByteView(key.certificate));
+    const SignerIdentity from_openssl = signer_identity(parse_certificate(key.certificate).get());
+    CHECK(from_der.issuer == from_openssl.issuer);
+    CHECK(from_der.serial == from_openssl.serial);
+    CHECK(from_der.subject_key_id == from_openssl.subject_key_id);
+    CHECK(from_der.subject_key_id.size() == 20);
+  }
+  // Not a certificate: a format error, not a crash or a guess.
+  const Bytes truncated(keys[0].certificate.begin(), keys[0].certificate.begin() + 40);
+  CHECK_THROWS_AS(signer_identity(ByteView(truncated)), Error);
 }

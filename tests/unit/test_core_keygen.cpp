@@ -43,7 +43,8 @@ private:
 
 void check_kernel_shaped(const SigningKey& key, HashAlgo hash)
 {
-  X509* cert = key.certificate.get();
+  const X509Ptr parsed = parse_certificate(key.certificate);
+  X509* cert = parsed.get();
   CHECK(X509_get_version(cert) == X509_VERSION_3);
   CHECK(X509_check_private_key(cert, key.key.get()) == 1);
   CHECK(X509_verify(cert, X509_get0_pubkey(cert)) == 1); // self-signed
@@ -81,7 +82,7 @@ TEST_CASE("core::generate_signing_key: the kernel's key shapes", "[keygen]")
     CHECK(key.type == KeyType::ec);
     CHECK(key_type_of(key.key.get()) == KeyType::ec);
     CHECK(EVP_PKEY_get_bits(key.key.get()) == 384);
-    CHECK(subject_name(key.certificate.get()) == "ec test key");
+    CHECK(subject_name(parse_certificate(key.certificate).get()) == "ec test key");
     check_kernel_shaped(key, HashAlgo::sha512);
   }
   SECTION("RSA 4096 with sha256")
@@ -95,15 +96,15 @@ TEST_CASE("core::generate_signing_key: the kernel's key shapes", "[keygen]")
   {
     const SigningKey a = generate_signing_key(KeyType::ec, HashAlgo::sha384, "a");
     const SigningKey b = generate_signing_key(KeyType::ec, HashAlgo::sha384, "a");
-    CHECK(ASN1_INTEGER_cmp(X509_get0_serialNumber(a.certificate.get()), X509_get0_serialNumber(b.certificate.get())) != 0);
-    CHECK(ASN1_STRING_length(X509_get0_serialNumber(a.certificate.get())) >= 16);
+    CHECK(ASN1_INTEGER_cmp(X509_get0_serialNumber(parse_certificate(a.certificate).get()), X509_get0_serialNumber(parse_certificate(b.certificate).get())) != 0);
+    CHECK(ASN1_STRING_length(X509_get0_serialNumber(parse_certificate(a.certificate).get())) >= 16);
   }
   SECTION("ML-DSA: made when OpenSSL has it, a clear error otherwise")
   {
     if (can_generate(KeyType::ml_dsa_65)) {
       const SigningKey key = generate_signing_key(KeyType::ml_dsa_65, HashAlgo::sha512, "ml-dsa");
       CHECK(key_type_of(key.key.get()) == KeyType::ml_dsa_65);
-      CHECK(X509_verify(key.certificate.get(), X509_get0_pubkey(key.certificate.get())) == 1);
+      CHECK(X509_verify(parse_certificate(key.certificate).get(), X509_get0_pubkey(parse_certificate(key.certificate).get())) == 1);
     } else {
       CHECK_THROWS_WITH(generate_signing_key(KeyType::ml_dsa_65, HashAlgo::sha512, "ml-dsa"),
                         KSIGN_CONTAINS("ml-dsa-65 keys need OpenSSL 3.5"));
@@ -164,7 +165,7 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
     const KeyFiles files = current_key_files(store);
     CHECK(files.hash == HashAlgo::sha384);
     const SigningKey loaded = load_signing_key(files.key, files.certificate, std::nullopt);
-    CHECK(fingerprint_sha256(loaded.certificate.get()) == fingerprint_sha256(key.certificate.get()));
+    CHECK(fingerprint_sha256(parse_certificate(loaded.certificate).get()) == fingerprint_sha256(parse_certificate(key.certificate).get()));
     const SigningKey from_private = load_signing_key(first / "signing_prv.pem", first / "signing_crt.pem", std::nullopt);
     CHECK(from_private.type == KeyType::ec);
     CHECK(trusted_certificate(store) == fs::absolute(first / "signing_crt.pem"));
@@ -220,6 +221,6 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
     CHECK(complete_key_directory(first));
     CHECK_FALSE(complete_key_directory(first));
     CHECK(fingerprint_sha256(load_certificate(first / "signing_crt.pem").get()) ==
-          fingerprint_sha256(key.certificate.get()));
+          fingerprint_sha256(parse_certificate(key.certificate).get()));
   }
 }

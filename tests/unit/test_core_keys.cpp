@@ -33,8 +33,8 @@ TEST_CASE("core::load_signing_key", "[keys]")
   {
     const SigningKey loaded = load_signing_key(combined, std::nullopt, std::nullopt);
     CHECK(loaded.type == KeyType::ec);
-    CHECK(subject_name(loaded.certificate.get()) == "loader");
-    CHECK(subject_key_id_hex(loaded.certificate.get()).size() == 40);
+    CHECK(subject_name(parse_certificate(loaded.certificate).get()) == "loader");
+    CHECK(subject_key_id_hex(parse_certificate(loaded.certificate).get()).size() == 40);
   }
   SECTION("separate DER certificate")
   {

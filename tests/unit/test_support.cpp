@@ -45,8 +45,8 @@ core::SigningKey make_key(core::KeyType type, const std::string& common_name, co
   if (!key.key) {
     throw_openssl("cannot generate a test key");
   }
-  key.certificate.reset(X509_new());
-  X509* cert = key.certificate.get();
+  const X509Ptr certificate(X509_new());
+  X509* cert = certificate.get();
   X509_set_version(cert, 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert), 0x1234567);
   X509_gmtime_adj(X509_getm_notBefore(cert), 0);
@@ -62,6 +62,10 @@ core::SigningKey make_key(core::KeyType type, const std::string& common_name, co
   if (X509_sign(cert, key.key.get(), EVP_sha256()) == 0) {
     throw_openssl("cannot sign a test certificate");
   }
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(cert, &der);
+  key.certificate.assign(der, der + length);
+  OPENSSL_free(der);
   return key;
 }
 
@@ -75,17 +79,13 @@ std::string private_key_pem(const core::SigningKey& key)
 std::string certificate_pem(const core::SigningKey& key)
 {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(bio.get(), key.certificate.get());
+  PEM_write_bio_X509(bio.get(), core::parse_certificate(key.certificate).get());
   return bio_text(bio.get());
 }
 
 Bytes certificate_der(const core::SigningKey& key)
 {
-  unsigned char* buffer = nullptr;
-  const int length = i2d_X509(key.certificate.get(), &buffer);
-  Bytes der(buffer, buffer + length);
-  OPENSSL_free(buffer);
-  return der;
+  return key.certificate;
 }
 
 TempDir::TempDir()
