@@ -465,14 +465,15 @@ SigningKey load_signing_key(const fs::path& key_file, const std::optional<fs::pa
   signing.type = key_type_of(signing.key.get());
   const fs::path& certificate_file = cert_file ? *cert_file : key_file;
   signing.certificate = load_certificate_der(certificate_file);
-  if (!certificate_holds_key(signing.certificate, signing.key.get())
-      && X509_check_private_key(
-           parse_certificate(signing.certificate, "the certificate " + util::quote(certificate_file)).get(),
-           signing.key.get())
-           != 1) {
+  const bool matches =
+    certificate_holds_key(signing.certificate, signing.key.get())
+    || X509_check_private_key(parse_certificate(signing.certificate, "the certificate " + util::quote(certificate_file)).get(),
+                              signing.key.get())
+         == 1;
+  if (!matches) {
     ERR_clear_error();
     throw Error(Errc::crypto, "the key " + util::quote(key_file) + " does not match the certificate "
-                                + util::quote(cert_file ? *cert_file : key_file));
+                                + util::quote(certificate_file));
   }
   return signing;
 }
