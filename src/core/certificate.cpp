@@ -2,7 +2,6 @@
 #include "core/certificate.hpp"
 
 #include "core/der.hpp"
-#include "util/error.hpp"
 
 #include <algorithm>
 
@@ -10,8 +9,6 @@ namespace ksign::core {
 
 namespace {
 
-constexpr std::uint8_t k_boolean = 0x01;
-constexpr std::uint8_t k_bit_string = 0x03;
 constexpr std::uint8_t k_issuer_unique_id = 0x81;  // [1] IMPLICIT
 constexpr std::uint8_t k_subject_unique_id = 0x82; // [2] IMPLICIT
 constexpr std::uint8_t k_extensions = 0xa3;        // [3] EXPLICIT
@@ -23,7 +20,7 @@ std::optional<ByteView> find_subject_key_id(ByteView extensions_sequence)
   while (!extensions.at_end()) {
     der::Reader extension(extensions.read(der::k_sequence, "certificate extension").content);
     const ByteView oid = extension.read(der::k_oid, "extension id").content;
-    (void)extension.read_optional(k_boolean, "extension critical flag");
+    (void)extension.read_optional(der::k_boolean, "extension critical flag");
     const ByteView value = extension.read(der::k_octet_string, "extension value").content;
     if (std::equal(oid.begin(), oid.end(), std::begin(k_oid_subject_key_id), std::end(k_oid_subject_key_id))) {
       der::Reader key_id(value);
@@ -53,11 +50,7 @@ CertificateParts parse_certificate_parts(ByteView der)
   if (const auto parameters = algorithm.read_optional(der::k_oid, "public key parameters")) {
     parts.key_parameters = parameters->content;
   }
-  const ByteView bits = key_info.read(k_bit_string, "subjectPublicKey").content;
-  if (bits.empty() || bits.front() != 0) {
-    throw Error(Errc::format, "certificate: the public key is not a whole number of octets");
-  }
-  parts.public_key = bits.subspan(1);
+  parts.public_key = der::bit_string_octets(key_info.read(der::k_bit_string, "subjectPublicKey"), "subjectPublicKey");
   (void)tbs.read_optional(k_issuer_unique_id, "issuerUniqueID");
   (void)tbs.read_optional(k_subject_unique_id, "subjectUniqueID");
   if (const auto extensions = tbs.read_optional(k_extensions, "certificate extensions")) {

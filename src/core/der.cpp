@@ -145,4 +145,12 @@ unsigned integer_value(const Element& element, const char* what)
   return value;
 }
 
+ByteView bit_string_octets(const Element& element, const char* what)
+{
+  if (element.tag != k_bit_string || element.content.empty() || element.content.front() != 0) {
+    malformed(what, "not a BIT STRING of whole octets");
+  }
+  return element.content.subspan(1);
+}
+
 } // namespace ksign::core::der

@@ -11,7 +11,9 @@
 // Just enough DER to write and read the PKCS#7/CMS SignedData of a module signature.
 namespace ksign::core::der {
 
+inline constexpr std::uint8_t k_boolean = 0x01;
 inline constexpr std::uint8_t k_integer = 0x02;
+inline constexpr std::uint8_t k_bit_string = 0x03;
 inline constexpr std::uint8_t k_octet_string = 0x04;
 inline constexpr std::uint8_t k_null = 0x05;
 inline constexpr std::uint8_t k_oid = 0x06;
@@ -64,5 +66,8 @@ private:
 
 // Value of a small non-negative INTEGER element; throws when it does not fit.
 [[nodiscard]] unsigned integer_value(const Element& element, const char* what);
+
+// The octets of a BIT STRING element (keys are whole octets); throws when some bits are unused.
+[[nodiscard]] ByteView bit_string_octets(const Element& element, const char* what);
 
 } // namespace ksign::core::der

@@ -102,8 +102,6 @@ private:
 
 static_assert(std::endian::native == std::endian::little, "SecretBytes::set_native_unsigned assumes little-endian");
 
-constexpr std::uint8_t k_bit_string = 0x03;
-
 // DER contents of the object identifiers ksign decodes keys for.
 constexpr std::uint8_t k_oid_rsa_encryption[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
 constexpr std::uint8_t k_oid_ec_public_key[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
@@ -174,11 +172,7 @@ EvpPkeyPtr ec_key_from_der(ByteView der, const char* group_name)
     return nullptr;
   }
   der::Reader inner(public_key->content);
-  ByteView point = inner.read(k_bit_string, "EC public key").content;
-  if (point.empty() || point.front() != 0) { // unused bits
-    return nullptr;
-  }
-  point = point.subspan(1);
+  const ByteView point = der::bit_string_octets(inner.read(der::k_bit_string, "EC public key"), "EC public key");
   OSSL_PARAM params[] = {
     OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(group_name), 0),
     OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_PRIV_KEY, secret.data(), secret.size()),
