@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "cli/key_options.hpp"
 
+#include "cli/output.hpp"
 #include "cli/paths.hpp"
+#include "core/kconfig.hpp"
 #include "core/keystore.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 #include <cstdlib>
 
@@ -113,6 +116,18 @@ core::HashAlgo chosen_hash(const std::optional<std::string>& name, std::optional
     return *hash;
   }
   return fallback.value_or(core::k_default_hash);
+}
+
+void trust_current_key(const fs::path& store, std::span<const fs::path> configs, Output& out)
+{
+  const fs::path certificate = core::trusted_certificate(store);
+  for (const fs::path& config : configs) {
+    if (core::set_trusted_keys(config, certificate)) {
+      out.info("{}: {}=\"{}\"", config.string(), core::k_trusted_keys_option, certificate.string());
+    } else {
+      out.detail("{}: already trusts {}", config.string(), util::quote(certificate));
+    }
+  }
 }
 
 } // namespace ksign::cli

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,13 @@ void add_key_store_options(cxxopts::Options& options);
 
 // The key store `keys`, `config` and `install` work on: --dir, else $KSIGN_DIR, else ./certs-local.
 [[nodiscard]] std::filesystem::path key_store_directory(const cxxopts::ParseResult& result);
+
+class Output;
+
+// Point CONFIG_SYSTEM_TRUSTED_KEYS of every config at the current certificate of `store`
+// (`keys` and `config` both do it), saying which configs changed.
+void trust_current_key(const std::filesystem::path& store, std::span<const std::filesystem::path> configs,
+                       Output& out);
 
 // The passphrase for an encrypted key: $KBUILD_SIGN_PIN, as the kernel's sign-file reads it.
 [[nodiscard]] std::optional<std::string> key_passphrase();

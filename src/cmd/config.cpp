@@ -7,9 +7,7 @@
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
 #include "core/kconfig.hpp"
-#include "core/keystore.hpp"
 #include "util/error.hpp"
-#include "util/file.hpp"
 
 #include <fmt/core.h>
 
@@ -90,14 +88,7 @@ int run_config(std::span<const std::string> args)
   if (result.count("check") > 0) {
     return check_configs(configs, out);
   }
-  const fs::path certificate = core::trusted_certificate(cli::key_store_directory(result));
-  for (const fs::path& config : configs) {
-    if (core::set_trusted_keys(config, certificate)) {
-      out.info("{}: {}=\"{}\"", config.string(), core::k_trusted_keys_option, certificate.string());
-    } else {
-      out.detail("{}: already trusts {}", config.string(), util::quote(certificate));
-    }
-  }
+  cli::trust_current_key(cli::key_store_directory(result), configs, out);
   return cli::exit_success;
 }
 

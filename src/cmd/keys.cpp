@@ -311,14 +311,7 @@ int run_keys(std::span<const std::string> args)
   }
 
   if (!configs.empty()) {
-    const fs::path certificate = core::trusted_certificate(store);
-    for (const fs::path& config : configs) {
-      if (core::set_trusted_keys(config, certificate)) {
-        out.info("{}: {}=\"{}\"", config.string(), core::k_trusted_keys_option, certificate.string());
-      } else {
-        out.detail("{}: already trusts {}", config.string(), util::quote(certificate));
-      }
-    }
+    cli::trust_current_key(store, configs, out);
   }
   return cli::exit_success;
 }
