@@ -61,6 +61,34 @@ check_grep() {
   fi
 }
 
+# Values (paths, kernel releases, host names) are not patterns: match them literally.
+# check_contains "description" text file: the file contains the text.
+check_contains() {
+  _checks=$((_checks + 1))
+  if ! grep -Fq -- "$2" "$3"; then
+    fail "$1: '$2' not found in $3: $(head -c 2000 "$3")"
+  fi
+}
+
+# check_line "description" text file: some line of the file is exactly the text.
+check_line() {
+  _checks=$((_checks + 1))
+  if ! grep -Fxq -- "$2" "$3"; then
+    fail "$1: no line '$2' in $3: $(head -c 2000 "$3")"
+  fi
+}
+
+check_no_contains() {
+  _checks=$((_checks + 1))
+  if grep -Fq -- "$2" "$3"; then
+    fail "$1: '$2' unexpectedly found in $3"
+  fi
+}
+
+# re_quote text: the text as an extended regex that matches only itself, to embed a value
+# in a pattern.
+re_quote() { printf '%s' "$1" | sed 's/[][\\.|$(){}?+*^]/\\&/g'; }
+
 check_no_grep() {
   _checks=$((_checks + 1))
   if grep -Eq -- "$2" "$3"; then
@@ -104,7 +132,9 @@ find_sign_file() {
 }
 
 # build_test_module DIR NAME: build a tiny out-of-tree module NAME.ko in DIR against the
-# distro's headers; prints the .ko path. Skips the test when no headers are installed.
+# distro's headers and set $built_module to its path. Skips the test when no headers are
+# installed (so call it in the test's own shell, not in $(...)); returns 1 when the build fails.
+built_module=
 build_test_module() {
   local dir=$1 name=${2:-ksigntest} headers
   headers=$(find_kernel_headers) || skip "no kernel headers installed (linux-headers-amd64)"
@@ -122,7 +152,7 @@ MODULE_DESCRIPTION("ksign test module");
 EOC
   echo "obj-m := $name.o" >"$dir/Makefile"
   make -s -C "$headers" M="$dir" modules >"$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; return 1; }
-  echo "$dir/$name.ko"
+  built_module=$dir/$name.ko
 }
 
 # make_key TYPE DIR NAME: a throwaway key+cert (TYPE rsa or ec) with openssl, as the kernel's

@@ -23,7 +23,7 @@ cert=$(realpath "$S/current/signing_crt.pem")
 # An existing (empty) line is replaced; every other byte stays; the mode stays.
 chmod 0640 "$T/config"
 check "set the trusted key" "$KSIGN" config --dir "$S" "$T/config"
-check_grep "the line names the certificate" "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"\$" "$T/config"
+check_line "the line names the certificate" "CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"" "$T/config"
 check_same "only that line changed" <(grep -v '^CONFIG_SYSTEM_TRUSTED_KEYS=' "$arch_config") \
   <(grep -v '^CONFIG_SYSTEM_TRUSTED_KEYS=' "$T/config")
 [ "$(grep -n '^CONFIG_SYSTEM_TRUSTED_KEYS=' "$T/config" | cut -d: -f1)" = "$(grep -n '^CONFIG_SYSTEM_TRUSTED_KEYS=' "$arch_config" | cut -d: -f1)" ] \
@@ -43,8 +43,8 @@ check_grep "-v says it is already right" 'already trusts' "$T/.err"
 # A new key: the line follows it.
 check "new key" "$KSIGN" keys --dir "$S" --refresh always
 check "config follows the new key" "$KSIGN" config --dir "$S" "$T/config"
-check_grep "new certificate named" "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$(realpath "$S/current/signing_crt.pem")\"\$" "$T/config"
-check_no_grep "old certificate gone" "$cert" "$T/config"
+check_line "new certificate named" "CONFIG_SYSTEM_TRUSTED_KEYS=\"$(realpath "$S/current/signing_crt.pem")\"" "$T/config"
+check_no_contains "old certificate gone" "$cert" "$T/config"
 
 # "# ... is not set" is replaced in place; a missing line is added at the end; a file without
 # a final newline keeps its last line intact.
@@ -62,8 +62,8 @@ cp "$arch_config" "$T/cfg/config.b"
 check_status 1 "glob without a match" "$KSIGN" config --dir "$S" "$T/cfg/config.a" "$T/cfg/none.*"
 check_same "nothing changed on a bad glob" "$arch_config" "$T/cfg/config.a"
 check "quoted glob" "$KSIGN" config --dir "$S" "$T/cfg/config.*"
-check_grep "glob: first config" "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"\$" "$T/cfg/config.a"
-check_grep "glob: second config" "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"\$" "$T/cfg/config.b"
+check_line "glob: first config" "CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"" "$T/cfg/config.a"
+check_line "glob: second config" "CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"" "$T/cfg/config.b"
 check "KSIGN_DIR names the store" env KSIGN_DIR="$S" "$KSIGN" config "$T/cfg/config.a"
 
 # --check: the recommended settings with the trusted key set are all ok; the file is not changed.
@@ -90,6 +90,6 @@ check_status 1 "check the unmodified Arch config (no trusted key yet)" "$KSIGN" 
 check_grep "missing trusted key is an error" '^  error +CONFIG_SYSTEM_TRUSTED_KEYS: not set' "$T/.out"
 sed "s|^CONFIG_SYSTEM_TRUSTED_KEYS=.*|CONFIG_SYSTEM_TRUSTED_KEYS=\"$T/nonexistent.pem\"|" "$arch_config" >"$T/gone-config"
 check_status 1 "check a config naming a missing file" "$KSIGN" config --check "$T/gone-config"
-check_grep "missing certificate is an error" "^  error +CONFIG_SYSTEM_TRUSTED_KEYS: '$T/nonexistent.pem' does not exist" "$T/.out"
+check_grep "missing certificate is an error" "^  error +CONFIG_SYSTEM_TRUSTED_KEYS: '$(re_quote "$T")/nonexistent\\.pem' does not exist" "$T/.out"
 check_status 0 "check -q prints only problems" "$KSIGN" config --check -q "$T/cfg/config.a"
 check_no_grep "-q hides ok lines" '^  ok' "$T/.out"

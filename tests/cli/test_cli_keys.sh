@@ -40,7 +40,7 @@ check_grep "CA:FALSE" 'CA:FALSE' "$T/cert.txt"
 check_grep "keyUsage" 'Digital Signature' "$T/cert.txt"
 check_grep "subject key id" 'X509v3 Subject Key Identifier' "$T/cert.txt"
 check_grep "authority key id" 'X509v3 Authority Key Identifier' "$T/cert.txt"
-check_grep "subject names the host" "CN *= *\"?Local out-of-tree module signing key \\($(hostname)," "$T/cert.txt"
+check_grep "subject names the host" "CN *= *\"?Local out-of-tree module signing key \\($(re_quote "$(hostname)")," "$T/cert.txt"
 check_grep "valid for a century" "Not After : .* 21[0-9][0-9] GMT" "$T/cert.txt"
 check "DER and PEM certificates agree" cmp <(openssl x509 -in "$S/current/signing_crt.crt" -inform DER -outform DER) \
   <(openssl x509 -in "$S/current/signing_crt.pem" -outform DER)
@@ -111,8 +111,8 @@ check "a quoted glob of two configs" "$KSIGN" keys --dir "$S" --config "$T/cfg/c
 check_grep "hash change makes a key" 'new ec key \(sha384\)' "$T/.err"
 check_grep "khash follows the config" '^sha384$' "$S/current/khash"
 cert=$(realpath "$S/current/signing_crt.pem")
-check_grep "x86_64 config trusts the new certificate" "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"\$" "$T/cfg/config.x86_64"
-check_grep "i686 config trusts the new certificate" "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"\$" "$T/cfg/config.i686"
+check_line "x86_64 config trusts the new certificate" "CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"" "$T/cfg/config.x86_64"
+check_line "i686 config trusts the new certificate" "CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"" "$T/cfg/config.i686"
 check_same "backup files are not configs" "$T/cfg/config.i686.orig" "$T/cfg/config.i686.orig"
 diff "$T/cfg/config.i686.orig" "$T/cfg/config.i686" >"$T/diff.txt"
 [ "$(grep -c '^[<>]' "$T/diff.txt")" -eq 2 ] && pass || fail "more than the one line changed: $(cat "$T/diff.txt")"
@@ -127,7 +127,7 @@ check "RSA config" "$KSIGN" keys --dir "$S" --config "$T/rsa-config"
 check_grep "key type change makes a key" 'new rsa key \(sha512\).*asks for a rsa key' "$T/.err"
 check_grep "ktype rsa" '^rsa$' "$S/current/ktype"
 check_grep "RSA 4096" 'Public-Key: \(4096 bit\)' <(openssl x509 -in "$S/current/signing_crt.pem" -noout -text)
-check_grep "missing line appended" "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$(realpath "$S/current/signing_crt.pem")\"\$" "$T/rsa-config"
+check_line "missing line appended" "CONFIG_SYSTEM_TRUSTED_KEYS=\"$(realpath "$S/current/signing_crt.pem")\"" "$T/rsa-config"
 
 # ML-DSA: made when the linked OpenSSL has it, else a clear error and nothing changed.
 sed -e 's/^CONFIG_MODULE_SIG_KEY_TYPE_ECDSA=y/CONFIG_MODULE_SIG_KEY_TYPE_MLDSA_65=y/' "$arch_config" >"$T/mldsa-config"
@@ -155,7 +155,7 @@ ln -s 20250101-000000 "$L/current"
 cp "$arch_config" "$T/legacy-config"
 check "kernel-sign store" "$KSIGN" keys --dir "$L" --config "$T/legacy-config"
 [ "$(readlink "$L/current")" = 20250101-000000 ] && pass || fail "the kernel-sign key was replaced"
-check_grep "config trusts the kernel-sign key" "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$L/20250101-000000/signing_crt.pem\"\$" "$T/legacy-config"
+check_line "config trusts the kernel-sign key" "CONFIG_SYSTEM_TRUSTED_KEYS=\"$L/20250101-000000/signing_crt.pem\"" "$T/legacy-config"
 check "added PEM is the kernel-sign certificate" cmp <(openssl x509 -in "$L/current/signing_crt.pem" -outform DER) "$T/legacy-keys/k.der"
 
 # Two runs at once on one store take turns (flock): both succeed, the store stays whole.

@@ -5,7 +5,8 @@
 . "$KSIGN_SOURCE_ROOT/tests/lib.sh"
 
 for tool in gzip xz zstd; do command -v $tool >/dev/null || skip "$tool is not installed"; done
-module=$(build_test_module "$T/src" ksigncomp) || { fail "cannot build the test module"; exit 1; }
+build_test_module "$T/src" ksigncomp || { fail "cannot build the test module"; exit 1; }
+module=$built_module
 make_key rsa "$T/keys" rsa
 make_key ec "$T/keys" stranger
 

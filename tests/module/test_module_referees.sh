@@ -7,7 +7,11 @@
 
 sign_file=$(find_sign_file) || skip "the kernel's sign-file is not installed (linux-kbuild-*)"
 command -v modinfo >/dev/null || skip "modinfo is not installed (kmod)"
-module=$(build_test_module "$T/src" ksigntest) || { fail "cannot build the test module"; exit 1; }
+# Say which referee judged: its package (kernel release) and the OpenSSL it is linked against.
+echo "referee: $sign_file ($(dpkg -S "$(realpath "$sign_file")" 2>/dev/null | cut -d: -f1 || echo "no package")," \
+  "$(ldd "$sign_file" | grep -o 'libcrypto[^ ]*' | head -n 1))" >&2
+build_test_module "$T/src" ksigntest || { fail "cannot build the test module"; exit 1; }
+module=$built_module
 make_key rsa4096 "$T/keys" rsa
 make_key ec "$T/keys" ec
 make_key rsa "$T/keys" other

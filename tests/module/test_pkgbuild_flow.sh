@@ -12,7 +12,8 @@
 hook="$KSIGN_BUILD_ROOT/dkms/kernel-sign.sh"
 [ -x "$hook" ] || fail "no executable $hook"
 command -v zstd >/dev/null || skip "zstd is not installed"
-ko=$(build_test_module "$T/src-module" ksignflow) || { fail "cannot build the test module"; exit 1; }
+build_test_module "$T/src-module" ksignflow || { fail "cannot build the test module"; exit 1; }
+ko=$built_module
 fakeroot=()
 command -v fakeroot >/dev/null && fakeroot=(fakeroot)
 
@@ -30,8 +31,8 @@ prepare() {
 }
 check "prepare: ksign keys" prepare
 cert=$(realpath "$startdir/certs-local/current/signing_crt.pem")
-check_grep "config trusts the key" "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"\$" "$startdir/config"
-check_grep "config.x86_64 trusts the key" "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"\$" "$startdir/config.x86_64"
+check_line "config trusts the key" "CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"" "$startdir/config"
+check_line "config.x86_64 trusts the key" "CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"" "$startdir/config.x86_64"
 check_grep "key type from the config" '^ec$' "$startdir/certs-local/current/ktype"
 check_status 0 "config --check is happy" "$KSIGN" config --check "$startdir/config"
 

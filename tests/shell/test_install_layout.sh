@@ -51,7 +51,7 @@ case $target in
 *) resolved=$(dirname "$link")/$target ;;
 esac
 check "sign-file resolves to the installed ksign ($target)" test "$resolved" -ef "$D$bindir/ksign"
-check_no_grep "the link does not point into the destdir" "^$D" <(echo "$target")
+check_no_grep "the link does not point into the destdir" "^$(re_quote "$D")" <(echo "$target")
 # Called by that name, the binary behaves as sign-file.
 ln -s "$D$bindir/ksign" "$T/sign-file"
 check "ksign called as sign-file" "$T/sign-file" --help
@@ -84,7 +84,7 @@ for entry in "bash:$bash_dir:ksign" "zsh:$zsh_dir:_ksign" "fish:$fish_dir:ksign.
   check "$shell completion in $dir" test -f "$file"
   [ -f "$file" ] || continue
   check_no_grep "$shell completion: placeholders filled in" '@[A-Z]+@' "$file"
-  check_grep "$shell completion: the module directory is $moduledir" "$moduledir" "$file"
+  check_contains "$shell completion: the module directory is $moduledir" "$moduledir" "$file"
 done
 
 # bash-completion loads a completion on first use, by the command's name, from
@@ -118,7 +118,9 @@ if [ "$manpages" = enabled ] || { [ "$manpages" = auto ] && command -v scdoc >/d
     file=$D$mandir/man1/$page.1
     check "man page $page(1) in $mandir/man1" test -f "$file"
     [ -f "$file" ] || continue
-    check_grep "$page(1) is roff with its title" "^\.TH \"$page\" \"1\"" "$file"
+    # What a reader sees, whatever scdoc escapes (scdoc 1.11 writes sign\-file, 1.9 sign-file).
+    sed -e 's/\\-/-/g' -e 's/\\&//g' -e 's/\\f[BIRP]//g' "$file" >"$T/$page.1.txt"
+    check_grep "$page(1) is roff with its title" "^\.TH \"$page\" \"1\"" "$T/$page.1.txt"
     check_no_grep "$page(1): placeholders filled in" '@[A-Z]+@' "$file"
     check_no_grep "$page(1): the SPDX line is not shown" 'SPDX' "$file"
     if command -v groff >/dev/null; then
@@ -126,8 +128,8 @@ if [ "$manpages" = enabled ] || { [ "$manpages" = auto ] && command -v scdoc >/d
       check_no_grep "$page(1): groff had nothing to warn about" '.' "$T/.err"
     fi
   done
-  check_grep "ksign(1) names the sign-file link" "$libexecdir/ksign/sign-file" "$D$mandir/man1/ksign.1"
-  check_grep "ksign(1) names the module directory" "$moduledir" "$D$mandir/man1/ksign.1"
+  check_contains "ksign(1) names the sign-file link" "$libexecdir/ksign/sign-file" "$T/ksign.1.txt"
+  check_contains "ksign(1) names the module directory" "$moduledir" "$T/ksign.1.txt"
   if command -v man >/dev/null; then
     check "man renders ksign(1)" env MANWIDTH=80 man -l "$D$mandir/man1/ksign.1"
     check_grep "ksign(1) has EXIT STATUS" '^EXIT STATUS' "$T/.out"
@@ -156,7 +158,7 @@ if [ "$(option dkms)" = true ]; then
   done
   if grep -rqs 'sign_file=' "$D$sysconfdir/dkms"; then
     check_grep "the DKMS drop-in names the installed sign-file link" \
-      "sign_file=[\"']?$libexecdir/ksign/sign-file" <(grep -rhs 'sign_file=' "$D$sysconfdir/dkms")
+      "sign_file=[\"']?$(re_quote "$libexecdir/ksign/sign-file")" <(grep -rhs 'sign_file=' "$D$sysconfdir/dkms")
   fi
 else
   check "no DKMS files with -Ddkms=false" test ! -e "$D$sysconfdir/dkms"
