@@ -109,12 +109,22 @@ def find_testbed():
     return None
 
 
+def insert_sys_cert(testbed):
+    """The kernel's insert-sys-cert: bin/ in shared/testbed, the build tree's scripts/ in testbed-7."""
+    for candidate in ("bin/insert-sys-cert", "build/scripts/insert-sys-cert"):
+        if (testbed / candidate).is_file():
+            return testbed / candidate
+    return None
+
+
 def check_testbed(testbed):
-    required = ["vmlinux", "System.map", "config", "bin/insert-sys-cert", "build/Makefile",
+    required = ["vmlinux", "System.map", "config", "build/Makefile",
                 "build/Module.symvers", "build/include/config/kernel.release"]
     for key in ("trusted-rsa", "trusted-ec", "untrusted-ec"):
         required += [f"keys/{key}.pem", f"keys/{key}.crt", f"keys/{key}.der"]
     missing = [name for name in required if not (testbed / name).is_file()]
+    if not insert_sys_cert(testbed):
+        missing.append("bin/insert-sys-cert (or build/scripts/insert-sys-cert)")
     if missing:
         raise SetupError(f"testbed '{testbed}' is incomplete: missing {', '.join(missing)}")
     config = (testbed / "config").read_text()
@@ -617,7 +627,7 @@ def main():
             patched = work / "vmlinux-patched"
             shutil.copyfile(testbed / "vmlinux", patched)
             patched.chmod(0o644)
-            run([testbed / "bin/insert-sys-cert", "-b", patched, "-c", key_store_cert, "-s",
+            run([insert_sys_cert(testbed), "-b", patched, "-c", key_store_cert, "-s",
                  testbed / "System.map"], "inserting the ksign keys certificate")
             failures += boot("patched", patched, patched_cases, work, qemu, loader, busybox, source_root)
         for case in cases:
