@@ -138,11 +138,15 @@ SigningKey generate_signing_key(KeyType type, HashAlgo hash, const std::string& 
       || X509_time_adj_ex(X509_getm_notAfter(cert), static_cast<int>(k_validity_days), 0, nullptr) == nullptr) {
     throw_openssl("cannot set the certificate validity");
   }
-  X509_NAME* name = X509_get_subject_name(cert);
-  if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                 reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0)
-        != 1
-      || X509_set_issuer_name(cert, name) != 1 || X509_set_pubkey(cert, result.key.get()) != 1) {
+  // A name of our own, copied in as subject and issuer: OpenSSL 4 hands out the certificate's
+  // own names as const.
+  const X509NamePtr name(X509_NAME_new());
+  if (!name
+      || X509_NAME_add_entry_by_txt(name.get(), "CN", MBSTRING_UTF8,
+                                    reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0)
+           != 1
+      || X509_set_subject_name(cert, name.get()) != 1 || X509_set_issuer_name(cert, name.get()) != 1
+      || X509_set_pubkey(cert, result.key.get()) != 1) {
     throw_openssl("cannot fill in the certificate");
   }
   // The extensions of the kernel's certs/default_x509.genkey.

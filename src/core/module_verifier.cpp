@@ -84,8 +84,7 @@ Verification verdict(Verification result, Verdict verdict, std::string problem =
 std::string name_of(ByteView issuer)
 {
   const unsigned char* cursor = issuer.data();
-  const std::unique_ptr<X509_NAME, OpensslDeleter<X509_NAME_free>> name(
-    d2i_X509_NAME(nullptr, &cursor, static_cast<long>(issuer.size())));
+  const X509NamePtr name(d2i_X509_NAME(nullptr, &cursor, static_cast<long>(issuer.size())));
   return name ? common_name(name.get()) : std::string();
 }
 

@@ -31,6 +31,7 @@ using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, OpensslDeleter<EVP_PKEY_CTX_
 using EvpMdPtr = std::unique_ptr<EVP_MD, OpensslDeleter<EVP_MD_free>>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpensslDeleter<EVP_MD_CTX_free>>;
 using X509Ptr = std::unique_ptr<X509, OpensslDeleter<X509_free>>;
+using X509NamePtr = std::unique_ptr<X509_NAME, OpensslDeleter<X509_NAME_free>>;
 
 // Set OpenSSL up for a short-lived process; call first thing in main. Skips the clean-up at exit
 // (the kernel frees a process faster than OpenSSL frees its tables) and seeds the random

@@ -51,10 +51,11 @@ core::SigningKey make_key(core::KeyType type, const std::string& common_name, co
   ASN1_INTEGER_set(X509_get_serialNumber(cert), 0x1234567);
   X509_gmtime_adj(X509_getm_notBefore(cert), 0);
   X509_gmtime_adj(X509_getm_notAfter(cert), 3600L * 24 * 365);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(common_name.c_str()),
-                             -1, -1, 0);
-  X509_set_issuer_name(cert, name);
+  const X509NamePtr name(X509_NAME_new()); // OpenSSL 4 hands out a certificate's names as const
+  X509_NAME_add_entry_by_txt(name.get(), "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
+  X509_set_subject_name(cert, name.get());
+  X509_set_issuer_name(cert, name.get());
   X509_set_pubkey(cert, key.key.get());
   add_extension(cert, NID_basic_constraints, "critical,CA:FALSE");
   add_extension(cert, NID_key_usage, "digitalSignature");
