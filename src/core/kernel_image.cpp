@@ -757,9 +757,14 @@ KernelElf extract_from_bzimage(ByteView image)
   }
   try {
     result.elf = decompress(result.compression, payload.first(payload.size() - 4), k_max_kernel_image_size);
-  } catch (const Error&) {
-    // Another architecture's image may not append the size: try the payload as it is.
-    result.elf = decompress(result.compression, payload, k_max_kernel_image_size);
+  } catch (const Error& first) {
+    // Another architecture's image may not append the size: try the payload as it is, but
+    // report the first failure when that does not work either.
+    try {
+      result.elf = decompress(result.compression, payload, k_max_kernel_image_size);
+    } catch (const Error&) {
+      throw Error(first.code(), std::string("the bzImage's payload: ") + first.what());
+    }
   }
   return result;
 }
@@ -836,6 +841,11 @@ std::string_view certificate_origin_name(CertificateOrigin origin)
     return "found by scan";
   }
   throw Error(Errc::internal, "unknown certificate origin");
+}
+
+KernelCertificate kernel_certificate(ByteView der)
+{
+  return describe_certificate(der, CertificateOrigin::trusted_keys, 0);
 }
 
 std::string kernel_key_description(const KernelCertificate& certificate)

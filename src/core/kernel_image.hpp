@@ -67,6 +67,10 @@ struct KernelCertificate
   std::string tbs_sha256;     // hex SHA-256 of the tbsCertificate (what "tbs:" entries name)
 };
 
+// What the kernel's parser takes from one DER certificate (origin trusted_keys, offset 0).
+// Throws Error(Errc::format) when it is not a certificate.
+[[nodiscard]] KernelCertificate kernel_certificate(ByteView der);
+
 // The description the kernel gives the key it makes of `certificate` (as /proc/keys shows
 // it): "<subject>: <hex subjectKeyIdentifier>", or the serial's hex when there is no SKID.
 [[nodiscard]] std::string kernel_key_description(const KernelCertificate& certificate);

@@ -154,7 +154,9 @@ ProcKeys parse_proc_keys(std::string_view text)
     if (!serial || serial_text.size() != 8 || flags.size() != 7 || type.empty() || !parse_number(fields[2], 16)) {
       throw_line(number, "not a line of /proc/keys");
     }
-    const std::string_view description = rest.empty() ? rest : rest.substr(1); // one space after the type
+    // The type is printed in 9 columns and a space: the description starts right after.
+    const std::size_t description_start = static_cast<std::size_t>(type.data() - line.data()) + 10;
+    const std::string_view description = description_start < line.size() ? line.substr(description_start) : "";
     const auto key_serial = static_cast<std::uint32_t>(*serial);
     if (type == k_keyring_type) {
       ProcKeyring keyring;
