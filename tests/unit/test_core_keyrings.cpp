@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 using namespace ksign;
 using core::SystemKeyring;
@@ -50,16 +51,18 @@ Bytes certificate_with(const std::string& organization, const std::string& commo
   ASN1_INTEGER_set(X509_get_serialNumber(cert), 0x5a5a01);
   X509_gmtime_adj(X509_getm_notBefore(cert), 0);
   X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-  X509_NAME* name = X509_get_subject_name(cert);
+  // A name of our own (OpenSSL 4 makes X509_get_subject_name's result const).
+  const std::unique_ptr<X509_NAME, OpensslDeleter<X509_NAME_free>> name(X509_NAME_new());
   const auto add = [&](const char* field, const std::string& value) {
     if (!value.empty()) {
-      X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(value.c_str()),
-                                 -1, -1, 0);
+      X509_NAME_add_entry_by_txt(name.get(), field, MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1, 0);
     }
   };
   add("O", organization);
   add("CN", common_name);
-  X509_set_issuer_name(cert, name);
+  X509_set_subject_name(cert, name.get());
+  X509_set_issuer_name(cert, name.get());
   X509_set_pubkey(cert, key.get());
   X509V3_CTX context;
   X509V3_set_ctx_nodb(&context);
