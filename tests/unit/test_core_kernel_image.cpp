@@ -609,3 +609,75 @@ TEST_CASE("kernel image: Debian's vmlinuz is read by scan; its own modules are s
   // What modinfo shows as sig_key is the serial the kernel matched.
   CHECK(signer.serial == key.serial);
 }
+
+namespace {
+
+std::string c_bytes(const Bytes& data)
+{
+  std::string text;
+  for (const std::uint8_t byte : data) {
+    text += std::to_string(byte) + ",";
+  }
+  return text;
+}
+
+} // namespace
+
+// No testbed kernel has a blacklist: a small program laid out as certs/ lays out a kernel's
+// lists (the same symbols and types, absolute pointers in a non-PIE executable) stands in.
+TEST_CASE("kernel image: blacklist_hashes and revocation certificates are read by symbols and System.map",
+          "[kernel_image]")
+{
+  std::string why;
+  const auto testbed = test::testbed_6(why);
+  if (!testbed) {
+    KSIGN_SKIP(why);
+  }
+  if (!test::run("command -v cc >/dev/null 2>&1 && command -v nm >/dev/null 2>&1")) {
+    KSIGN_SKIP("no C compiler (cc) or nm to build the stand-in kernel");
+  }
+  const Bytes rsa = util::read_file(*testbed / "keys" / "trusted-rsa.der");
+  const Bytes ec = util::read_file(*testbed / "keys" / "trusted-ec.der");
+  const Bytes untrusted = util::read_file(*testbed / "keys" / "untrusted-ec.der");
+  const std::string ec_tbs = core::kernel_certificate(ec).tbs_sha256;
+  Bytes list = rsa;
+  append(list, ec);
+
+  test::TempDir dir;
+  const std::string source = "const unsigned char system_certificate_list[] = {" + c_bytes(list) +
+                             "};\n"
+                             "const unsigned long system_certificate_list_size = sizeof system_certificate_list;\n"
+                             "const unsigned long module_cert_size = " + std::to_string(rsa.size()) + ";\n"
+                             "const unsigned char revocation_certificate_list[] = {" + c_bytes(untrusted) +
+                             "};\n"
+                             "const unsigned long revocation_certificate_list_size = sizeof revocation_certificate_list;\n"
+                             "const char *const blacklist_hashes[] = {\"tbs:" + ec_tbs + "\", \"bin:0011\", 0};\n"
+                             "int main(void) { return 0; }\n";
+  test::write_text(dir.path() / "kernel.c", source);
+  const std::string d = test::shell_quote(dir.path().string());
+  REQUIRE(test::run("cd " + d + " && cc -no-pie -O0 -o kernel kernel.c && nm kernel > System.map && "
+                    "objcopy --strip-all kernel stripped"));
+
+  for (const bool stripped : {false, true}) {
+    const core::KernelTrust trust =
+      stripped ? core::read_kernel_trust({dir.path() / "stripped", dir.path() / "System.map"})
+               : core::read_kernel_trust({dir.path() / "kernel", std::nullopt});
+    CHECK(trust.method == (stripped ? TrustMethod::system_map : TrustMethod::symbols));
+    REQUIRE(trust.certificates.size() == 2);
+    CHECK(trust.certificates[0].der == rsa);
+    CHECK(trust.certificates[0].origin == CertificateOrigin::build_key);
+    CHECK(trust.certificates[1].der == ec);
+    CHECK(trust.certificates[1].origin == CertificateOrigin::trusted_keys);
+    CHECK_FALSE(trust.extra_slot_size.has_value());
+    REQUIRE(trust.blacklist_hashes.has_value());
+    CHECK(*trust.blacklist_hashes == std::vector<std::string>{"tbs:" + ec_tbs, "bin:0011"});
+    REQUIRE(trust.revocation_certificates.has_value());
+    REQUIRE(trust.revocation_certificates->size() == 1);
+    CHECK(trust.revocation_certificates->at(0).der == untrusted);
+    CHECK(trust.revocation_certificates->at(0).origin == CertificateOrigin::revocation);
+
+    CHECK(core::match_signer(trust, by_issuer_serial(rsa)).outcome == core::SignerTrust::trusted);
+    CHECK(core::match_signer(trust, by_key_id(ec)).outcome == core::SignerTrust::blacklisted);
+    CHECK(core::match_signer(trust, by_key_id(untrusted)).outcome == core::SignerTrust::revoked);
+  }
+}
