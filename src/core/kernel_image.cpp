@@ -664,7 +664,10 @@ std::vector<KernelCertificate> scan_for_certificates(ByteView data)
       continue;
     }
     const std::size_t length = (std::size_t{p[2]} << 8 | p[3]) + 4;
-    if (length > static_cast<std::size_t>(end - p)) {
+    // The tbsCertificate must leave room in the certificate for the algorithm and signature:
+    // a cheap test that keeps code bytes from reaching the parser (and its exceptions).
+    const std::size_t tbs_length = p[5] == 0x82 ? (std::size_t{p[6]} << 8 | p[7]) + 4 : std::size_t{p[6]} + 3;
+    if (length > static_cast<std::size_t>(end - p) || tbs_length + 4 + 8 > length) {
       ++p;
       continue;
     }

@@ -25,7 +25,8 @@ namespace ksign::core {
 // Nothing a kernel image holds comes near this: a hostile file cannot claim more memory.
 inline constexpr std::uint64_t k_max_kernel_image_size = std::uint64_t{512} << 20;
 
-// A System.map larger than this is not one (Debian's full map is about 10 MiB).
+// A System.map larger than this is not one (a distribution kernel's has a few hundred thousand
+// lines, well under this).
 inline constexpr std::uint64_t k_max_system_map_size = std::uint64_t{64} << 20;
 
 enum class ImageFormat { elf, bzimage };
