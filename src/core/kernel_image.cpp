@@ -3,6 +3,7 @@
 
 #include "core/certificate.hpp"
 #include "core/der.hpp"
+#include "core/elf_image.hpp"
 #include "core/hash.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -42,7 +43,6 @@ constexpr std::array<std::string_view, 9> k_wanted_symbols = {
   k_list, k_list_size, k_module_cert_size, k_extra, k_extra_used, k_blacklist, k_revocation, k_revocation_size, k_banner,
 };
 
-using SymbolTable = std::map<std::string, std::uint64_t, std::less<>>;
 
 // A certificate list of more than this is not one (a distribution kernel's is a few KiB).
 constexpr std::uint64_t k_max_list_size = std::uint64_t{16} << 20;
@@ -54,226 +54,6 @@ constexpr std::size_t k_max_blacklist_entry = 1024;
 {
   throw Error(Errc::format, message);
 }
-
-// ---- ELF ----
-
-// The parts of an ELF executable (vmlinux) needed to find data by symbol. Every offset read
-// from the file is checked against its size.
-class ElfImage
-{
-public:
-  explicit ElfImage(ByteView data) : m_data(data)
-  {
-    if (data.size() < EI_NIDENT || std::memcmp(data.data(), ELFMAG, SELFMAG) != 0) {
-      throw_format("not an ELF file");
-    }
-    if (data[EI_CLASS] != ELFCLASS64 && data[EI_CLASS] != ELFCLASS32) {
-      throw_format("unknown ELF class");
-    }
-    if (data[EI_DATA] != ELFDATA2LSB && data[EI_DATA] != ELFDATA2MSB) {
-      throw_format("unknown ELF byte order");
-    }
-    m_is_64 = data[EI_CLASS] == ELFCLASS64;
-    m_big_endian = data[EI_DATA] == ELFDATA2MSB;
-    if (data.size() < (m_is_64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr))) {
-      throw_format("truncated ELF header");
-    }
-    if (uint_at(offsetof(Elf64_Ehdr, e_type), 2) != ET_EXEC && uint_at(offsetof(Elf64_Ehdr, e_type), 2) != ET_DYN) {
-      throw_format("the ELF file is not an executable (a vmlinux is one)");
-    }
-    read_sections();
-    read_segments();
-    if (m_regions.empty()) {
-      throw_format("the ELF file has no loadable contents");
-    }
-  }
-
-  [[nodiscard]] std::size_t pointer_size() const { return m_is_64 ? 8 : 4; }
-  [[nodiscard]] bool has_symbol_table() const { return m_symtab.has_value(); }
-  [[nodiscard]] ByteView data() const { return m_data; }
-
-  // The wanted symbols that the ELF's .symtab defines.
-  [[nodiscard]] SymbolTable symbols() const
-  {
-    SymbolTable found;
-    if (!m_symtab) {
-      return found;
-    }
-    const std::size_t entry = m_is_64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym);
-    const std::string_view names(reinterpret_cast<const char*>(m_data.data() + m_symtab->names_offset),
-                                 m_symtab->names_size);
-    for (std::uint64_t at = m_symtab->offset; at + entry <= m_symtab->offset + m_symtab->size; at += entry) {
-      const std::uint64_t name = uint_at(at + offsetof(Elf64_Sym, st_name), 4);
-      const std::uint64_t value = m_is_64 ? uint_at(at + offsetof(Elf64_Sym, st_value), 8)
-                                          : uint_at(at + offsetof(Elf32_Sym, st_value), 4);
-      if (name >= names.size()) {
-        continue;
-      }
-      const std::size_t end = names.find('\0', name);
-      if (end == std::string_view::npos) {
-        continue;
-      }
-      const std::string_view symbol = names.substr(name, end - name);
-      if (std::ranges::find(k_wanted_symbols, symbol) != k_wanted_symbols.end()) {
-        found.emplace(std::string(symbol), value);
-      }
-    }
-    return found;
-  }
-
-  // The file offset of `size` bytes at virtual address `address`, when the file holds them
-  // all in one section (or segment).
-  [[nodiscard]] std::optional<std::uint64_t> offset_of(std::uint64_t address, std::uint64_t size) const
-  {
-    for (const Region& region : m_regions) {
-      if (address >= region.address && address - region.address < region.size &&
-          size <= region.size - (address - region.address)) {
-        return region.offset + (address - region.address);
-      }
-    }
-    return std::nullopt;
-  }
-
-  [[nodiscard]] std::optional<ByteView> bytes_at(std::uint64_t address, std::uint64_t size) const
-  {
-    const auto offset = offset_of(address, size);
-    if (!offset) {
-      return std::nullopt;
-    }
-    return m_data.subspan(static_cast<std::size_t>(*offset), static_cast<std::size_t>(size));
-  }
-
-  // An unsigned integer of `size` bytes (4 or 8) at `address`.
-  [[nodiscard]] std::optional<std::uint64_t> uint_at_address(std::uint64_t address, std::size_t size) const
-  {
-    const auto offset = offset_of(address, size);
-    if (!offset) {
-      return std::nullopt;
-    }
-    return uint_at(*offset, size);
-  }
-
-private:
-  struct Region
-  {
-    std::uint64_t address;
-    std::uint64_t offset;
-    std::uint64_t size;
-  };
-  struct SymbolSection
-  {
-    std::uint64_t offset;
-    std::uint64_t size;
-    std::uint64_t names_offset;
-    std::uint64_t names_size;
-  };
-
-  // Integer in the file's byte order at file offset `offset`; the caller checked the bounds.
-  [[nodiscard]] std::uint64_t uint_at(std::uint64_t offset, std::size_t size) const
-  {
-    std::uint64_t value = 0;
-    for (std::size_t i = 0; i < size; ++i) {
-      const std::uint8_t byte = m_data[static_cast<std::size_t>(offset) + (m_big_endian ? i : size - 1 - i)];
-      value = (value << 8) | byte;
-    }
-    return value;
-  }
-
-  [[nodiscard]] std::uint64_t header_field(std::size_t offset64, std::size_t offset32, std::size_t size64,
-                                           std::size_t size32) const
-  {
-    return m_is_64 ? uint_at(offset64, size64) : uint_at(offset32, size32);
-  }
-
-  [[nodiscard]] bool in_file(std::uint64_t offset, std::uint64_t size) const
-  {
-    return offset <= m_data.size() && size <= m_data.size() - offset;
-  }
-
-  void read_sections()
-  {
-    const std::uint64_t table = header_field(offsetof(Elf64_Ehdr, e_shoff), offsetof(Elf32_Ehdr, e_shoff), 8, 4);
-    const std::uint64_t entry =
-      header_field(offsetof(Elf64_Ehdr, e_shentsize), offsetof(Elf32_Ehdr, e_shentsize), 2, 2);
-    const std::uint64_t count = header_field(offsetof(Elf64_Ehdr, e_shnum), offsetof(Elf32_Ehdr, e_shnum), 2, 2);
-    const std::size_t min_entry = m_is_64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
-    if (table == 0 || count == 0) {
-      return; // no section headers: the program headers will do
-    }
-    if (entry < min_entry || !in_file(table, count * entry)) {
-      throw_format("ELF section headers lie outside the file");
-    }
-    struct Section
-    {
-      std::uint64_t type, flags, address, offset, size, link;
-    };
-    std::vector<Section> sections;
-    for (std::uint64_t i = 0; i < count; ++i) {
-      const std::uint64_t at = table + i * entry;
-      const auto field = [&](std::size_t offset64, std::size_t offset32, std::size_t size64, std::size_t size32) {
-        return m_is_64 ? uint_at(at + offset64, size64) : uint_at(at + offset32, size32);
-      };
-      sections.push_back({
-        field(offsetof(Elf64_Shdr, sh_type), offsetof(Elf32_Shdr, sh_type), 4, 4),
-        field(offsetof(Elf64_Shdr, sh_flags), offsetof(Elf32_Shdr, sh_flags), 8, 4),
-        field(offsetof(Elf64_Shdr, sh_addr), offsetof(Elf32_Shdr, sh_addr), 8, 4),
-        field(offsetof(Elf64_Shdr, sh_offset), offsetof(Elf32_Shdr, sh_offset), 8, 4),
-        field(offsetof(Elf64_Shdr, sh_size), offsetof(Elf32_Shdr, sh_size), 8, 4),
-        field(offsetof(Elf64_Shdr, sh_link), offsetof(Elf32_Shdr, sh_link), 4, 4),
-      });
-    }
-    for (const Section& section : sections) {
-      if (section.type == SHT_SYMTAB && section.link < sections.size()) {
-        const Section& names = sections[static_cast<std::size_t>(section.link)];
-        if (in_file(section.offset, section.size) && in_file(names.offset, names.size)) {
-          m_symtab = SymbolSection{section.offset, section.size, names.offset, names.size};
-        }
-      }
-      if ((section.flags & SHF_ALLOC) != 0 && section.type != SHT_NOBITS && section.size != 0 &&
-          in_file(section.offset, section.size)) {
-        m_regions.push_back({section.address, section.offset, section.size});
-      }
-    }
-  }
-
-  // Used only when there are no section headers to say exactly what the file holds.
-  void read_segments()
-  {
-    if (!m_regions.empty()) {
-      return;
-    }
-    const std::uint64_t table = header_field(offsetof(Elf64_Ehdr, e_phoff), offsetof(Elf32_Ehdr, e_phoff), 8, 4);
-    const std::uint64_t entry =
-      header_field(offsetof(Elf64_Ehdr, e_phentsize), offsetof(Elf32_Ehdr, e_phentsize), 2, 2);
-    const std::uint64_t count = header_field(offsetof(Elf64_Ehdr, e_phnum), offsetof(Elf32_Ehdr, e_phnum), 2, 2);
-    const std::size_t min_entry = m_is_64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
-    if (count == 0) {
-      return;
-    }
-    if (entry < min_entry || !in_file(table, count * entry)) {
-      throw_format("ELF program headers lie outside the file");
-    }
-    for (std::uint64_t i = 0; i < count; ++i) {
-      const std::uint64_t at = table + i * entry;
-      const auto field = [&](std::size_t offset64, std::size_t offset32, std::size_t size64, std::size_t size32) {
-        return m_is_64 ? uint_at(at + offset64, size64) : uint_at(at + offset32, size32);
-      };
-      const std::uint64_t type = field(offsetof(Elf64_Phdr, p_type), offsetof(Elf32_Phdr, p_type), 4, 4);
-      const std::uint64_t offset = field(offsetof(Elf64_Phdr, p_offset), offsetof(Elf32_Phdr, p_offset), 8, 4);
-      const std::uint64_t address = field(offsetof(Elf64_Phdr, p_vaddr), offsetof(Elf32_Phdr, p_vaddr), 8, 4);
-      const std::uint64_t size = field(offsetof(Elf64_Phdr, p_filesz), offsetof(Elf32_Phdr, p_filesz), 8, 4);
-      if (type == PT_LOAD && size != 0 && in_file(offset, size)) {
-        m_regions.push_back({address, offset, size});
-      }
-    }
-  }
-
-  ByteView m_data;
-  bool m_is_64 = true;
-  bool m_big_endian = false;
-  std::vector<Region> m_regions;
-  std::optional<SymbolSection> m_symtab;
-};
 
 // ---- System.map ----
 
@@ -787,7 +567,7 @@ KernelTrust analyze(const KernelElf& kernel, std::uint64_t image_size, std::span
 
   if (elf.has_symbol_table()) {
     trust.method = TrustMethod::symbols;
-    read_by_symbols(elf, elf.symbols(), trust);
+    read_by_symbols(elf, elf.symbols(k_wanted_symbols), trust);
     return trust;
   }
   for (std::size_t i = 0; i < system_maps.size(); ++i) {
