@@ -94,9 +94,10 @@ core::SignerReference key_id_of(const Bytes& der)
 class TestKeyring
 {
 public:
-  TestKeyring()
+  // Names differ: adding a keyring named like one already linked would replace that one.
+  explicit TestKeyring(const char* name = "ksign-unit-test")
   {
-    m_serial = ::syscall(SYS_add_key, "keyring", "ksign-unit-test", nullptr, 0, KEY_SPEC_PROCESS_KEYRING);
+    m_serial = ::syscall(SYS_add_key, "keyring", name, nullptr, 0, KEY_SPEC_PROCESS_KEYRING);
     m_errno = m_serial < 0 ? errno : 0;
   }
   ~TestKeyring()
@@ -258,4 +259,54 @@ TEST_CASE("keyrings: the kernel finds keys by the ids ksign computes, and names 
   core::SignerReference wrong_issuer = issuer_serial_of(added[0]);
   wrong_issuer.issuer = issuer_serial_of(stranger).issuer;
   CHECK_FALSE(core::search_keyring(keyring.serial(), wrong_issuer).has_value());
+}
+
+TEST_CASE("keyrings: the order the kernel searches: revocation, secondary (or builtin), platform", "[keyrings]")
+{
+  TestKeyring trusted("ksign-unit-trusted");
+  TestKeyring platform("ksign-unit-platform");
+  TestKeyring revoked("ksign-unit-revoked");
+  if (!trusted.usable() || !platform.usable() || !revoked.usable()) {
+    KSIGN_SKIP(std::string("cannot make a keyring here (keyctl blocked?): ") + std::strerror(trusted.error()));
+  }
+  const Bytes mine = certificate_with("", "Trusted signer");
+  const Bytes uefi = certificate_with("", "Platform signer");
+  const Bytes bad = certificate_with("", "Revoked signer");
+  const long mine_key = trusted.add_certificate(mine);
+  if (mine_key == -ENODEV || mine_key == -ENOPKG || mine_key == -EBADMSG || mine_key == -ENOENT) {
+    KSIGN_SKIP(std::string("this kernel cannot load X.509 RSA keys: ") + std::strerror(static_cast<int>(-mine_key)));
+  }
+  REQUIRE(mine_key > 0);
+  REQUIRE(platform.add_certificate(uefi) > 0);
+  REQUIRE(revoked.add_certificate(bad) > 0);
+  REQUIRE(trusted.add_certificate(bad) > 0); // trusted too, but revocation comes first
+
+  // Our own keyrings stand in for the system ones: the kernel does the searching.
+  core::RunningKeys keys;
+  keys.keyrings = {
+    {SystemKeyring::secondary, trusted.serial(), 2, core::keyring_members(trusted.serial())},
+    {SystemKeyring::platform, platform.serial(), 1, core::keyring_members(platform.serial())},
+    {SystemKeyring::blacklist, revoked.serial(), 1, core::keyring_members(revoked.serial())},
+  };
+  keys.keys = core::parse_proc_keys(test::read_text("/proc/keys")).keys;
+
+  const core::RunningMatch direct = core::find_running_signer(keys, issuer_serial_of(mine));
+  CHECK_FALSE(direct.revoked);
+  CHECK(direct.keyring == std::optional<SystemKeyring>(SystemKeyring::secondary));
+  CHECK(direct.held_by == std::optional<SystemKeyring>(SystemKeyring::secondary));
+  CHECK(direct.key == std::optional<std::uint32_t>(static_cast<std::uint32_t>(mine_key)));
+  REQUIRE(direct.key_entry != nullptr);
+  CHECK(direct.key_entry->subject == "Trusted signer");
+  CHECK(keys.keys_in(SystemKeyring::secondary).size() == 2);
+
+  const core::RunningMatch fallback = core::find_running_signer(keys, key_id_of(uefi));
+  CHECK(fallback.keyring == std::optional<SystemKeyring>(SystemKeyring::platform));
+
+  const core::RunningMatch refused = core::find_running_signer(keys, issuer_serial_of(bad));
+  CHECK(refused.revoked);
+  CHECK(refused.keyring == std::optional<SystemKeyring>(SystemKeyring::blacklist));
+
+  const core::RunningMatch none = core::find_running_signer(keys, key_id_of(certificate_with("", "Nobody")));
+  CHECK_FALSE(none.keyring.has_value());
+  CHECK_FALSE(none.revoked);
 }
