@@ -12,6 +12,7 @@
 #include "core/keyrings.hpp"
 #include "core/keys.hpp"
 #include "core/modsig.hpp"
+#include "core/module_signer.hpp"
 #include "core/module_verifier.hpp"
 #include "core/signer_match.hpp"
 #include "util/error.hpp"
@@ -679,5 +680,33 @@ TEST_CASE("kernel image: blacklist_hashes and revocation certificates are read b
     CHECK(core::match_signer(trust, by_issuer_serial(rsa)).outcome == core::SignerTrust::trusted);
     CHECK(core::match_signer(trust, by_key_id(ec)).outcome == core::SignerTrust::blacklisted);
     CHECK(core::match_signer(trust, by_key_id(untrusted)).outcome == core::SignerTrust::revoked);
+  }
+}
+
+// The issue's scenario: the kernel trusts key A; a module signed with key B must be unknown.
+TEST_CASE("kernel image: a module signed by ksign is trusted only when the image holds its key", "[kernel_image]")
+{
+  std::string why;
+  const auto testbed = test::testbed_6(why);
+  if (!testbed) {
+    KSIGN_SKIP(why);
+  }
+  const core::KernelTrust trust = core::read_kernel_trust({*testbed / "vmlinux", std::nullopt});
+  const Bytes module = test::sample_module();
+  auto trusted_key = std::make_shared<const core::SigningKey>(core::load_signing_key(
+    *testbed / "keys" / "trusted-ec.pem", *testbed / "keys" / "trusted-ec.der", std::nullopt));
+  auto other_key = std::make_shared<const core::SigningKey>(test::make_key(core::KeyType::ec, "ksign other key"));
+  for (const core::SignerIdKind kind : {core::SignerIdKind::issuer_and_serial, core::SignerIdKind::subject_key_id}) {
+    core::SignSettings settings;
+    settings.signer_id = kind;
+    const Bytes good = core::ModuleSigner(trusted_key, settings).signature_for(module);
+    const core::SignerMatch match = core::match_signer(trust, core::signer_reference(core::parse_signed_data(good)));
+    CHECK(match.outcome == core::SignerTrust::trusted);
+    REQUIRE(match.certificate != nullptr);
+    CHECK(match.certificate->der == trusted_key->certificate);
+
+    const Bytes bad = core::ModuleSigner(other_key, settings).signature_for(module);
+    CHECK(core::match_signer(trust, core::signer_reference(core::parse_signed_data(bad))).outcome ==
+          core::SignerTrust::unknown);
   }
 }
