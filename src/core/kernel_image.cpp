@@ -17,7 +17,7 @@
 #include <charconv>
 #include <cstring>
 #include <initializer_list>
-#include <map>
+#include <set>
 #include <span>
 #include <system_error>
 
@@ -42,7 +42,6 @@ constexpr std::string_view k_banner = "linux_banner"; // "Linux version ...": pr
 constexpr std::array<std::string_view, 9> k_wanted_symbols = {
   k_list, k_list_size, k_module_cert_size, k_extra, k_extra_used, k_blacklist, k_revocation, k_revocation_size, k_banner,
 };
-
 
 // A certificate list of more than this is not one (a distribution kernel's is a few KiB).
 constexpr std::uint64_t k_max_list_size = std::uint64_t{16} << 20;
@@ -429,6 +428,7 @@ void read_by_symbols(const ElfImage& elf, const SymbolTable& symbols, KernelTrus
 std::vector<KernelCertificate> scan_for_certificates(ByteView data)
 {
   std::vector<KernelCertificate> found;
+  std::set<Bytes> seen;
   const std::uint8_t* const begin = data.data();
   const std::uint8_t* const end = begin + data.size();
   const std::uint8_t* p = begin;
@@ -455,8 +455,7 @@ std::vector<KernelCertificate> scan_for_certificates(ByteView data)
     try {
       KernelCertificate cert =
         describe_certificate(candidate, CertificateOrigin::found_by_scan, static_cast<std::uint64_t>(p - begin));
-      const bool seen = std::ranges::any_of(found, [&](const KernelCertificate& other) { return other.der == cert.der; });
-      if (!seen) {
+      if (seen.insert(cert.der).second) {
         found.push_back(std::move(cert));
       }
       p += length;
@@ -685,6 +684,9 @@ Bytes read_bounded(const fs::path& path, std::uint64_t limit, const char* what)
     }
   } else if (!fs::exists(status)) {
     throw Error(Errc::io, "cannot read " + util::quote(path) + ": no such file");
+  } else {
+    // A device or pipe has no size to check first (and /dev/zero never ends).
+    throw Error(Errc::io, "cannot read " + util::quote(path) + ": not a regular file");
   }
   Bytes data = util::read_file(path);
   if (data.size() > limit) {

@@ -88,7 +88,7 @@ ProcAsymmetricKey parse_asymmetric(std::uint32_t serial, std::string_view text)
     key.subject = std::string(rest.substr(0, id));
     key.key_id = std::string(rest.substr(id + 2));
   } else {
-    key.key_id = std::string(rest); // a certificate with an empty subject: "<hex>"? keep it whole
+    key.key_id = std::string(rest); // not the X.509 form "<subject>: <hex>": keep it whole
   }
   return key;
 }
