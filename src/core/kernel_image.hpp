@@ -65,7 +65,7 @@ struct KernelCertificate
   Bytes serial;               // the serialNumber INTEGER's content octets (modinfo's sig_key)
   Bytes subject_key_id;       // raw octets, empty when the certificate has none
   std::string key_algorithm;  // the kernel's name: "rsa", "ecdsa-nist-p384", "mldsa65", or the OID
-  std::string tbs_sha256;     // hex SHA-256 of the tbsCertificate (what "tbs:" entries name)
+  std::string tbs_sha256;     // hex SHA-256 of the tbsCertificate (a 7.x "tbs:" entry; see blacklist_entry_for)
 };
 
 // What the kernel's parser takes from one DER certificate (origin trusted_keys, offset 0).
