@@ -20,8 +20,6 @@ namespace ksign::core {
 
 namespace {
 
-// No module comes near this; it stops a small hostile file from claiming all memory.
-constexpr std::uint64_t k_max_decompressed_size = std::uint64_t{4} << 30;
 
 // A size the compressed data claims for itself is believed, for the first allocation, only
 // up to this ratio; past it the buffer grows as output really arrives.
@@ -53,10 +51,11 @@ template<std::size_t N> bool starts_with(ByteView data, const std::array<std::ui
   throw Error(Errc::format, "corrupt " + std::string(compression_name(compression)) + " data: " + reason);
 }
 
-[[noreturn]] void throw_too_large(Compression compression)
+[[noreturn]] void throw_too_large(Compression compression, std::uint64_t limit)
 {
-  throw Error(Errc::format, std::string(compression_name(compression)) +
-                              " data decompresses to more than 4 GiB");
+  const bool whole_gib = limit % (std::uint64_t{1} << 30) == 0;
+  const std::string size = whole_gib ? std::to_string(limit >> 30) + " GiB" : std::to_string(limit >> 20) + " MiB";
+  throw Error(Errc::format, std::string(compression_name(compression)) + " data decompresses to more than " + size);
 }
 
 // zlib and liblzma count some lengths in 32 bits; feed them at most this much at once.
@@ -66,21 +65,21 @@ uInt clamp_to_uint(std::size_t size)
 }
 
 // First allocation for decompressing `input_size` bytes whose content claims `claimed` bytes.
-std::size_t initial_output_size(std::size_t input_size, std::optional<std::uint64_t> claimed)
+std::size_t initial_output_size(std::size_t input_size, std::optional<std::uint64_t> claimed, std::uint64_t limit)
 {
   const std::uint64_t trusted = std::uint64_t{input_size} * k_max_trusted_ratio + k_min_growth;
   const std::uint64_t guess = claimed ? std::min(*claimed, trusted) : std::uint64_t{input_size} * 4 + k_min_growth;
-  return static_cast<std::size_t>(std::min(guess, k_max_decompressed_size));
+  return static_cast<std::size_t>(std::min(guess, limit));
 }
 
 // Make room after `used` bytes of `out`, or throw when the output would pass the size limit.
-void grow_output(Bytes& out, std::size_t used, Compression compression)
+void grow_output(Bytes& out, std::size_t used, Compression compression, std::uint64_t limit)
 {
-  if (used >= k_max_decompressed_size) {
-    throw_too_large(compression);
+  if (used >= limit) {
+    throw_too_large(compression, limit);
   }
   const std::size_t wanted = std::max(out.size() * 2, used + k_min_growth);
-  out.resize(static_cast<std::size_t>(std::min<std::uint64_t>(wanted, k_max_decompressed_size)));
+  out.resize(static_cast<std::size_t>(std::min<std::uint64_t>(wanted, limit)));
 }
 
 int checked_level(Compression compression, int level)
@@ -202,17 +201,17 @@ std::optional<std::uint64_t> gzip_size_hint(ByteView data)
          std::uint64_t{tail[3]} << 24;
 }
 
-Bytes gzip_decompress(ByteView data)
+Bytes gzip_decompress(ByteView data, std::uint64_t limit)
 {
   constexpr Compression gzip = Compression::gzip;
   GzipInflater inflater;
   z_stream& stream = inflater.get();
-  Bytes out(initial_output_size(data.size(), gzip_size_hint(data)));
+  Bytes out(initial_output_size(data.size(), gzip_size_hint(data), limit));
   std::size_t in_pos = 0;
   std::size_t out_pos = 0;
   for (;;) {
     if (out_pos == out.size()) {
-      grow_output(out, out_pos, gzip);
+      grow_output(out, out_pos, gzip, limit);
     }
     const uInt in_chunk = clamp_to_uint(data.size() - in_pos);
     const uInt out_chunk = clamp_to_uint(out.size() - out_pos);
@@ -353,7 +352,7 @@ std::optional<std::uint64_t> xz_size_hint(ByteView data)
   return lzma_index_uncompressed_size(index.get());
 }
 
-Bytes xz_decompress(ByteView data)
+Bytes xz_decompress(ByteView data, std::uint64_t limit)
 {
   constexpr Compression xz = Compression::xz;
   LzmaStream coder;
@@ -366,13 +365,13 @@ Bytes xz_decompress(ByteView data)
   if (rc != LZMA_OK) {
     throw Error(Errc::internal, "xz decoder setup failed: " + lzma_reason(rc));
   }
-  Bytes out(initial_output_size(data.size(), xz_size_hint(data)));
+  Bytes out(initial_output_size(data.size(), xz_size_hint(data), limit));
   stream.next_in = data.data();
   stream.avail_in = data.size();
   std::size_t out_pos = 0;
   for (;;) {
     if (out_pos == out.size()) {
-      grow_output(out, out_pos, xz);
+      grow_output(out, out_pos, xz, limit);
     }
     stream.next_out = out.data() + out_pos;
     stream.avail_out = out.size() - out_pos;
@@ -466,15 +465,16 @@ bool is_skippable_frame(ByteView data)
 }
 
 // Decode a frame whose content size is unknown or not believed, growing the output.
-Bytes zstd_decompress_streaming(ZSTD_DCtx& context, ByteView data, std::optional<std::uint64_t> claimed)
+Bytes zstd_decompress_streaming(ZSTD_DCtx& context, ByteView data, std::optional<std::uint64_t> claimed,
+                                std::uint64_t limit)
 {
   constexpr Compression zstd = Compression::zstd;
-  Bytes out(initial_output_size(data.size(), claimed));
+  Bytes out(initial_output_size(data.size(), claimed, limit));
   ZSTD_inBuffer input{data.data(), data.size(), 0};
   std::size_t out_pos = 0;
   for (;;) {
     if (out_pos == out.size()) {
-      grow_output(out, out_pos, zstd);
+      grow_output(out, out_pos, zstd, limit);
     }
     ZSTD_outBuffer output{out.data(), out.size(), out_pos};
     const std::size_t rc = ZSTD_decompressStream(&context, &output, &input);
@@ -496,7 +496,7 @@ Bytes zstd_decompress_streaming(ZSTD_DCtx& context, ByteView data, std::optional
   return out;
 }
 
-Bytes zstd_decompress(ByteView data)
+Bytes zstd_decompress(ByteView data, std::uint64_t limit)
 {
   constexpr Compression zstd = Compression::zstd;
   if (!starts_with(data, k_zstd_magic)) {
@@ -516,13 +516,13 @@ Bytes zstd_decompress(ByteView data)
   }
   ZSTD_DCtx& context = thread_decompression_context();
   if (content_size == ZSTD_CONTENTSIZE_UNKNOWN) {
-    return zstd_decompress_streaming(context, data, std::nullopt);
+    return zstd_decompress_streaming(context, data, std::nullopt, limit);
   }
-  if (content_size > k_max_decompressed_size) {
-    throw_too_large(zstd);
+  if (content_size > limit) {
+    throw_too_large(zstd, limit);
   }
   if (content_size > std::uint64_t{data.size()} * k_max_trusted_ratio + k_min_growth) {
-    return zstd_decompress_streaming(context, data, content_size);
+    return zstd_decompress_streaming(context, data, content_size, limit);
   }
   // The usual case: the size is known and plausible, so decode in one call into exact room.
   Bytes out(static_cast<std::size_t>(content_size));
@@ -613,17 +613,17 @@ int kernel_default_level(Compression compression)
   throw Error(Errc::internal, "unknown compression");
 }
 
-Bytes decompress(Compression compression, ByteView data)
+Bytes decompress(Compression compression, ByteView data, std::uint64_t max_size)
 {
   switch (compression) {
   case Compression::none:
     return Bytes(data.begin(), data.end());
   case Compression::gzip:
-    return gzip_decompress(data);
+    return gzip_decompress(data, max_size);
   case Compression::xz:
-    return xz_decompress(data);
+    return xz_decompress(data, max_size);
   case Compression::zstd:
-    return zstd_decompress(data);
+    return zstd_decompress(data, max_size);
   }
   throw Error(Errc::internal, "unknown compression");
 }

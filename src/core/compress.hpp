@@ -11,6 +11,9 @@ namespace ksign::core {
 // How a module file is compressed, told by its magic bytes (never by its name).
 enum class Compression { none, gzip, xz, zstd };
 
+// No module comes near this; it stops a small hostile file from claiming all memory.
+inline constexpr std::uint64_t k_max_decompressed_size = std::uint64_t{4} << 30;
+
 // Use the kernel's level for the format (what `make modules_install` gets).
 inline constexpr int k_default_level = -1;
 
@@ -32,8 +35,9 @@ inline constexpr int k_default_level = -1;
 // The whole decompressed content. Only the first gzip member / xz stream / zstd frame is
 // used, as the kernel does; anything after it is an error (the kernel would ignore it and
 // our re-signed output would silently drop it). Corrupt or truncated data throws
-// Error(Errc::format) with a reason.
-[[nodiscard]] Bytes decompress(Compression compression, ByteView data);
+// Error(Errc::format) with a reason, and so does output longer than `max_size`.
+[[nodiscard]] Bytes decompress(Compression compression, ByteView data,
+                               std::uint64_t max_size = k_max_decompressed_size);
 
 // Compress `data` the way the kernel's Makefile.modinst does, so the kernel's in-kernel
 // decompressor and kmod accept it:

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "util/bytes.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ksign::core {
+
+// Symbol name -> address.
+using SymbolTable = std::map<std::string, std::uint64_t, std::less<>>;
+
+// The parts of an ELF executable (a vmlinux) needed to find data by symbol: 32 or 64 bits,
+// either byte order. Every offset read from the file is checked against its size; a file
+// that is not such an ELF throws Error(Errc::format). Views point into the data given.
+class ElfImage
+{
+public:
+  explicit ElfImage(ByteView data);
+
+  [[nodiscard]] std::size_t pointer_size() const { return m_is_64 ? 8 : 4; }
+  [[nodiscard]] bool has_symbol_table() const { return m_symtab.has_value(); }
+  [[nodiscard]] ByteView data() const { return m_data; }
+
+  // The addresses of those of `wanted` that the ELF's .symtab defines.
+  [[nodiscard]] SymbolTable symbols(std::span<const std::string_view> wanted) const;
+
+  // The file offset of `size` bytes at virtual address `address`, when the file holds them
+  // all in one section (or segment).
+  [[nodiscard]] std::optional<std::uint64_t> offset_of(std::uint64_t address, std::uint64_t size) const;
+
+  [[nodiscard]] std::optional<ByteView> bytes_at(std::uint64_t address, std::uint64_t size) const;
+
+  // An unsigned integer of `size` bytes (4 or 8) at `address`.
+  [[nodiscard]] std::optional<std::uint64_t> uint_at_address(std::uint64_t address, std::size_t size) const;
+
+private:
+  struct Region
+  {
+    std::uint64_t address;
+    std::uint64_t offset;
+    std::uint64_t size;
+  };
+  struct SymbolSection
+  {
+    std::uint64_t offset;
+    std::uint64_t size;
+    std::uint64_t names_offset;
+    std::uint64_t names_size;
+  };
+
+  // Integer in the file's byte order at file offset `offset`; the caller checked the bounds.
+  [[nodiscard]] std::uint64_t uint_at(std::uint64_t offset, std::size_t size) const;
+
+  [[nodiscard]] std::uint64_t header_field(std::size_t offset64, std::size_t offset32, std::size_t size64,
+                                           std::size_t size32) const;
+
+  [[nodiscard]] bool in_file(std::uint64_t offset, std::uint64_t size) const;
+
+  void read_sections();
+
+  // Used only when there are no section headers to say exactly what the file holds.
+  void read_segments();
+
+  ByteView m_data;
+  bool m_is_64 = true;
+  bool m_big_endian = false;
+  std::vector<Region> m_regions;
+  std::optional<SymbolSection> m_symtab;
+};
+
+} // namespace ksign::core

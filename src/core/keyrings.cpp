@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: MIT
+#include "core/keyrings.hpp"
+
+#include "util/error.hpp"
+#include "util/file.hpp"
+#include "util/strings.hpp"
+
+#include <linux/keyctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <system_error>
+
+namespace ksign::core {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::array<std::pair<SystemKeyring, std::string_view>, 5> k_keyring_names = {{
+  {SystemKeyring::builtin, ".builtin_trusted_keys"},
+  {SystemKeyring::secondary, ".secondary_trusted_keys"},
+  {SystemKeyring::machine, ".machine"},
+  {SystemKeyring::platform, ".platform"},
+  {SystemKeyring::blacklist, ".blacklist"},
+}};
+
+// /proc/keys prints the type in 9 columns: "asymmetric" becomes "asymmetri".
+constexpr std::string_view k_asymmetric_type = "asymmetri";
+constexpr std::string_view k_keyring_type = "keyring";
+
+std::optional<std::uint64_t> parse_number(std::string_view text, int base)
+{
+  std::uint64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// The next white-space separated field of `rest`, which is advanced past it.
+std::string_view next_field(std::string_view& rest)
+{
+  const std::size_t start = rest.find_first_not_of(' ');
+  if (start == std::string_view::npos) {
+    rest = {};
+    return {};
+  }
+  rest.remove_prefix(start);
+  const std::size_t end = std::min(rest.find(' '), rest.size());
+  const std::string_view field = rest.substr(0, end);
+  rest.remove_prefix(end);
+  return field;
+}
+
+[[noreturn]] void throw_line(std::size_t number, const std::string& why)
+{
+  throw Error(Errc::format, "/proc/keys line " + std::to_string(number) + ": " + why);
+}
+
+// "ksign testbed: testbed trusted RSA-4096: 9f65...727a: X509.rsa bb6f727a []"
+ProcAsymmetricKey parse_asymmetric(std::uint32_t serial, std::string_view text)
+{
+  ProcAsymmetricKey key;
+  key.serial = serial;
+  std::string_view rest = text;
+  if (rest.ends_with("]")) {
+    const std::size_t open = rest.rfind(" [");
+    if (open != std::string_view::npos) {
+      rest = rest.substr(0, open);
+    }
+  }
+  // The subtype's part ("X509.rsa bb6f727a") has no ": "; the description before it does.
+  const std::size_t subtype = rest.rfind(": ");
+  if (subtype != std::string_view::npos && rest.substr(subtype + 2).starts_with("X509.")) {
+    const std::string_view described = rest.substr(subtype + 2);
+    key.algorithm = std::string(described.substr(0, described.find(' ')));
+    rest = rest.substr(0, subtype);
+  }
+  key.description = std::string(rest);
+  const std::size_t id = rest.rfind(": ");
+  if (id != std::string_view::npos) {
+    key.subject = std::string(rest.substr(0, id));
+    key.key_id = std::string(rest.substr(id + 2));
+  } else {
+    key.key_id = std::string(rest); // not the X.509 form "<subject>: <hex>": keep it whole
+  }
+  return key;
+}
+
+long keyctl(int operation, unsigned long a, unsigned long b, unsigned long c, unsigned long d)
+{
+  return ::syscall(SYS_keyctl, operation, a, b, c, d);
+}
+
+std::optional<std::string> read_small_file(const fs::path& file)
+{
+  std::error_code ec;
+  if (!fs::exists(file, ec)) {
+    return std::nullopt;
+  }
+  const Bytes data = util::read_file(file);
+  return std::string(data.begin(), data.end());
+}
+
+} // namespace
+
+std::string_view system_keyring_name(SystemKeyring keyring)
+{
+  for (const auto& [which, name] : k_keyring_names) {
+    if (which == keyring) {
+      return name;
+    }
+  }
+  throw Error(Errc::internal, "unknown system keyring");
+}
+
+std::optional<SystemKeyring> parse_system_keyring(std::string_view name)
+{
+  for (const auto& [which, known] : k_keyring_names) {
+    if (known == name) {
+      return which;
+    }
+  }
+  return std::nullopt;
+}
+
+ProcKeys parse_proc_keys(std::string_view text)
+{
+  ProcKeys keys;
+  std::size_t number = 0;
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    ++number;
+    if (util::trim(line).empty()) {
+      continue;
+    }
+    std::string_view rest = line;
+    const std::string_view serial_text = next_field(rest);
+    const std::string_view flags = next_field(rest);
+    std::array<std::string_view, 5> fields; // usage, expiry, permissions, uid, gid
+    for (std::string_view& field : fields) {
+      field = next_field(rest);
+    }
+    const std::string_view type = next_field(rest);
+    const auto serial = parse_number(serial_text, 16);
+    if (!serial || serial_text.size() != 8 || flags.size() != 7 || type.empty() || !parse_number(fields[2], 16)) {
+      throw_line(number, "not a line of /proc/keys");
+    }
+    // The type is printed in 9 columns and a space: the description starts right after.
+    const std::size_t description_start = static_cast<std::size_t>(type.data() - line.data()) + 10;
+    const std::string_view description = description_start < line.size() ? line.substr(description_start) : "";
+    const auto key_serial = static_cast<std::uint32_t>(*serial);
+    if (type == k_keyring_type) {
+      ProcKeyring keyring;
+      keyring.serial = key_serial;
+      const std::size_t colon = description.rfind(": ");
+      keyring.name = std::string(colon == std::string_view::npos ? description : description.substr(0, colon));
+      if (colon != std::string_view::npos) {
+        keyring.count = static_cast<std::size_t>(parse_number(description.substr(colon + 2), 10).value_or(0));
+      }
+      keys.keyrings.push_back(std::move(keyring));
+    } else if (type == k_asymmetric_type) {
+      keys.keys.push_back(parse_asymmetric(key_serial, description));
+    }
+  }
+  return keys;
+}
+
+std::optional<std::vector<std::uint32_t>> keyring_members(std::uint32_t keyring)
+{
+  std::vector<std::uint32_t> members(64);
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const std::size_t room = members.size() * sizeof(std::uint32_t);
+    const long size = keyctl(KEYCTL_READ, keyring, reinterpret_cast<unsigned long>(members.data()), room, 0);
+    if (size < 0) {
+      return std::nullopt;
+    }
+    const auto bytes = static_cast<std::size_t>(size);
+    if (bytes <= room) {
+      members.resize(bytes / sizeof(std::uint32_t));
+      return members;
+    }
+    // The keyring grew (or was larger than guessed): its whole size is what keyctl said.
+    members.resize(bytes / sizeof(std::uint32_t) + 16);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint32_t> search_keyring(std::uint32_t keyring, const SignerReference& signer)
+{
+  const std::string description = "ex:" + kernel_signer_id_hex(signer);
+  const long key = keyctl(KEYCTL_SEARCH, keyring, reinterpret_cast<unsigned long>("asymmetric"),
+                          reinterpret_cast<unsigned long>(description.c_str()), 0);
+  if (key < 0) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint32_t>(key);
+}
+
+const RunningKeyring* RunningKeys::find(SystemKeyring which) const
+{
+  const auto it = std::ranges::find(keyrings, which, &RunningKeyring::which);
+  return it == keyrings.end() ? nullptr : &*it;
+}
+
+std::vector<const ProcAsymmetricKey*> RunningKeys::keys_in(SystemKeyring which) const
+{
+  std::vector<const ProcAsymmetricKey*> held;
+  const RunningKeyring* keyring = find(which);
+  if (keyring == nullptr || !keyring->members) {
+    return held;
+  }
+  for (const std::uint32_t member : *keyring->members) {
+    const auto key = std::ranges::find(keys, member, &ProcAsymmetricKey::serial);
+    if (key != keys.end()) {
+      held.push_back(&*key);
+    }
+  }
+  return held;
+}
+
+RunningKeys read_running_keys(const fs::path& proc_keys)
+{
+  const Bytes data = util::read_file(proc_keys);
+  const ProcKeys parsed = parse_proc_keys(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
+  RunningKeys running;
+  running.keys = parsed.keys;
+  for (const ProcKeyring& keyring : parsed.keyrings) {
+    const auto which = parse_system_keyring(keyring.name);
+    if (!which) {
+      continue;
+    }
+    running.keyrings.push_back({*which, keyring.serial, keyring.count, keyring_members(keyring.serial)});
+  }
+  std::ranges::sort(running.keyrings, {}, [](const RunningKeyring& keyring) { return static_cast<int>(keyring.which); });
+  return running;
+}
+
+RunningMatch find_running_signer(const RunningKeys& keys, const SignerReference& signer)
+{
+  RunningMatch match;
+  const auto found_in = [&](SystemKeyring which) -> std::optional<std::uint32_t> {
+    const RunningKeyring* keyring = keys.find(which);
+    return keyring == nullptr ? std::nullopt : search_keyring(keyring->serial, signer);
+  };
+  const auto record = [&](SystemKeyring searched, std::uint32_t key) {
+    match.keyring = searched;
+    match.key = key;
+    const auto entry = std::ranges::find(keys.keys, key, &ProcAsymmetricKey::serial);
+    match.key_entry = entry == keys.keys.end() ? nullptr : &*entry;
+    for (const RunningKeyring& keyring : keys.keyrings) {
+      if (keyring.members && std::ranges::find(*keyring.members, key) != keyring.members->end()) {
+        match.held_by = keyring.which;
+        break;
+      }
+    }
+  };
+  if (const auto revoked = found_in(SystemKeyring::blacklist)) {
+    match.revoked = true;
+    record(SystemKeyring::blacklist, *revoked);
+    return match;
+  }
+  const SystemKeyring primary =
+    keys.find(SystemKeyring::secondary) != nullptr ? SystemKeyring::secondary : SystemKeyring::builtin;
+  for (const SystemKeyring which : {primary, SystemKeyring::platform}) {
+    if (const auto key = found_in(which)) {
+      record(which, *key);
+      return match;
+    }
+  }
+  return match;
+}
+
+std::optional<bool> parse_sig_enforce(std::string_view text)
+{
+  const std::string_view value = util::trim(text);
+  if (value == "Y" || value == "1") {
+    return true;
+  }
+  if (value == "N" || value == "0") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+std::optional<bool> read_sig_enforce(const fs::path& file)
+{
+  const auto text = read_small_file(file);
+  return text ? parse_sig_enforce(*text) : std::nullopt;
+}
+
+std::optional<std::string> parse_lockdown(std::string_view text)
+{
+  const std::size_t open = text.find('[');
+  const std::size_t close = open == std::string_view::npos ? open : text.find(']', open);
+  if (close == std::string_view::npos) {
+    return std::nullopt;
+  }
+  return std::string(text.substr(open + 1, close - open - 1));
+}
+
+std::optional<std::string> read_lockdown(const fs::path& file)
+{
+  const auto text = read_small_file(file);
+  return text ? parse_lockdown(*text) : std::nullopt;
+}
+
+} // namespace ksign::core

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "core/signer_match.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// The running kernel's keyrings, read from /proc/keys (no crypto needed) and keyctl(2).
+//
+// /proc/keys lists only the keys the caller may view: the system keyrings and their keys
+// belong to uid 0 with no permissions for others (keyrings 1f0b0000, keys 1f030000), so a
+// normal user sees none of them, and root sees them all. A line is
+//   <serial> <flags> <usage> <expiry> <perm> <uid> <gid> <type, 9 columns> <description>
+// where an asymmetric key's description is "<subject>: <hex SKID, or serial>" followed by
+// ": X509.<algorithm> <last 4 SKID bytes> []", and a keyring's is "<name>: <count>|empty".
+// Which keyring holds a key is not on the line: keyctl(KEYCTL_READ) on the keyring tells.
+namespace ksign::core {
+
+// The keyrings a kernel uses for signatures.
+enum class SystemKeyring { builtin, secondary, machine, platform, blacklist };
+
+// ".builtin_trusted_keys", ".secondary_trusted_keys", ".machine", ".platform", ".blacklist".
+[[nodiscard]] std::string_view system_keyring_name(SystemKeyring keyring);
+[[nodiscard]] std::optional<SystemKeyring> parse_system_keyring(std::string_view name);
+
+struct ProcKeyring
+{
+  std::uint32_t serial = 0;
+  std::string name;
+  std::size_t count = 0; // what the line says ("empty" is 0); includes linked keyrings
+};
+
+struct ProcAsymmetricKey
+{
+  std::uint32_t serial = 0;
+  std::string description; // "<subject>: <hex id>", the key's name in the kernel
+  std::string subject;
+  std::string key_id;    // lower-case hex: the SKID, or the serial when the certificate has none
+  std::string algorithm; // "X509.rsa", "X509.ecdsa-nist-p384", "X509.mldsa65", ...
+};
+
+struct ProcKeys
+{
+  std::vector<ProcKeyring> keyrings;
+  std::vector<ProcAsymmetricKey> keys;
+};
+
+// Parse /proc/keys text. Lines that are not keyrings or asymmetric keys are left out; lines
+// that are not /proc/keys lines at all throw Error(Errc::format).
+[[nodiscard]] ProcKeys parse_proc_keys(std::string_view text);
+
+// The serials `keyring` links (keys and keyrings), by keyctl(KEYCTL_READ); nullopt when the
+// caller may not read it (not root) or keyctl is not available.
+[[nodiscard]] std::optional<std::vector<std::uint32_t>> keyring_members(std::uint32_t keyring);
+
+// The key that `keyctl search <keyring> asymmetric ex:<signer id>` finds (the kernel's own
+// lookup, nested keyrings included), or nullopt.
+[[nodiscard]] std::optional<std::uint32_t> search_keyring(std::uint32_t keyring, const SignerReference& signer);
+
+struct RunningKeyring
+{
+  SystemKeyring which = SystemKeyring::builtin;
+  std::uint32_t serial = 0;
+  std::size_t count = 0;
+  std::optional<std::vector<std::uint32_t>> members; // nullopt: could not be read
+};
+
+struct RunningKeys
+{
+  std::vector<RunningKeyring> keyrings;  // the system keyrings this kernel has
+  std::vector<ProcAsymmetricKey> keys;   // every asymmetric key the caller can view
+  [[nodiscard]] const RunningKeyring* find(SystemKeyring which) const;
+  // The asymmetric keys `which` holds directly (empty when its members are unknown).
+  [[nodiscard]] std::vector<const ProcAsymmetricKey*> keys_in(SystemKeyring which) const;
+};
+
+// The running kernel's system keyrings and keys. Throws Error(Errc::io) when `proc_keys`
+// cannot be read (a kernel without CONFIG_KEYS has none).
+[[nodiscard]] RunningKeys read_running_keys(const std::filesystem::path& proc_keys = "/proc/keys");
+
+// Where the running kernel would find a module's signer: refused when the .blacklist keyring
+// (revocation certificates) holds it; else the keyring modules are checked against
+// (.secondary_trusted_keys, which links .builtin_trusted_keys and .machine, or
+// .builtin_trusted_keys when there is no secondary), then .platform as the kernel's fallback
+// (CONFIG_INTEGRITY_PLATFORM_KEYRING).
+struct RunningMatch
+{
+  bool revoked = false;
+  std::optional<SystemKeyring> keyring;         // the keyring searched that found it
+  std::optional<SystemKeyring> held_by;         // the keyring that holds the key itself, if known
+  std::optional<std::uint32_t> key;             // its serial
+  const ProcAsymmetricKey* key_entry = nullptr; // into RunningKeys::keys, when visible
+};
+[[nodiscard]] RunningMatch find_running_signer(const RunningKeys& keys, const SignerReference& signer);
+
+// /sys/module/module/parameters/sig_enforce: Y/N, nullopt when the kernel has no module
+// signing (the file is missing).
+[[nodiscard]] std::optional<bool> parse_sig_enforce(std::string_view text);
+[[nodiscard]] std::optional<bool> read_sig_enforce(
+  const std::filesystem::path& file = "/sys/module/module/parameters/sig_enforce");
+
+// /sys/kernel/security/lockdown: "[none] integrity confidentiality" -> "none" (the bracketed
+// mode); nullopt when the file is missing (no lockdown LSM, or securityfs not mounted).
+[[nodiscard]] std::optional<std::string> parse_lockdown(std::string_view text);
+[[nodiscard]] std::optional<std::string> read_lockdown(const std::filesystem::path& file = "/sys/kernel/security/lockdown");
+
+} // namespace ksign::core

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MIT
+// /proc/keys as real kernels wrote it (tests/data/proc-keys: the testbeds and Debian's kernel
+// booted in qemu, and this machine), and the running kernel itself: keys added to a keyring of
+// the test's own are looked up with keyctl by the ids ksign computes.
+#include "catch.hpp"
+#include "test_support.hpp"
+#include "testbeds.hpp"
+
+#include "core/cms.hpp"
+#include "core/kernel_image.hpp"
+#include "core/keyrings.hpp"
+#include "core/signer_match.hpp"
+#include "util/error.hpp"
+#include "util/openssl.hpp"
+
+#include <linux/keyctl.h>
+#include <openssl/x509v3.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+using namespace ksign;
+using core::SystemKeyring;
+
+namespace {
+
+core::ProcKeys recorded(const std::string& name)
+{
+  return core::parse_proc_keys(test::read_text(test::test_data() / "proc-keys" / name));
+}
+
+const core::ProcKeyring* keyring_named(const core::ProcKeys& keys, const std::string& name)
+{
+  const auto it = std::ranges::find(keys.keyrings, name, &core::ProcKeyring::name);
+  return it == keys.keyrings.end() ? nullptr : &*it;
+}
+
+// A self-signed certificate with the given subject O and CN (either may be empty) and a SKID.
+Bytes certificate_with(const std::string& organization, const std::string& common_name)
+{
+  // RSA: every kernel with asymmetric keys has it (this machine's has no ECDSA: ENOENT).
+  const EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048}));
+  REQUIRE(key);
+  const X509Ptr certificate(X509_new());
+  X509* cert = certificate.get();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 0x5a5a01);
+  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  // A name of our own (OpenSSL 4 makes X509_get_subject_name's result const).
+  const std::unique_ptr<X509_NAME, OpensslDeleter<X509_NAME_free>> name(X509_NAME_new());
+  const auto add = [&](const char* field, const std::string& value) {
+    if (!value.empty()) {
+      X509_NAME_add_entry_by_txt(name.get(), field, MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1, 0);
+    }
+  };
+  add("O", organization);
+  add("CN", common_name);
+  X509_set_subject_name(cert, name.get());
+  X509_set_issuer_name(cert, name.get());
+  X509_set_pubkey(cert, key.get());
+  X509V3_CTX context;
+  X509V3_set_ctx_nodb(&context);
+  X509V3_set_ctx(&context, cert, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, NID_subject_key_identifier, "hash");
+  REQUIRE(extension != nullptr);
+  X509_add_ext(cert, extension, -1);
+  X509_EXTENSION_free(extension);
+  REQUIRE(X509_sign(cert, key.get(), EVP_sha256()) != 0);
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(cert, &der);
+  Bytes out(der, der + length);
+  OPENSSL_free(der);
+  return out;
+}
+
+core::SignerReference issuer_serial_of(const Bytes& der)
+{
+  const core::KernelCertificate cert = core::kernel_certificate(der);
+  return {core::SignerIdKind::issuer_and_serial, cert.issuer, cert.serial, {}};
+}
+
+core::SignerReference key_id_of(const Bytes& der)
+{
+  return {core::SignerIdKind::subject_key_id, {}, {}, core::kernel_certificate(der).subject_key_id};
+}
+
+// A keyring of the test's own, invalidated at the end.
+class TestKeyring
+{
+public:
+  // Names differ: adding a keyring named like one already linked would replace that one.
+  explicit TestKeyring(const char* name = "ksign-unit-test")
+  {
+    m_serial = ::syscall(SYS_add_key, "keyring", name, nullptr, 0, KEY_SPEC_PROCESS_KEYRING);
+    m_errno = m_serial < 0 ? errno : 0;
+  }
+  ~TestKeyring()
+  {
+    if (m_serial >= 0) {
+      ::syscall(SYS_keyctl, KEYCTL_INVALIDATE, m_serial);
+    }
+  }
+  TestKeyring(const TestKeyring&) = delete;
+  TestKeyring& operator=(const TestKeyring&) = delete;
+
+  [[nodiscard]] bool usable() const { return m_serial >= 0; }
+  [[nodiscard]] int error() const { return m_errno; }
+  [[nodiscard]] std::uint32_t serial() const { return static_cast<std::uint32_t>(m_serial); }
+
+  // The serial of the asymmetric key the kernel makes of `der`, or -errno.
+  long add_certificate(const Bytes& der) const
+  {
+    const long key = ::syscall(SYS_add_key, "asymmetric", nullptr, der.data(), der.size(), m_serial);
+    return key < 0 ? -errno : key;
+  }
+
+private:
+  long m_serial = -1;
+  int m_errno = 0;
+};
+
+} // namespace
+
+TEST_CASE("keyrings: /proc/keys of the 6.12 testbed", "[keyrings]")
+{
+  const core::ProcKeys keys = recorded("testbed-6.12.117.txt");
+  const core::ProcKeyring* builtin = keyring_named(keys, ".builtin_trusted_keys");
+  REQUIRE(builtin != nullptr);
+  CHECK(builtin->serial == 0x2df555e8);
+  CHECK(builtin->count == 3);
+  CHECK(keyring_named(keys, ".secondary_trusted_keys") == nullptr);
+  REQUIRE(keys.keys.size() == 3);
+  const auto key = std::ranges::find(keys.keys, std::uint32_t{0x0a14488b}, &core::ProcAsymmetricKey::serial);
+  REQUIRE(key != keys.keys.end());
+  CHECK(key->subject == "ksign testbed: testbed trusted RSA-4096");
+  CHECK(key->key_id == "9f65cd414b7ab48c63b1604b14415fe8bb6f727a");
+  CHECK(key->algorithm == "X509.rsa");
+  CHECK(key->description == "ksign testbed: testbed trusted RSA-4096: 9f65cd414b7ab48c63b1604b14415fe8bb6f727a");
+  const auto build = std::ranges::find(keys.keys, std::string("Build time autogenerated kernel key"),
+                                       &core::ProcAsymmetricKey::subject);
+  REQUIRE(build != keys.keys.end());
+  CHECK(build->algorithm == "X509.ecdsa-nist-p384");
+}
+
+TEST_CASE("keyrings: /proc/keys of 7.2 (ML-DSA) and of Debian's 6.12 kernel", "[keyrings]")
+{
+  const core::ProcKeys seven = recorded("testbed-7.2.13.txt");
+  REQUIRE(keyring_named(seven, ".builtin_trusted_keys") != nullptr);
+  CHECK(keyring_named(seven, ".builtin_trusted_keys")->count == 6);
+  CHECK(seven.keys.size() == 6);
+  CHECK(std::ranges::count(seven.keys, std::string("X509.mldsa65"), &core::ProcAsymmetricKey::algorithm) == 2);
+
+  // Debian: secondary (linking builtin and machine), machine, platform and blacklist keyrings.
+  const core::ProcKeys debian = recorded("debian-6.12.117+deb12-amd64.txt");
+  for (const char* name : {".builtin_trusted_keys", ".secondary_trusted_keys", ".machine", ".platform", ".blacklist"}) {
+    CHECK(keyring_named(debian, name) != nullptr);
+  }
+  CHECK(keyring_named(debian, ".secondary_trusted_keys")->count == 2);
+  CHECK(keyring_named(debian, ".machine")->count == 0);
+  CHECK(keyring_named(debian, ".blacklist")->count == 0);
+  REQUIRE(debian.keys.size() == 1); // the "user" key opal-boot-pin is not asymmetric
+  CHECK(debian.keys[0].subject == "Build time autogenerated kernel key");
+  CHECK(debian.keys[0].key_id == "f8737d2b0cb3acd10f915583dfb07a29db3f1982");
+}
+
+TEST_CASE("keyrings: /proc/keys of this machine, and lines that are not /proc/keys", "[keyrings]")
+{
+  const core::ProcKeys here = recorded("this-vm-6.18.44.txt");
+  REQUIRE(keyring_named(here, ".builtin_trusted_keys") != nullptr);
+  CHECK(keyring_named(here, ".builtin_trusted_keys")->count == 0);
+  CHECK(here.keys.empty());
+
+  CHECK(core::parse_proc_keys("").keys.empty());
+  CHECK_THROWS_AS(core::parse_proc_keys("hello world\n"), Error);
+  CHECK_THROWS_WITH(core::parse_proc_keys("0305c0c5 I------     1 perm 1f030000     0     0 asymmetri A: 00\nbad\n"),
+                    KSIGN_CONTAINS("line 2"));
+}
+
+TEST_CASE("keyrings: sig_enforce and lockdown", "[keyrings]")
+{
+  CHECK(core::parse_sig_enforce("Y\n") == std::optional<bool>(true));
+  CHECK(core::parse_sig_enforce("N\n") == std::optional<bool>(false));
+  CHECK_FALSE(core::parse_sig_enforce("maybe").has_value());
+  CHECK(core::parse_lockdown("[none] integrity confidentiality\n") == std::optional<std::string>("none"));
+  CHECK(core::parse_lockdown("none [integrity] confidentiality\n") == std::optional<std::string>("integrity"));
+  CHECK_FALSE(core::parse_lockdown("").has_value());
+  test::TempDir dir;
+  CHECK_FALSE(core::read_sig_enforce(dir.path() / "missing").has_value());
+  test::write_text(dir.path() / "sig_enforce", "Y\n");
+  CHECK(core::read_sig_enforce(dir.path() / "sig_enforce") == std::optional<bool>(true));
+}
+
+TEST_CASE("keyrings: the running kernel's keyrings", "[keyrings]")
+{
+  if (!std::filesystem::exists("/proc/keys")) {
+    KSIGN_SKIP("no /proc/keys (kernel without CONFIG_KEYS)");
+  }
+  const core::RunningKeys running = core::read_running_keys();
+  const core::ProcKeys parsed = core::parse_proc_keys(test::read_text("/proc/keys"));
+  for (const core::RunningKeyring& keyring : running.keyrings) {
+    const core::ProcKeyring* line = keyring_named(parsed, std::string(core::system_keyring_name(keyring.which)));
+    REQUIRE(line != nullptr);
+    CHECK(line->serial == keyring.serial);
+    if (::geteuid() == 0) {
+      // Root may read the system keyrings: the members are as many as the line counts.
+      REQUIRE(keyring.members.has_value());
+      CHECK(keyring.members->size() == keyring.count);
+    }
+  }
+}
+
+TEST_CASE("keyrings: the kernel finds keys by the ids ksign computes, and names them as ksign does", "[keyrings]")
+{
+  TestKeyring keyring;
+  if (!keyring.usable()) {
+    KSIGN_SKIP(std::string("cannot make a keyring here (keyctl blocked?): ") + std::strerror(keyring.error()));
+  }
+  const std::vector<std::pair<std::string, std::string>> names = {
+    {"", "Plain CN"},                       // CN alone
+    {"Example Org", "Signing key"},         // "O: CN"
+    {"Example Org", "Example Org key"},     // CN starts with O: CN alone
+    {"Examples Inc", "Example Org key"},    // first 7 characters shared: CN alone
+    {"Only Organization", ""},              // O alone
+  };
+  std::vector<Bytes> added;
+  for (const auto& [organization, common_name] : names) {
+    const Bytes der = certificate_with(organization, common_name);
+    const long key = keyring.add_certificate(der);
+    if (key == -ENODEV || key == -ENOPKG || key == -EBADMSG || key == -ENOENT) {
+      KSIGN_SKIP(std::string("this kernel cannot load X.509 RSA keys: ") + std::strerror(static_cast<int>(-key)));
+    }
+    REQUIRE(key > 0);
+    added.push_back(der);
+    const auto by_issuer = core::search_keyring(keyring.serial(), issuer_serial_of(der));
+    const auto by_key_id = core::search_keyring(keyring.serial(), key_id_of(der));
+    CHECK(by_issuer == std::optional<std::uint32_t>(static_cast<std::uint32_t>(key)));
+    CHECK(by_key_id == std::optional<std::uint32_t>(static_cast<std::uint32_t>(key)));
+    // /proc/keys shows the key under the name ksign predicts.
+    const core::ProcKeys visible = core::parse_proc_keys(test::read_text("/proc/keys"));
+    const auto line = std::ranges::find(visible.keys, static_cast<std::uint32_t>(key), &core::ProcAsymmetricKey::serial);
+    REQUIRE(line != visible.keys.end());
+    CHECK(line->description == core::kernel_key_description(core::kernel_certificate(der)));
+    CHECK(line->algorithm == "X509.rsa");
+  }
+  const auto members = core::keyring_members(keyring.serial());
+  REQUIRE(members.has_value());
+  CHECK(members->size() == added.size());
+
+  // A certificate not in the keyring, and one whose issuer differs by a byte, are not found.
+  const Bytes stranger = certificate_with("", "Stranger");
+  CHECK_FALSE(core::search_keyring(keyring.serial(), issuer_serial_of(stranger)).has_value());
+  CHECK_FALSE(core::search_keyring(keyring.serial(), key_id_of(stranger)).has_value());
+  core::SignerReference wrong_issuer = issuer_serial_of(added[0]);
+  wrong_issuer.issuer = issuer_serial_of(stranger).issuer;
+  CHECK_FALSE(core::search_keyring(keyring.serial(), wrong_issuer).has_value());
+}
+
+TEST_CASE("keyrings: the order the kernel searches: revocation, secondary (or builtin), platform", "[keyrings]")
+{
+  TestKeyring trusted("ksign-unit-trusted");
+  TestKeyring platform("ksign-unit-platform");
+  TestKeyring revoked("ksign-unit-revoked");
+  if (!trusted.usable() || !platform.usable() || !revoked.usable()) {
+    KSIGN_SKIP(std::string("cannot make a keyring here (keyctl blocked?): ") + std::strerror(trusted.error()));
+  }
+  const Bytes mine = certificate_with("", "Trusted signer");
+  const Bytes uefi = certificate_with("", "Platform signer");
+  const Bytes bad = certificate_with("", "Revoked signer");
+  const long mine_key = trusted.add_certificate(mine);
+  if (mine_key == -ENODEV || mine_key == -ENOPKG || mine_key == -EBADMSG || mine_key == -ENOENT) {
+    KSIGN_SKIP(std::string("this kernel cannot load X.509 RSA keys: ") + std::strerror(static_cast<int>(-mine_key)));
+  }
+  REQUIRE(mine_key > 0);
+  REQUIRE(platform.add_certificate(uefi) > 0);
+  REQUIRE(revoked.add_certificate(bad) > 0);
+  REQUIRE(trusted.add_certificate(bad) > 0); // trusted too, but revocation comes first
+
+  // Our own keyrings stand in for the system ones: the kernel does the searching.
+  core::RunningKeys keys;
+  keys.keyrings = {
+    {SystemKeyring::secondary, trusted.serial(), 2, core::keyring_members(trusted.serial())},
+    {SystemKeyring::platform, platform.serial(), 1, core::keyring_members(platform.serial())},
+    {SystemKeyring::blacklist, revoked.serial(), 1, core::keyring_members(revoked.serial())},
+  };
+  keys.keys = core::parse_proc_keys(test::read_text("/proc/keys")).keys;
+
+  const core::RunningMatch direct = core::find_running_signer(keys, issuer_serial_of(mine));
+  CHECK_FALSE(direct.revoked);
+  CHECK(direct.keyring == std::optional<SystemKeyring>(SystemKeyring::secondary));
+  CHECK(direct.held_by == std::optional<SystemKeyring>(SystemKeyring::secondary));
+  CHECK(direct.key == std::optional<std::uint32_t>(static_cast<std::uint32_t>(mine_key)));
+  REQUIRE(direct.key_entry != nullptr);
+  CHECK(direct.key_entry->subject == "Trusted signer");
+  CHECK(keys.keys_in(SystemKeyring::secondary).size() == 2);
+
+  const core::RunningMatch fallback = core::find_running_signer(keys, key_id_of(uefi));
+  CHECK(fallback.keyring == std::optional<SystemKeyring>(SystemKeyring::platform));
+
+  const core::RunningMatch refused = core::find_running_signer(keys, issuer_serial_of(bad));
+  CHECK(refused.revoked);
+  CHECK(refused.keyring == std::optional<SystemKeyring>(SystemKeyring::blacklist));
+
+  const core::RunningMatch none = core::find_running_signer(keys, key_id_of(certificate_with("", "Nobody")));
+  CHECK_FALSE(none.keyring.has_value());
+  CHECK_FALSE(none.revoked);
+}

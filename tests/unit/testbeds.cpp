@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+#include "testbeds.hpp"
+
+#include "core/keys.hpp"
+#include "util/file.hpp"
+#include "util/openssl.hpp"
+
+#include <cstdlib>
+
+namespace ksign::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path source_root()
+{
+  const char* root = std::getenv("KSIGN_SOURCE_ROOT");
+  return root != nullptr ? fs::path(root) : fs::path(KSIGN_TEST_SOURCE_ROOT);
+}
+
+std::optional<fs::path> existing(const fs::path& dir, const char* marker, std::string& why)
+{
+  std::error_code ec;
+  if (fs::exists(dir / marker, ec)) {
+    return dir;
+  }
+  why = "no testbed at " + dir.string() + " (set KSIGN_TESTBED)";
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<fs::path> testbed_6(std::string& why)
+{
+  const char* env = std::getenv("KSIGN_TESTBED");
+  const fs::path dir = env != nullptr && *env != '\0' ? fs::path(env) : source_root() / ".." / "shared" / "testbed";
+  return existing(dir.lexically_normal(), "vmlinux", why);
+}
+
+std::optional<fs::path> testbed_7(std::string& why)
+{
+  if (const char* env = std::getenv("KSIGN_TESTBED_7"); env != nullptr && *env != '\0') {
+    return existing(fs::path(env), "vmlinux", why);
+  }
+  std::string ignored;
+  const auto six = testbed_6(ignored);
+  const fs::path base = six ? six->parent_path() : (source_root() / ".." / "shared").lexically_normal();
+  return existing(base / "testbed-7", "vmlinux", why);
+}
+
+std::vector<Bytes> certificates_der(const fs::path& file)
+{
+  std::vector<Bytes> out;
+  for (const X509Ptr& cert : core::load_certificates(file)) {
+    unsigned char* der = nullptr;
+    const int length = i2d_X509(cert.get(), &der);
+    REQUIRE(length > 0);
+    out.emplace_back(der, der + length);
+    OPENSSL_free(der);
+  }
+  return out;
+}
+
+fs::path test_data()
+{
+  return source_root() / "tests" / "data";
+}
+
+std::string read_text(const fs::path& file)
+{
+  const Bytes data = util::read_file(file);
+  return std::string(data.begin(), data.end());
+}
+
+bool run(const std::string& command)
+{
+  return std::system(command.c_str()) == 0;
+}
+
+std::string shell_quote(const std::string& s)
+{
+  std::string out = "'";
+  for (const char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+} // namespace ksign::test

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// Where the real kernels the unit tests read are: the qemu testbeds and a Debian kernel package.
+#pragma once
+
+#include "catch.hpp"
+
+#include "util/bytes.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+// Catch2 v3 can skip a test; v2 can only say why it did nothing.
+#if __has_include(<catch2/catch_all.hpp>)
+#define KSIGN_SKIP(reason) SKIP(reason)
+#else
+#define KSIGN_SKIP(reason)                                                                                   \
+  do {                                                                                                       \
+    WARN("skipped: " << (reason));                                                                           \
+    return;                                                                                                  \
+  } while (false)
+#endif
+
+namespace ksign::test {
+
+// The 6.12 testbed: $KSIGN_TESTBED, else $KSIGN_SOURCE_ROOT/../shared/testbed; nullopt when
+// it is not there (the reason is in `why`).
+[[nodiscard]] std::optional<std::filesystem::path> testbed_6(std::string& why);
+// The 7.2 testbed: $KSIGN_TESTBED_7, else a "testbed-7" beside the 6.12 testbed.
+[[nodiscard]] std::optional<std::filesystem::path> testbed_7(std::string& why);
+
+// The DER of every certificate in a PEM or DER file.
+[[nodiscard]] std::vector<Bytes> certificates_der(const std::filesystem::path& file);
+
+// The repository's tests/data directory.
+[[nodiscard]] std::filesystem::path test_data();
+
+// Text of a file.
+[[nodiscard]] std::string read_text(const std::filesystem::path& file);
+
+// Run a shell command; true when it exits 0.
+bool run(const std::string& command);
+
+// `s` quoted for a POSIX shell.
+[[nodiscard]] std::string shell_quote(const std::string& s);
+
+} // namespace ksign::test
