@@ -40,7 +40,9 @@ int run_command(const cli::Command& command, std::vector<std::string> args)
     }
     return status;
   } catch (const Error& e) {
-    fmt::print(stderr, "ksign {}: error: {}\n", command.name, e.what());
+    // Core states the fact; how to mend it is the command line's business.
+    fmt::print(stderr, "ksign {}: error: {}{}\n", command.name, e.what(),
+               e.code() == Errc::no_key ? " (run 'ksign keys' to make or complete it)" : "");
     if (e.code() == Errc::usage) {
       fmt::print(stderr, "Try 'ksign {} --help' for more information.\n", command.name);
     }

@@ -113,6 +113,10 @@ core::HashAlgo chosen_hash(const std::optional<std::string>& name, std::optional
     if (!hash) {
       throw Error(Errc::usage, "unknown hash '" + *name + "' (sha256, sha384, sha512, sha3-256, sha3-384, sha3-512)");
     }
+    if (!core::can_sign_with(*hash)) {
+      throw Error(Errc::usage, "the kernel no longer accepts new " + std::string(core::hash_name(*hash))
+                                 + " signatures; use sha256, sha384, sha512 or sha3-*");
+    }
     return *hash;
   }
   return fallback.value_or(core::k_default_hash);

@@ -3,10 +3,13 @@
 
 #include "cli/output.hpp"
 
+#include "util/error.hpp"
+
 #include <cxxopts.hpp>
 
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace ksign::cli {
 
@@ -23,5 +26,16 @@ namespace ksign::cli {
 
 // A non-negative count given to --jobs: 0 means "one per CPU".
 [[nodiscard]] unsigned job_count(const cxxopts::ParseResult& result, const std::string& name = "jobs");
+
+// `parse()`'s value; a core Error from it (a value core cannot take) becomes a usage error that
+// names `flag`, the option the value was given to.
+template<typename Parse> auto option_value(std::string_view flag, Parse&& parse)
+{
+  try {
+    return parse();
+  } catch (const Error& e) {
+    throw Error(Errc::usage, std::string(flag) + ": " + e.what());
+  }
+}
 
 } // namespace ksign::cli

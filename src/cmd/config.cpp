@@ -64,7 +64,8 @@ int check_configs(const std::vector<fs::path>& configs, cli::Output& out)
       if (finding.level == core::ConfigFinding::Level::ok && out.verbosity() == cli::Verbosity::quiet) {
         continue;
       }
-      out.result(fmt::format("  {:<8} {}: {}", level_name(finding.level), finding.option, finding.message));
+      const char* fix = finding.fix == core::ConfigFinding::Fix::trust_current_key ? " (run 'ksign config')" : "";
+      out.result(fmt::format("  {:<8} {}: {}{}", level_name(finding.level), finding.option, finding.message, fix));
     }
   }
   out.info("{} {}, {} {}", errors, errors == 1 ? "error" : "errors", warnings, warnings == 1 ? "warning" : "warnings");

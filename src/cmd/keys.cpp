@@ -13,6 +13,7 @@
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/json.hpp"
+#include "util/time.hpp"
 
 #include <fmt/core.h>
 
@@ -62,12 +63,8 @@ std::string certificate_name()
   if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
     std::snprintf(host, sizeof host, "localhost");
   }
-  const std::time_t now = std::time(nullptr);
-  std::tm parts{};
-  ::gmtime_r(&now, &parts);
-  char date[16];
-  std::strftime(date, sizeof date, "%Y-%m-%d", &parts);
-  return fmt::format("Local out-of-tree module signing key ({}, {})", host, date);
+  return fmt::format("Local out-of-tree module signing key ({}, {})", host,
+                     util::utc_text(std::chrono::system_clock::now(), "%Y-%m-%d"));
 }
 
 // The settings every config asks for; they must agree, since all get the same key.
@@ -83,7 +80,7 @@ core::SigningSettings agreed_settings(const std::vector<fs::path>& configs)
       continue;
     }
     if (settings.key_type != agreed->key_type || settings.hash != agreed->hash) {
-      throw Error(Errc::config,
+      throw Error(Errc::failure,
                   fmt::format("kernel configs disagree: {} asks for a {} key with {}, {} for a {} key with {} "
                               "(all configs get the same key)",
                               util::quote(first), core::key_type_name(agreed->key_type), core::hash_name(agreed->hash),
@@ -105,27 +102,20 @@ core::SigningSettings settings_without_config(const std::optional<core::CurrentK
 
 std::string utc_text(std::chrono::system_clock::time_point time)
 {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm parts{};
-  ::gmtime_r(&seconds, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &parts);
-  return text;
+  return util::utc_text(time, "%Y-%m-%d %H:%M:%S UTC");
 }
 
-std::string duration_text(std::chrono::seconds duration)
+// Why a new key is made, with the flag that asked for it.
+std::string reason_text(const core::RefreshReason& reason, const core::RefreshPolicy& policy)
 {
-  const long long total = duration.count();
-  const long long days = total / 86400;
-  const long long hours = (total % 86400) / 3600;
-  const long long minutes = (total % 3600) / 60;
-  if (days > 0) {
-    return fmt::format("{}d {}h", days, hours);
+  switch (reason.kind) {
+  case core::RefreshReason::Kind::always:
+    return "--refresh always";
+  case core::RefreshReason::Kind::age:
+    return reason.text + " (--refresh " + util::whole_units(policy.max_age) + ")";
+  default:
+    return reason.text;
   }
-  if (hours > 0) {
-    return fmt::format("{}h {}m", hours, minutes);
-  }
-  return fmt::format("{}m", minutes);
 }
 
 struct KernelKey
@@ -220,11 +210,11 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
     fmt::print("current key:  {}\n", current->directory.filename().string());
     fmt::print("type, hash:   {}, {}\n", current->type ? core::key_type_name(*current->type) : "unknown",
                current->hash ? core::hash_name(*current->hash) : "unknown");
-    fmt::print("created:      {} ({} ago)\n", utc_text(created), duration_text(age));
+    fmt::print("created:      {} ({} ago)\n", utc_text(created), util::short_duration(age));
     if (next_refresh) {
       fmt::print("next refresh: {} ({})\n", utc_text(*next_refresh),
                  *next_refresh <= now ? "due: the next 'ksign keys' makes a new key"
-                                      : "in " + duration_text(std::chrono::duration_cast<std::chrono::seconds>(*next_refresh - now)));
+                                      : "in " + util::short_duration(std::chrono::duration_cast<std::chrono::seconds>(*next_refresh - now)));
     } else {
       fmt::print("next refresh: at every 'ksign keys' (--refresh always)\n");
     }
@@ -257,7 +247,8 @@ int run_keys(std::span<const std::string> args)
   }
   cli::Output out("keys");
   out.set_verbosity(cli::verbosity(result));
-  const core::RefreshPolicy policy = core::parse_refresh_policy(result["refresh"].as<std::string>());
+  const std::string period = result["refresh"].as<std::string>();
+  const core::RefreshPolicy policy = cli::option_value("--refresh", [&] { return core::parse_refresh_policy(period); });
   std::optional<std::size_t> keep;
   if (result.count("keep") > 0) {
     const int value = result["keep"].as<int>();
@@ -289,14 +280,14 @@ int run_keys(std::span<const std::string> args)
   const core::KeyStoreLock lock(store);
   const std::optional<core::CurrentKey> current = core::current_key(store);
   const core::SigningSettings wanted = from_configs ? *from_configs : settings_without_config(current);
-  const std::optional<std::string> reason =
+  const std::optional<core::RefreshReason> reason =
     core::refresh_reason(current, wanted.key_type, wanted.hash, policy, fs::file_time_type::clock::now());
   if (reason) {
     const core::SigningKey key = core::generate_signing_key(wanted.key_type, wanted.hash, certificate_name());
     const fs::path directory = core::write_key_directory(store, key, wanted.hash);
     core::switch_current(store, directory);
     out.info("new {} key ({}) in {}: {}", core::key_type_name(wanted.key_type), core::hash_name(wanted.hash),
-             util::quote(directory), *reason);
+             util::quote(directory), reason_text(*reason, policy));
   } else {
     out.detail("keeping the current key {}", util::quote(current->directory));
     if (!configs.empty() && core::complete_key_directory(current->directory)) {

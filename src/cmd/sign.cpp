@@ -79,7 +79,7 @@ int run_sign(std::span<const std::string> args)
 
   const std::vector<core::ModuleFile> modules = core::collect_modules(arguments, result.count("recursive") > 0);
   if (modules.empty()) {
-    throw Error(Errc::io, "no modules (*.ko, *.ko.gz, *.ko.xz, *.ko.zst) found");
+    throw Error(Errc::failure, "no modules (*.ko, *.ko.gz, *.ko.xz, *.ko.zst) found");
   }
   std::optional<std::filesystem::path> output;
   if (result.count("output") > 0) {

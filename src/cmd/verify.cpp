@@ -166,7 +166,7 @@ int run_verify(std::span<const std::string> args)
 
   std::vector<core::ModuleFile> modules = core::collect_modules(arguments, audit || result.count("recursive") > 0);
   if (modules.empty()) {
-    throw Error(Errc::io, "no modules (*.ko, *.ko.gz, *.ko.xz, *.ko.zst) found");
+    throw Error(Errc::failure, "no modules (*.ko, *.ko.gz, *.ko.xz, *.ko.zst) found");
   }
   std::vector<ModuleResult> results(modules.size());
   out.start_progress("verifying", modules.size());

@@ -55,7 +55,7 @@ EvpPkeyPtr generate_key_pair(KeyType type)
     key = EVP_PKEY_Q_keygen(nullptr, nullptr, ml_dsa_algorithm(type));
     break;
   case KeyType::other:
-    throw Error(Errc::internal, "cannot generate a key of an unknown type");
+    throw Error(Errc::failure, "cannot generate a key of an unknown type");
   }
   if (key == nullptr) {
     throw_openssl("cannot generate a " + std::string(key_type_name(type)) + " key");
@@ -116,7 +116,7 @@ bool can_generate(KeyType type)
 void require_can_generate(KeyType type)
 {
   if (!can_generate(type)) {
-    throw Error(Errc::config, std::string(key_type_name(type)) + " keys need OpenSSL 3.5 or newer (linked: "
+    throw Error(Errc::failure, std::string(key_type_name(type)) + " keys need OpenSSL 3.5 or newer (linked: "
                                 + OpenSSL_version(OPENSSL_VERSION) + ")");
   }
 }

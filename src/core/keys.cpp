@@ -397,7 +397,7 @@ std::vector<X509Ptr> load_certificates(const fs::path& file)
     }
   }
   if (certificates.empty()) {
-    throw Error(Errc::crypto, "no certificate in " + util::quote(file) + " (expected DER or PEM)");
+    throw Error(Errc::failure, "no certificate in " + util::quote(file) + " (expected DER or PEM)");
   }
   return certificates;
 }
@@ -419,7 +419,7 @@ Bytes load_certificate_der(const fs::path& file)
       return std::move(block.der);
     }
   }
-  throw Error(Errc::crypto, "no certificate in " + util::quote(file) + " (expected DER or PEM)");
+  throw Error(Errc::failure, "no certificate in " + util::quote(file) + " (expected DER or PEM)");
 }
 
 X509Ptr parse_certificate(ByteView der, const std::string& what)
@@ -446,12 +446,12 @@ SigningKey load_signing_key(const fs::path& key_file, const std::optional<fs::pa
   if (!signing.key) {
     if (state.asked && !passphrase) {
       ERR_clear_error();
-      throw Error(Errc::crypto, "the private key " + util::quote(key_file)
+      throw Error(Errc::failure, "the private key " + util::quote(key_file)
                                   + " is encrypted: set KBUILD_SIGN_PIN to its passphrase");
     }
     if (state.asked) {
       ERR_clear_error();
-      throw Error(Errc::crypto, "cannot decrypt the private key " + util::quote(key_file)
+      throw Error(Errc::failure, "cannot decrypt the private key " + util::quote(key_file)
                                   + ": wrong passphrase in KBUILD_SIGN_PIN");
     }
     throw_openssl("cannot read a PEM private key from " + util::quote(key_file));
@@ -466,7 +466,7 @@ SigningKey load_signing_key(const fs::path& key_file, const std::optional<fs::pa
          == 1;
   if (!matches) {
     ERR_clear_error();
-    throw Error(Errc::crypto, "the key " + util::quote(key_file) + " does not match the certificate "
+    throw Error(Errc::failure, "the key " + util::quote(key_file) + " does not match the certificate "
                                 + util::quote(certificate_file));
   }
   return signing;

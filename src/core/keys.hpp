@@ -49,7 +49,7 @@ struct SigningKey
 // The first certificate of `file`, as DER, not parsed beyond finding it.
 [[nodiscard]] Bytes load_certificate_der(const std::filesystem::path& file);
 
-// OpenSSL's view of a DER certificate; throws Error(Errc::crypto) naming `what` (say, "the
+// OpenSSL's view of a DER certificate; throws Error(Errc::failure) naming `what` (say, "the
 // certificate 'x.pem'") when it cannot parse it.
 [[nodiscard]] X509Ptr parse_certificate(ByteView der, const std::string& what = "the certificate");
 

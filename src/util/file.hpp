@@ -83,9 +83,6 @@ struct StagedFile
 // temporary is removed and Error thrown.
 void rename_staged(const StagedFile& file);
 
-// Remove a staged file that will not be committed.
-void discard_staged(const StagedFile& file) noexcept;
-
 // Convenience for one buffer.
 void replace_file_atomically(const std::filesystem::path& target, ByteView data,
                              const ReplaceOptions& options = {});

@@ -148,7 +148,7 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
   CHECK_FALSE(current_key(store).has_value());
   const RefreshPolicy week = parse_refresh_policy("7d");
   const auto now = fs::file_time_type::clock::now();
-  CHECK(refresh_reason(std::nullopt, KeyType::ec, HashAlgo::sha512, week, now) == "there is no current key");
+  CHECK(refresh_reason(std::nullopt, KeyType::ec, HashAlgo::sha512, week, now)->text == "there is no current key");
 
   const SigningKey key = generate_signing_key(KeyType::ec, HashAlgo::sha384, "store test");
   const fs::path first = write_key_directory(store, key, HashAlgo::sha384);
@@ -179,7 +179,7 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
     CHECK(current->hash == HashAlgo::sha384);
     CHECK_FALSE(refresh_reason(current, KeyType::ec, HashAlgo::sha384, week, now).has_value());
     CHECK(refresh_reason(current, KeyType::ec, HashAlgo::sha384, parse_refresh_policy("always"), now).has_value());
-    CHECK(refresh_reason(current, KeyType::rsa, HashAlgo::sha384, week, now).value() ==
+    CHECK(refresh_reason(current, KeyType::rsa, HashAlgo::sha384, week, now).value().text ==
           "the config asks for a rsa key, the current one is ec");
     CHECK(refresh_reason(current, KeyType::ec, HashAlgo::sha512, week, now).has_value());
     CHECK(refresh_reason(current, KeyType::ec, HashAlgo::sha384, week, now + std::chrono::hours(24 * 8)).has_value());

@@ -92,7 +92,7 @@ TempDir::TempDir()
 {
   std::string pattern = (std::filesystem::temp_directory_path() / "ksign-unit.XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
-    throw Error(Errc::io, "cannot make a temporary directory");
+    throw Error(Errc::failure, "cannot make a temporary directory");
   }
   m_path = pattern;
 }
