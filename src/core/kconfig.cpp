@@ -231,6 +231,31 @@ std::vector<fs::path> expand_config_patterns(std::span<const std::string> patter
   return files;
 }
 
+SigningSettings agreed_signing_settings(std::span<const fs::path> configs)
+{
+  std::optional<SigningSettings> agreed;
+  fs::path first;
+  for (const fs::path& path : configs) {
+    const SigningSettings settings = signing_settings(KernelConfig::read(path));
+    if (!agreed) {
+      agreed = settings;
+      first = path;
+      continue;
+    }
+    if (settings.key_type != agreed->key_type || settings.hash != agreed->hash) {
+      throw Error(Errc::failure,
+                  "kernel configs disagree: " + util::quote(first) + " asks for a " + std::string(key_type_name(agreed->key_type))
+                    + " key with " + std::string(hash_name(agreed->hash)) + ", " + util::quote(path) + " for a "
+                    + std::string(key_type_name(settings.key_type)) + " key with " + std::string(hash_name(settings.hash))
+                    + " (all configs get the same key)");
+    }
+  }
+  if (!agreed) {
+    throw Error(Errc::failure, "no kernel config");
+  }
+  return *agreed;
+}
+
 std::vector<ConfigFinding> check_signing_config(const KernelConfig& config)
 {
   using Level = ConfigFinding::Level;

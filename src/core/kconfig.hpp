@@ -71,6 +71,10 @@ struct ConfigFinding
   Fix fix = Fix::none;
 };
 
+// The settings every config in `configs` asks for. They must agree, since all get the same
+// key: throws Error naming two that disagree.
+[[nodiscard]] SigningSettings agreed_signing_settings(std::span<const std::filesystem::path> configs);
+
 // The module-signing settings kernel-sign's documentation recommends (chapter 3.1), judged.
 [[nodiscard]] std::vector<ConfigFinding> check_signing_config(const KernelConfig& config);
 

@@ -316,6 +316,21 @@ std::optional<KeyType> parse_key_type(std::string_view name)
   return std::nullopt;
 }
 
+bool is_ml_dsa(KeyType type)
+{
+  return type == KeyType::ml_dsa_44 || type == KeyType::ml_dsa_65 || type == KeyType::ml_dsa_87;
+}
+
+const char* openssl_key_name(KeyType type)
+{
+  for (const KeyTypeName& entry : k_key_types) {
+    if (entry.type == type) {
+      return entry.openssl_name;
+    }
+  }
+  return nullptr;
+}
+
 KeyType key_type_of(const EVP_PKEY* key)
 {
   for (const KeyTypeName& entry : k_key_types) {
@@ -400,6 +415,20 @@ std::vector<X509Ptr> load_certificates(const fs::path& file)
     throw Error(Errc::failure, "no certificate in " + util::quote(file) + " (expected DER or PEM)");
   }
   return certificates;
+}
+
+bool holds_certificate(const fs::path& file)
+{
+  const Bytes data = util::read_file(file);
+  if (looks_like_der(data)) {
+    return true;
+  }
+  for (const PemBlock& block : read_pem_blocks(data)) {
+    if (is_certificate_label(block.label)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 X509Ptr load_certificate(const fs::path& file)

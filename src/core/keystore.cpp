@@ -426,4 +426,46 @@ fs::path install_current_key(const fs::path& store, const fs::path& destination)
   return target;
 }
 
+std::vector<KernelKey> installed_kernel_keys(const fs::path& moduledir)
+{
+  std::vector<KernelKey> kernels;
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(moduledir, ec)) {
+    if (!entry.is_directory(ec)) {
+      continue;
+    }
+    KernelKey kernel{entry.path().filename().string(), {}, {}};
+    try {
+      const KeyFiles files = current_key_files(kernel_key_store(moduledir, kernel.release));
+      const X509Ptr certificate = load_certificate(files.certificate);
+      kernel.key_id = subject_key_id_hex(certificate.get());
+      kernel.fingerprint = fingerprint_sha256(certificate.get());
+    } catch (const Error&) {
+      // no (readable) ksign key for this kernel
+    }
+    kernels.push_back(std::move(kernel));
+  }
+  std::sort(kernels.begin(), kernels.end(), [](const KernelKey& a, const KernelKey& b) { return a.release < b.release; });
+  return kernels;
+}
+
+KeyStoreState key_store_state(const fs::path& store, const fs::path& moduledir, const RefreshPolicy& policy)
+{
+  KeyStoreState state;
+  state.current = current_key(store);
+  state.kernels = installed_kernel_keys(moduledir);
+  if (state.current) {
+    const X509Ptr certificate = load_certificate(current_key_files(store).certificate);
+    state.fingerprint = fingerprint_sha256(certificate.get());
+    state.key_id = subject_key_id_hex(certificate.get());
+    state.subject = subject_name(certificate.get());
+    state.created = std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+      std::chrono::file_clock::to_sys(state.current->created));
+    if (!policy.always) {
+      state.next_refresh = state.created + policy.max_age;
+    }
+  }
+  return state;
+}
+
 } // namespace ksign::core

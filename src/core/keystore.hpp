@@ -86,6 +86,17 @@ void record_refresh_period(const std::filesystem::path& store, std::string_view 
 // The period recorded by the last record_refresh_period(), or nullopt.
 [[nodiscard]] std::optional<std::string> recorded_refresh_period(const std::filesystem::path& store);
 
+// The ksign key an installed kernel carries in its build/certs-local.
+struct KernelKey
+{
+  std::string release;
+  std::string key_id;      // empty: no ksign key installed with that kernel
+  std::string fingerprint;
+};
+
+// Every kernel release under `moduledir` with the key it carries, ordered by release.
+[[nodiscard]] std::vector<KernelKey> installed_kernel_keys(const std::filesystem::path& moduledir);
+
 // What the store's current key is, as far as the store says.
 struct CurrentKey
 {
@@ -97,6 +108,21 @@ struct CurrentKey
 
 // The store's current key, or nullopt when there is none (no `current` link, or it dangles).
 [[nodiscard]] std::optional<CurrentKey> current_key(const std::filesystem::path& store);
+
+// What describing a key store shows (`ksign keys --show`): read-only, no lock, nothing created.
+struct KeyStoreState
+{
+  std::optional<CurrentKey> current;
+  std::string fingerprint; // of the current certificate (sha256, hex)
+  std::string key_id;
+  std::string subject;
+  std::chrono::system_clock::time_point created;
+  std::optional<std::chrono::system_clock::time_point> next_refresh; // nullopt: refreshed every run
+  std::vector<KernelKey> kernels;
+};
+
+[[nodiscard]] KeyStoreState key_store_state(const std::filesystem::path& store, const std::filesystem::path& moduledir,
+                                            const RefreshPolicy& policy);
 
 // Why a new key is made.
 struct RefreshReason

@@ -14,11 +14,6 @@ namespace ksign::core {
 
 namespace {
 
-bool is_ml_dsa(KeyType type)
-{
-  return type == KeyType::ml_dsa_44 || type == KeyType::ml_dsa_65 || type == KeyType::ml_dsa_87;
-}
-
 // The module image inside `file`, checked: returns the length without old signatures.
 std::size_t checked_unsigned_length(ByteView image)
 {
@@ -156,14 +151,18 @@ SignOutcome sign_module(Bytes file, int compression_level, MakeCms&& make_cms, W
 }
 
 SignOutcome stage_module(const std::filesystem::path& input, const std::filesystem::path& output,
-                         int compression_level, const std::function<Bytes(ByteView)>& make_cms,
+                         const SignSettings& settings, const std::function<Bytes(ByteView)>& make_cms,
                          util::Durability durability, util::StagedFile& staged)
 {
   util::ReplaceOptions options;
   options.metadata_from = input;
-  return sign_module(util::read_file(input), compression_level, make_cms, [&](std::span<const ByteView> parts) {
-    staged = util::stage_file(output, parts, options, durability);
-  });
+  options.owner_best_effort = settings.owner_best_effort;
+  SignOutcome outcome =
+    sign_module(util::read_file(input), settings.compression_level, make_cms, [&](std::span<const ByteView> parts) {
+      staged = util::stage_file(output, parts, options, durability);
+    });
+  outcome.owner_kept = staged.owner_kept;
+  return outcome;
 }
 
 } // namespace
@@ -193,14 +192,14 @@ Bytes ModuleSigner::detached_signature(const std::filesystem::path& input) const
 SignOutcome ModuleSigner::stage_file(const std::filesystem::path& input, const std::filesystem::path& output,
                                      util::StagedFile& staged) const
 {
-  return stage_module(input, output, m_settings.compression_level,
+  return stage_module(input, output, m_settings,
                       [this](ByteView content) { return signature_for(content); }, util::Durability::batched, staged);
 }
 
 SignOutcome ModuleSigner::sign_file(const std::filesystem::path& input, const std::filesystem::path& output) const
 {
   util::StagedFile staged;
-  SignOutcome outcome = stage_module(input, output, m_settings.compression_level,
+  SignOutcome outcome = stage_module(input, output, m_settings,
                                      [this](ByteView content) { return signature_for(content); },
                                      util::Durability::now, staged);
   util::rename_staged(staged);
@@ -208,10 +207,12 @@ SignOutcome ModuleSigner::sign_file(const std::filesystem::path& input, const st
 }
 
 SignOutcome append_signature_file(const std::filesystem::path& input, const std::filesystem::path& output,
-                                  ByteView cms)
+                                  ByteView cms, bool owner_best_effort)
 {
+  SignSettings settings;
+  settings.owner_best_effort = owner_best_effort;
   util::StagedFile staged;
-  SignOutcome outcome = stage_module(input, output, k_default_level, [&](ByteView) { return Bytes(cms.begin(), cms.end()); },
+  SignOutcome outcome = stage_module(input, output, settings, [&](ByteView) { return Bytes(cms.begin(), cms.end()); },
                                      util::Durability::now, staged);
   util::rename_staged(staged);
   return outcome;

@@ -21,6 +21,8 @@ struct SignSettings
   HashAlgo hash = k_default_hash;
   SignerIdKind signer_id = SignerIdKind::issuer_and_serial;
   int compression_level = k_default_level;
+  // Sign even when the file's owner or group cannot be kept (see SignOutcome::owner_kept).
+  bool owner_best_effort = false;
 };
 
 // What signing one module file did.
@@ -29,6 +31,7 @@ struct SignOutcome
   Compression compression = Compression::none;
   bool was_signed = false; // it carried a signature before (now replaced)
   Bytes cms;               // the signature written (DER SignedData), for sign-file -p
+  bool owner_kept = true;  // false: written with the caller's owner/group (owner_best_effort)
 };
 
 // Signs modules with one key. Build it once; its methods may then be called from many threads
@@ -77,6 +80,6 @@ private:
 // Append `cms`, a signature made elsewhere (sign-file -s), to the module in `input` through the
 // same pipeline, writing `output` atomically. The signature is not checked against the module.
 SignOutcome append_signature_file(const std::filesystem::path& input, const std::filesystem::path& output,
-                                  ByteView cms);
+                                  ByteView cms, bool owner_best_effort = false);
 
 } // namespace ksign::core

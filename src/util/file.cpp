@@ -165,6 +165,7 @@ StagedFile stage_file(const fs::path& target, std::span<const ByteView> parts, c
   }
 
   fs::path temporary;
+  bool owner_kept = true;
   Fd fd;
   for (int attempt = 0; attempt < 100 && !fd; ++attempt) {
     temporary = directory / ("." + target.filename().string() + ".ksign-" + random_tag());
@@ -190,7 +191,10 @@ StagedFile stage_file(const fs::path& target, std::span<const ByteView> parts, c
       }
       if ((mine.st_uid != reference.st_uid || mine.st_gid != reference.st_gid)
           && ::fchown(fd.get(), reference.st_uid, reference.st_gid) != 0) {
-        throw_errno("cannot keep the owner of", target, errno);
+        if (!options.owner_best_effort || errno != EPERM) {
+          throw_errno("cannot keep the owner of", target, errno);
+        }
+        owner_kept = false;
       }
     }
     if (::fchmod(fd.get(), mode) != 0) {
@@ -206,7 +210,7 @@ StagedFile stage_file(const fs::path& target, std::span<const ByteView> parts, c
     ::unlink(temporary.c_str());
     throw;
   }
-  return {temporary, target};
+  return {temporary, target, owner_kept};
 }
 
 void replace_file_atomically(const fs::path& target, std::span<const ByteView> parts,
