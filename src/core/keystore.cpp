@@ -193,13 +193,6 @@ RefreshPolicy parse_refresh_policy(std::string_view text)
                              + "' (use s, m, h, d or w)");
 }
 
-void record_refresh_period(const fs::path& store, std::string_view period)
-{
-  util::ReplaceOptions options;
-  options.force_mode = 0644;
-  util::replace_file_atomically(store / k_refresh_file, as_bytes(std::string(period) + "\n"), options);
-}
-
 std::optional<std::string> recorded_refresh_period(const fs::path& store)
 {
   std::error_code ec;
@@ -207,6 +200,17 @@ std::optional<std::string> recorded_refresh_period(const fs::path& store)
     return std::nullopt;
   }
   return read_word(store / k_refresh_file);
+}
+
+void record_refresh_period(const fs::path& store, std::string_view period)
+{
+  // Unchanged: leave the file alone (a repeated run must change nothing in the store).
+  if (recorded_refresh_period(store) == util::trim(period)) {
+    return;
+  }
+  util::ReplaceOptions options;
+  options.force_mode = 0644;
+  util::replace_file_atomically(store / k_refresh_file, as_bytes(std::string(period) + "\n"), options);
 }
 
 std::optional<CurrentKey> current_key(const fs::path& store)
