@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "cli/key_options.hpp"
 
+#include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cli/paths.hpp"
 #include "core/kconfig.hpp"
+#include "core/keys.hpp"
 #include "core/keystore.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -16,85 +18,87 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::optional<fs::path> key_store(const cxxopts::ParseResult& result)
+// The key store a signing or verifying command reads: --kernel's, else the Invocation's.
+fs::path key_store(const Invocation& invocation)
 {
-  const bool have_dir = result.count("keydir") > 0;
-  const bool have_kernel = result.count("kernel") > 0;
-  if (have_dir && have_kernel) {
-    throw Error(Errc::usage, "give either --keydir or --kernel, not both");
+  const cxxopts::ParseResult& result = invocation.options;
+  if (result.count("kernel") > 0 && invocation.key_store_given) {
+    throw Error(Errc::usage, "--dir and --kernel cannot be used together");
   }
-  if (have_dir) {
-    return fs::path(result["keydir"].as<std::string>());
-  }
-  if (have_kernel) {
+  if (result.count("kernel") > 0) {
     const std::string release = result["kernel"].as<std::string>();
     if (release.empty() || release.find('/') != std::string::npos) {
       throw Error(Errc::usage, "--kernel takes a kernel release such as 6.12.1-arch1-1");
     }
     return core::kernel_key_store(module_root(), release);
   }
-  return std::nullopt;
+  std::error_code ec;
+  if (!invocation.key_store_given && !fs::exists(invocation.key_store / core::k_current_link, ec)) {
+    throw Error(Errc::usage, "no key given and the key store " + util::quote(invocation.key_store)
+                               + " has no current key: give --key FILE [--cert FILE], -d/--dir DIR or --kernel KVER");
+  }
+  return invocation.key_store;
 }
 
 } // namespace
 
-void add_key_store_options(cxxopts::Options& options)
+void add_kernel_option(cxxopts::Options& options)
 {
   options.add_options()
-    ("keydir", "use the current key of key store DIR (DIR/current/)", cxxopts::value<std::string>(), "DIR")
     ("kernel", "use the ksign key installed with kernel KVER (<moduledir>/KVER/build/certs-local)",
      cxxopts::value<std::string>(), "KVER");
 }
 
-SigningKeySource signing_key_source(const cxxopts::ParseResult& result)
+SigningKeySource signing_key_source(const Invocation& invocation)
 {
-  const std::optional<fs::path> store = key_store(result);
-  const bool have_key = result.count("key") > 0;
-  if (store && have_key) {
-    throw Error(Errc::usage, "give either --key/--cert or a key store (--keydir, --kernel), not both");
-  }
+  const cxxopts::ParseResult& result = invocation.options;
   SigningKeySource source;
-  if (have_key) {
+  if (result.count("key") > 0) {
+    reject_together(result, "key", "kernel");
+    if (invocation.key_store_given) {
+      throw Error(Errc::usage, "--key and --dir cannot be used together");
+    }
     source.key = result["key"].as<std::string>();
     if (result.count("cert") > 0) {
       source.certificate = fs::path(result["cert"].as<std::vector<std::string>>().front());
+    } else if (!core::holds_certificate(source.key)) {
+      // signing_prv.pem of a key store holds only the key: say where its certificate is.
+      std::string message = "the key file " + util::quote(source.key) + " holds no certificate; give --cert FILE";
+      for (const std::string_view name : {core::k_cert_der, core::k_cert_pem, core::k_key_pem}) {
+        const fs::path beside = source.key.parent_path() / name;
+        std::error_code ec;
+        if (beside != source.key && fs::is_regular_file(beside, ec)) {
+          message += " (its certificate is in " + util::quote(beside) + ")";
+          break;
+        }
+      }
+      throw Error(Errc::usage, message);
     }
     return source;
   }
   if (result.count("cert") > 0) {
     throw Error(Errc::usage, "--cert needs --key (the private key to sign with)");
   }
-  if (!store) {
-    throw Error(Errc::usage, "no signing key: give --key FILE [--cert FILE], --keydir DIR or --kernel KVER");
-  }
-  const core::KeyFiles files = core::current_key_files(*store);
+  const core::KeyFiles files = core::current_key_files(key_store(invocation));
   source.key = files.key;
   source.certificate = files.certificate;
   source.recorded_hash = files.hash;
   return source;
 }
 
-std::vector<fs::path> trusted_certificate_files(const cxxopts::ParseResult& result)
+std::vector<fs::path> trusted_certificate_files(const Invocation& invocation)
 {
+  const cxxopts::ParseResult& result = invocation.options;
   std::vector<fs::path> files;
   if (result.count("cert") > 0) {
     for (const std::string& name : result["cert"].as<std::vector<std::string>>()) {
       files.emplace_back(name);
     }
   }
-  if (const std::optional<fs::path> store = key_store(result)) {
-    files.push_back(core::current_key_files(*store).certificate);
-  }
-  if (files.empty()) {
-    throw Error(Errc::usage, "no trusted certificate: give --cert FILE, --keydir DIR or --kernel KVER");
+  if (files.empty() || invocation.key_store_given || result.count("kernel") > 0) {
+    files.push_back(core::current_key_files(key_store(invocation)).certificate);
   }
   return files;
-}
-
-fs::path key_store_directory(const cxxopts::ParseResult& result)
-{
-  return core::key_store_path(result.count("dir") > 0 ? std::optional(result["dir"].as<std::string>()) : std::nullopt,
-                              std::getenv("KSIGN_DIR"));
 }
 
 std::optional<std::string> key_passphrase()
@@ -106,12 +110,17 @@ std::optional<std::string> key_passphrase()
   return std::string(pin);
 }
 
-core::HashAlgo chosen_hash(const std::optional<std::string>& name, std::optional<core::HashAlgo> fallback)
+core::HashAlgo chosen_hash(const std::optional<std::string>& name, std::optional<core::HashAlgo> fallback,
+                           std::string_view flag)
 {
   if (name) {
     const auto hash = core::parse_hash(*name);
     if (!hash) {
-      throw Error(Errc::usage, "unknown hash '" + *name + "' (sha256, sha384, sha512, sha3-256, sha3-384, sha3-512)");
+      throw Error(Errc::usage, std::string(flag) + ": unknown hash '" + *name + "' (sha256, sha384, sha512, sha3-256, sha3-384, sha3-512)");
+    }
+    if (!core::can_sign_with(*hash)) {
+      throw Error(Errc::usage, std::string(flag) + ": the kernel no longer accepts new " + std::string(core::hash_name(*hash))
+                                 + " signatures; use sha256, sha384, sha512 or sha3-*");
     }
     return *hash;
   }

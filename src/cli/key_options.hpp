@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "cli/command.hpp"
 #include "core/hash.hpp"
 
 #include <cxxopts.hpp>
@@ -13,8 +14,8 @@
 
 namespace ksign::cli {
 
-// Where a signing key comes from: --key/--cert, --keydir DIR (DIR/current), or --kernel KVER
-// (the installed kernel's certs-local).
+// Where a signing key comes from: --key/--cert, the key store (-d/--dir, $KSIGN_DIR,
+// ./certs-local: its current key), or --kernel KVER (the installed kernel's certs-local).
 struct SigningKeySource
 {
   std::filesystem::path key;
@@ -22,20 +23,16 @@ struct SigningKeySource
   std::optional<core::HashAlgo> recorded_hash; // the key store's khash
 };
 
-// Add --keydir and --kernel to `options` (sign and verify share them).
-void add_key_store_options(cxxopts::Options& options);
+// Add --kernel to `options` (sign and verify take it besides the key store).
+void add_kernel_option(cxxopts::Options& options);
 
-// Resolve the signing key from --key/--cert, --keydir or --kernel. Throws Error(usage) when
-// none or several are given.
-[[nodiscard]] SigningKeySource signing_key_source(const cxxopts::ParseResult& result);
+// The signing key from --key/--cert, --kernel or the key store. Throws Error(usage) when they
+// are mixed, or when a key file without --cert holds no certificate (naming the one beside it).
+[[nodiscard]] SigningKeySource signing_key_source(const Invocation& invocation);
 
-// The trusted certificate files from --cert (repeatable), --keydir or --kernel.
-[[nodiscard]] std::vector<std::filesystem::path> trusted_certificate_files(const cxxopts::ParseResult& result);
-
-// The key store `keys`, `config` and `install` work on: --dir, else $KSIGN_DIR, else ./certs-local.
-[[nodiscard]] std::filesystem::path key_store_directory(const cxxopts::ParseResult& result);
-
-class Output;
+// The trusted certificate files from --cert (repeatable), --kernel or the key store (when no
+// --cert is given, or when -d/--dir is given as well).
+[[nodiscard]] std::vector<std::filesystem::path> trusted_certificate_files(const Invocation& invocation);
 
 // Point CONFIG_SYSTEM_TRUSTED_KEYS of every config at the current certificate of `store`
 // (`keys` and `config` both do it), saying which configs changed.
@@ -45,8 +42,9 @@ void trust_current_key(const std::filesystem::path& store, std::span<const std::
 // The passphrase for an encrypted key: $KBUILD_SIGN_PIN, as the kernel's sign-file reads it.
 [[nodiscard]] std::optional<std::string> key_passphrase();
 
-// The hash from --hash, else `fallback`, else sha512; throws Error(usage) for an unknown name.
-[[nodiscard]] core::HashAlgo chosen_hash(const std::optional<std::string>& name,
-                                         std::optional<core::HashAlgo> fallback);
+// The hash named `name` (given to `flag`), else `fallback`, else sha512; throws Error(usage)
+// for an unknown name or one the kernel no longer accepts for new signatures.
+[[nodiscard]] core::HashAlgo chosen_hash(const std::optional<std::string>& name, std::optional<core::HashAlgo> fallback,
+                                         std::string_view flag = "--hash");
 
 } // namespace ksign::cli

@@ -1,27 +1,52 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "cli/output.hpp"
+#include "cli/command.hpp"
+#include "util/error.hpp"
 
 #include <cxxopts.hpp>
 
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace ksign::cli {
 
-// Parse `args` (args[0] is the command name) with `options`. A cxxopts error becomes
-// Error(Errc::usage) so that main reports it once, with exit status 2.
-[[nodiscard]] cxxopts::ParseResult parse_options(cxxopts::Options& options,
-                                                 std::span<const std::string> args);
+// Options accepted under an old name but not shown by --help.
+inline constexpr std::string_view k_alias_group = "aliases";
 
-// When the command line asked for --help: print `options`' help on stdout and return true.
-[[nodiscard]] bool print_help_if_asked(const cxxopts::ParseResult& result, cxxopts::Options& options);
+// The --help text of `options`, without the aliases.
+[[nodiscard]] std::string help_text(const cxxopts::Options& options);
+
+// The options `command` takes: its own and the shared ones the dispatcher adds.
+[[nodiscard]] cxxopts::Options command_options(const Command& command);
+
+// Parse `args` (args[0] is the command name) with `options`. An unknown option gets "did you
+// mean"; a bad value names its option; both are Error(Errc::usage), exit status 2.
+[[nodiscard]] cxxopts::ParseResult parse_options(cxxopts::Options& options, std::span<const std::string> args);
 
 // The verbosity -v/--verbose and -q/--quiet ask for (--quiet wins).
 [[nodiscard]] Verbosity verbosity(const cxxopts::ParseResult& result);
 
+// Throws Error(usage) "--a and --b cannot be used together" when both were given.
+void reject_together(const cxxopts::ParseResult& result, std::string_view a, std::string_view b);
+
+// The value of option `name` when given.
+[[nodiscard]] std::optional<std::string> optional_string(const cxxopts::ParseResult& result, const std::string& name);
+
 // A non-negative count given to --jobs: 0 means "one per CPU".
 [[nodiscard]] unsigned job_count(const cxxopts::ParseResult& result, const std::string& name = "jobs");
+
+// `parse()`'s value; a core Error from it (a value core cannot take) becomes a usage error that
+// names `flag`, the option the value was given to.
+template<typename Parse> auto option_value(std::string_view flag, Parse&& parse)
+{
+  try {
+    return parse();
+  } catch (const Error& e) {
+    throw Error(Errc::usage, std::string(flag) + ": " + e.what());
+  }
+}
 
 } // namespace ksign::cli

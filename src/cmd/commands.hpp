@@ -13,6 +13,5 @@ extern const Command cmd_install;
 extern const Command cmd_sign;
 extern const Command cmd_verify;
 extern const Command cmd_sign_file;
-extern const Command cmd_help;
 
 } // namespace ksign::cmd

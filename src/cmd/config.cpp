@@ -18,24 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-cxxopts::Options config_options()
+void add_config_options(cxxopts::Options& options)
 {
-  cxxopts::Options options("ksign config",
-                           "Set CONFIG_SYSTEM_TRUSTED_KEYS in each kernel config to the absolute path of the\n"
-                           "current key's certificate (signing_crt.pem), changing nothing else; a config\n"
-                           "that is already right is not rewritten. With --check, report the module-signing\n"
-                           "settings instead (exit status 1 when one is an error).");
-  options.custom_help("[options]");
-  options.positional_help("<config>...");
-  options.add_options()
-    ("d,dir", "key store (default: $KSIGN_DIR, else ./certs-local)", cxxopts::value<std::string>(), "DIR")
-    ("check", "check the module-signing settings; change nothing")
-    ("v,verbose", "also name configs that are already right")
-    ("q,quiet", "print errors only (with --check: problems only)")
-    ("h,help", "show this help")
-    ("configs", "", cxxopts::value<std::vector<std::string>>());
-  options.parse_positional({"configs"});
-  return options;
+  options.add_options()("check", "check the module-signing settings; change nothing");
 }
 
 std::string_view level_name(core::ConfigFinding::Level level)
@@ -64,37 +49,41 @@ int check_configs(const std::vector<fs::path>& configs, cli::Output& out)
       if (finding.level == core::ConfigFinding::Level::ok && out.verbosity() == cli::Verbosity::quiet) {
         continue;
       }
-      out.result(fmt::format("  {:<8} {}: {}", level_name(finding.level), finding.option, finding.message));
+      const char* fix = finding.fix == core::ConfigFinding::Fix::trust_current_key ? " (run 'ksign config')" : "";
+      out.result(fmt::format("  {:<8} {}: {}{}", level_name(finding.level), finding.option, finding.message, fix));
     }
   }
   out.info("{} {}, {} {}", errors, errors == 1 ? "error" : "errors", warnings, warnings == 1 ? "warning" : "warnings");
   return errors == 0 ? cli::exit_success : cli::exit_failure;
 }
 
-int run_config(std::span<const std::string> args)
+int run_config(cli::Invocation& invocation)
 {
-  cxxopts::Options options = config_options();
-  const cxxopts::ParseResult result = cli::parse_options(options, args);
-  if (cli::print_help_if_asked(result, options)) {
-    return cli::exit_success;
+  const std::vector<fs::path> configs = core::expand_config_patterns(invocation.operands);
+  if (invocation.options.count("check") > 0) {
+    return check_configs(configs, invocation.out);
   }
-  cli::Output out("config");
-  out.set_verbosity(cli::verbosity(result));
-  if (result.count("configs") == 0) {
-    throw Error(Errc::usage, "no kernel config given");
-  }
-  const std::vector<fs::path> configs =
-    core::expand_config_patterns(result["configs"].as<std::vector<std::string>>());
-  if (result.count("check") > 0) {
-    return check_configs(configs, out);
-  }
-  cli::trust_current_key(cli::key_store_directory(result), configs, out);
+  cli::trust_current_key(invocation.key_store, configs, invocation.out);
   return cli::exit_success;
 }
 
 } // namespace
 
-const Command cmd_config = {"config", "point kernel configs at the current key, or check their signing settings",
-                            run_config};
+const Command cmd_config = {
+  .name = "config",
+  .summary = "point kernel configs at the current key, or check their signing settings",
+  .description = "Set CONFIG_SYSTEM_TRUSTED_KEYS in each kernel config to the absolute path of the\n"
+                 "current key's certificate (signing_crt.pem), changing nothing else; a config\n"
+                 "that is already right is not rewritten. With --check, report the module-signing\n"
+                 "settings instead (exit status 1 when one is an error).",
+  .operands = "<config>...",
+  .min_operands = 1,
+  .max_operands = cli::k_any,
+  .takes_key_store = true,
+  .verbose_help = "also name configs that are already right",
+  .quiet_help = "print errors only (with --check: problems only)",
+  .add_options = add_config_options,
+  .run = run_config,
+};
 
 } // namespace ksign::cmd

@@ -19,45 +19,28 @@ namespace {
 
 namespace fs = std::filesystem;
 
-cxxopts::Options install_options()
+int run_install(cli::Invocation& invocation)
 {
-  cxxopts::Options options("ksign install",
-                           "Copy the current key directory and the 'current' link of a key store into DEST,\n"
-                           "creating DEST and keeping file modes, e.g. in a PKGBUILD's _package-headers():\n"
-                           "  ksign install \"$builddir/certs-local\"");
-  options.custom_help("[options]");
-  options.positional_help("<dest>");
-  options.add_options()
-    ("d,dir", "key store (default: $KSIGN_DIR, else ./certs-local)", cxxopts::value<std::string>(), "DIR")
-    ("v,verbose", "name what is copied")
-    ("q,quiet", "print errors only")
-    ("h,help", "show this help")
-    ("dest", "", cxxopts::value<std::vector<std::string>>());
-  options.parse_positional({"dest"});
-  return options;
-}
-
-int run_install(std::span<const std::string> args)
-{
-  cxxopts::Options options = install_options();
-  const cxxopts::ParseResult result = cli::parse_options(options, args);
-  if (cli::print_help_if_asked(result, options)) {
-    return cli::exit_success;
-  }
-  cli::Output out("install");
-  out.set_verbosity(cli::verbosity(result));
-  if (result.count("dest") != 1 || result["dest"].as<std::vector<std::string>>().size() != 1) {
-    throw Error(Errc::usage, "give exactly one destination directory");
-  }
-  const fs::path store = cli::key_store_directory(result);
-  const fs::path destination = result["dest"].as<std::vector<std::string>>().front();
-  const fs::path copied = core::install_current_key(store, destination);
-  out.detail("installed {} as {}", util::quote(copied), util::quote(destination / core::k_current_link));
+  const fs::path destination = invocation.operands.front();
+  const fs::path copied = core::install_current_key(invocation.key_store, destination);
+  invocation.out.detail("installed {} as {}", util::quote(copied), util::quote(destination / core::k_current_link));
   return cli::exit_success;
 }
 
 } // namespace
 
-const Command cmd_install = {"install", "copy the current key into a kernel headers package", run_install};
+const Command cmd_install = {
+  .name = "install",
+  .summary = "copy the current key into a kernel headers package",
+  .description = "Copy the current key directory and the 'current' link of a key store into DEST,\n"
+                 "creating DEST and keeping file modes, e.g. in a PKGBUILD's _package-headers():\n"
+                 "  ksign install \"$builddir/certs-local\"",
+  .operands = "<dest>",
+  .min_operands = 1,
+  .max_operands = 1,
+  .takes_key_store = true,
+  .verbose_help = "name what is copied",
+  .run = run_install,
+};
 
 } // namespace ksign::cmd

@@ -13,6 +13,7 @@
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/json.hpp"
+#include "util/time.hpp"
 
 #include <fmt/core.h>
 
@@ -29,29 +30,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
-cxxopts::Options keys_options()
+void add_keys_options(cxxopts::Options& options)
 {
-  cxxopts::Options options("ksign keys",
-                           "Make or refresh the module-signing key of a key store, then point every given\n"
-                           "kernel config's CONFIG_SYSTEM_TRUSTED_KEYS at the current certificate.\n"
-                           "Key type and hash come from the configs (CONFIG_MODULE_SIG_KEY_TYPE_*,\n"
-                           "CONFIG_MODULE_SIG_HASH); without a config: EC P-384 and sha512.");
-  options.custom_help("[options]");
   options.add_options()
-    ("d,dir", "key store (default: $KSIGN_DIR, else ./certs-local)", cxxopts::value<std::string>(), "DIR")
-    ("c,config", "kernel config to read and update; a quoted glob like '../config.*' works (repeatable)",
+    ("config", "kernel config to read and update; a quoted glob like '../config.*' works (repeatable; "
+               "the files an unquoted glob expands to are taken too)",
      cxxopts::value<std::vector<std::string>>(), "FILE|GLOB")
-    ("r,refresh", "make a new key when the current one is older: 'always' or a number with s, m, h, d or w "
-                  "(30d, 30days, 24h, 2weeks)", cxxopts::value<std::string>()->default_value("7d"), "PERIOD")
-    ("k,keep", "remove the oldest key directories beyond the newest N (never the current one)",
+    ("refresh", "make a new key when the current one is older: 'always' or a number with s, m, h, d or w "
+                "(30d, 30days, 24h, 2weeks; default: the period of the last run, else 7d)",
+     cxxopts::value<std::string>(), "PERIOD")
+    ("keep", "remove the oldest key directories beyond the newest N (never the current one)",
      cxxopts::value<int>(), "N")
     ("show", "describe the current key (type, hash, age, next refresh, key id) and which installed "
              "kernels carry it; changes nothing")
-    ("json", "with --show: print it as JSON")
-    ("v,verbose", "say what is kept as well as what changes")
-    ("q,quiet", "print errors only")
-    ("h,help", "show this help");
-  return options;
+    ("json", "with --show: print it as JSON");
 }
 
 // The certificate's subject names the host and the day, so `ksign verify` and the kernel's
@@ -62,35 +54,8 @@ std::string certificate_name()
   if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
     std::snprintf(host, sizeof host, "localhost");
   }
-  const std::time_t now = std::time(nullptr);
-  std::tm parts{};
-  ::gmtime_r(&now, &parts);
-  char date[16];
-  std::strftime(date, sizeof date, "%Y-%m-%d", &parts);
-  return fmt::format("Local out-of-tree module signing key ({}, {})", host, date);
-}
-
-// The settings every config asks for; they must agree, since all get the same key.
-core::SigningSettings agreed_settings(const std::vector<fs::path>& configs)
-{
-  std::optional<core::SigningSettings> agreed;
-  fs::path first;
-  for (const fs::path& path : configs) {
-    const core::SigningSettings settings = core::signing_settings(core::KernelConfig::read(path));
-    if (!agreed) {
-      agreed = settings;
-      first = path;
-      continue;
-    }
-    if (settings.key_type != agreed->key_type || settings.hash != agreed->hash) {
-      throw Error(Errc::config,
-                  fmt::format("kernel configs disagree: {} asks for a {} key with {}, {} for a {} key with {} "
-                              "(all configs get the same key)",
-                              util::quote(first), core::key_type_name(agreed->key_type), core::hash_name(agreed->hash),
-                              util::quote(path), core::key_type_name(settings.key_type), core::hash_name(settings.hash)));
-    }
-  }
-  return *agreed;
+  return fmt::format("Local out-of-tree module signing key ({}, {})", host,
+                     util::utc_text(std::chrono::system_clock::now(), "%Y-%m-%d"));
 }
 
 // Without a config: keep what the current key is, else an EC P-384 key with sha512 (the
@@ -105,81 +70,33 @@ core::SigningSettings settings_without_config(const std::optional<core::CurrentK
 
 std::string utc_text(std::chrono::system_clock::time_point time)
 {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm parts{};
-  ::gmtime_r(&seconds, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &parts);
-  return text;
+  return util::utc_text(time, "%Y-%m-%d %H:%M:%S UTC");
 }
 
-std::string duration_text(std::chrono::seconds duration)
+// Why a new key is made, with the flag that asked for it.
+std::string reason_text(const core::RefreshReason& reason, const core::RefreshPolicy& policy)
 {
-  const long long total = duration.count();
-  const long long days = total / 86400;
-  const long long hours = (total % 86400) / 3600;
-  const long long minutes = (total % 3600) / 60;
-  if (days > 0) {
-    return fmt::format("{}d {}h", days, hours);
+  switch (reason.kind) {
+  case core::RefreshReason::Kind::always:
+    return "--refresh always";
+  case core::RefreshReason::Kind::age:
+    return reason.text + " (--refresh " + util::whole_units(policy.max_age) + ")";
+  default:
+    return reason.text;
   }
-  if (hours > 0) {
-    return fmt::format("{}h {}m", hours, minutes);
-  }
-  return fmt::format("{}m", minutes);
-}
-
-struct KernelKey
-{
-  std::string release;
-  std::string key_id;      // empty: no ksign key installed with that kernel
-  std::string fingerprint;
-};
-
-// The ksign key each installed kernel carries in its build/certs-local.
-std::vector<KernelKey> installed_kernel_keys()
-{
-  std::vector<KernelKey> kernels;
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(cli::module_root(), ec)) {
-    if (!entry.is_directory(ec)) {
-      continue;
-    }
-    KernelKey kernel{entry.path().filename().string(), {}, {}};
-    try {
-      const core::KeyFiles files = core::current_key_files(core::kernel_key_store(cli::module_root(), kernel.release));
-      const X509Ptr certificate = core::load_certificate(files.certificate);
-      kernel.key_id = core::subject_key_id_hex(certificate.get());
-      kernel.fingerprint = core::fingerprint_sha256(certificate.get());
-    } catch (const Error&) {
-      // no (readable) ksign key for this kernel
-    }
-    kernels.push_back(std::move(kernel));
-  }
-  std::sort(kernels.begin(), kernels.end(), [](const KernelKey& a, const KernelKey& b) { return a.release < b.release; });
-  return kernels;
 }
 
 // `ksign keys --show`: read-only, no lock, nothing created.
 int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool json)
 {
-  const std::optional<core::CurrentKey> current = core::current_key(store);
-  const std::vector<KernelKey> kernels = installed_kernel_keys();
-  std::string fingerprint;
-  std::string key_id;
-  std::string subject;
-  std::chrono::system_clock::time_point created;
-  std::optional<std::chrono::system_clock::time_point> next_refresh;
-  if (current) {
-    const X509Ptr certificate = core::load_certificate(core::current_key_files(store).certificate);
-    fingerprint = core::fingerprint_sha256(certificate.get());
-    key_id = core::subject_key_id_hex(certificate.get());
-    subject = core::subject_name(certificate.get());
-    created = std::chrono::time_point_cast<std::chrono::system_clock::duration>(
-      std::chrono::file_clock::to_sys(current->created));
-    if (!policy.always) {
-      next_refresh = created + policy.max_age;
-    }
-  }
+  const core::KeyStoreState state = core::key_store_state(store, cli::module_root(), policy);
+  const std::optional<core::CurrentKey>& current = state.current;
+  const std::vector<core::KernelKey>& kernels = state.kernels;
+  const std::string& fingerprint = state.fingerprint;
+  const std::string& key_id = state.key_id;
+  const std::string& subject = state.subject;
+  const auto created = state.created;
+  const auto& next_refresh = state.next_refresh;
   const auto now = std::chrono::system_clock::now();
   const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - created);
   const std::string absolute_store = fs::absolute(store).lexically_normal().string();
@@ -200,7 +117,7 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
     }
     fmt::print(",\n  \"kernels\": [");
     for (std::size_t i = 0; i < kernels.size(); ++i) {
-      const KernelKey& k = kernels[i];
+      const core::KernelKey& k = kernels[i];
       fmt::print("{}\n    {{\"release\": {}, \"has_ksign_key\": {}", i == 0 ? "" : ",", util::json_string(k.release),
                  k.fingerprint.empty() ? "false" : "true");
       if (!k.fingerprint.empty()) {
@@ -220,11 +137,11 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
     fmt::print("current key:  {}\n", current->directory.filename().string());
     fmt::print("type, hash:   {}, {}\n", current->type ? core::key_type_name(*current->type) : "unknown",
                current->hash ? core::hash_name(*current->hash) : "unknown");
-    fmt::print("created:      {} ({} ago)\n", utc_text(created), duration_text(age));
+    fmt::print("created:      {} ({} ago)\n", utc_text(created), util::short_duration(age));
     if (next_refresh) {
       fmt::print("next refresh: {} ({})\n", utc_text(*next_refresh),
                  *next_refresh <= now ? "due: the next 'ksign keys' makes a new key"
-                                      : "in " + duration_text(std::chrono::duration_cast<std::chrono::seconds>(*next_refresh - now)));
+                                      : "in " + util::short_duration(std::chrono::duration_cast<std::chrono::seconds>(*next_refresh - now)));
     } else {
       fmt::print("next refresh: at every 'ksign keys' (--refresh always)\n");
     }
@@ -236,7 +153,7 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
   if (kernels.empty()) {
     fmt::print("  none\n");
   }
-  for (const KernelKey& k : kernels) {
+  for (const core::KernelKey& k : kernels) {
     fmt::print("  {:<32} {}\n", k.release,
                k.fingerprint.empty()           ? "no ksign key"
                : k.fingerprint == fingerprint ? "the current key"
@@ -245,19 +162,22 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
   return cli::exit_success;
 }
 
-int run_keys(std::span<const std::string> args)
+int run_keys(cli::Invocation& invocation)
 {
-  cxxopts::Options options = keys_options();
-  const cxxopts::ParseResult result = cli::parse_options(options, args);
-  if (cli::print_help_if_asked(result, options)) {
-    return cli::exit_success;
+  const cxxopts::ParseResult& result = invocation.options;
+  cli::Output& out = invocation.out;
+  const fs::path& store = invocation.key_store;
+  // An unquoted --config glob reaches us as one --config and the rest as arguments.
+  if (!invocation.operands.empty() && result.count("config") == 0) {
+    throw Error(Errc::usage, "unexpected argument '" + invocation.operands.front()
+                               + "' (a glob for --config must be quoted: --config 'config.*')");
   }
-  if (!result.unmatched().empty()) {
-    throw Error(Errc::usage, "unexpected argument '" + result.unmatched().front() + "'");
-  }
-  cli::Output out("keys");
-  out.set_verbosity(cli::verbosity(result));
-  const core::RefreshPolicy policy = core::parse_refresh_policy(result["refresh"].as<std::string>());
+  // The period given, else 7 days; --show describes the store with the period its last run
+  // was given, so that "next refresh" is what the next run will do.
+  const std::optional<std::string> given_period = cli::optional_string(result, "refresh");
+  const std::string period =
+    given_period.value_or(result.count("show") > 0 ? core::recorded_refresh_period(store).value_or("7d") : "7d");
+  const core::RefreshPolicy policy = cli::option_value("--refresh", [&] { return core::parse_refresh_policy(period); });
   std::optional<std::size_t> keep;
   if (result.count("keep") > 0) {
     const int value = result["keep"].as<int>();
@@ -266,11 +186,9 @@ int run_keys(std::span<const std::string> args)
     }
     keep = static_cast<std::size_t>(value);
   }
-  const fs::path store = cli::key_store_directory(result);
+  cli::reject_together(result, "show", "config");
+  cli::reject_together(result, "show", "keep");
   if (result.count("show") > 0) {
-    if (result.count("config") > 0 || result.count("keep") > 0) {
-      throw Error(Errc::usage, "--show only reads: it takes no --config or --keep");
-    }
     return show_keys(store, policy, result.count("json") > 0);
   }
   if (result.count("json") > 0) {
@@ -281,22 +199,27 @@ int run_keys(std::span<const std::string> args)
   std::vector<fs::path> configs;
   std::optional<core::SigningSettings> from_configs;
   if (result.count("config") > 0) {
-    configs = core::expand_config_patterns(result["config"].as<std::vector<std::string>>());
-    from_configs = agreed_settings(configs);
+    std::vector<std::string> patterns = result["config"].as<std::vector<std::string>>();
+    patterns.insert(patterns.end(), invocation.operands.begin(), invocation.operands.end());
+    configs = core::expand_config_patterns(patterns);
+    from_configs = core::agreed_signing_settings(configs);
     core::require_can_generate(from_configs->key_type);
   }
 
   const core::KeyStoreLock lock(store);
+  if (given_period) {
+    core::record_refresh_period(store, *given_period);
+  }
   const std::optional<core::CurrentKey> current = core::current_key(store);
   const core::SigningSettings wanted = from_configs ? *from_configs : settings_without_config(current);
-  const std::optional<std::string> reason =
+  const std::optional<core::RefreshReason> reason =
     core::refresh_reason(current, wanted.key_type, wanted.hash, policy, fs::file_time_type::clock::now());
   if (reason) {
     const core::SigningKey key = core::generate_signing_key(wanted.key_type, wanted.hash, certificate_name());
     const fs::path directory = core::write_key_directory(store, key, wanted.hash);
     core::switch_current(store, directory);
     out.info("new {} key ({}) in {}: {}", core::key_type_name(wanted.key_type), core::hash_name(wanted.hash),
-             util::quote(directory), *reason);
+             util::quote(directory), reason_text(*reason, policy));
   } else {
     out.detail("keeping the current key {}", util::quote(current->directory));
     if (!configs.empty() && core::complete_key_directory(current->directory)) {
@@ -318,6 +241,18 @@ int run_keys(std::span<const std::string> args)
 
 } // namespace
 
-const Command cmd_keys = {"keys", "make or refresh the signing key and point kernel configs at it", run_keys};
+const Command cmd_keys = {
+  .name = "keys",
+  .summary = "make or refresh the signing key and point kernel configs at it",
+  .description = "Make or refresh the module-signing key of a key store, then point every given\n"
+                 "kernel config's CONFIG_SYSTEM_TRUSTED_KEYS at the current certificate.\n"
+                 "Key type and hash come from the configs (CONFIG_MODULE_SIG_KEY_TYPE_*,\n"
+                 "CONFIG_MODULE_SIG_HASH); without a config: EC P-384 and sha512.",
+  .max_operands = cli::k_any,
+  .takes_key_store = true,
+  .verbose_help = "say what is kept as well as what changes",
+  .add_options = add_keys_options,
+  .run = run_keys,
+};
 
 } // namespace ksign::cmd

@@ -2,10 +2,12 @@
 // `ksign sign`: sign modules in place (or to --output), many at once, with one key load.
 
 #include "cli/key_options.hpp"
+#include "cli/modules.hpp"
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
 #include "core/module_files.hpp"
+#include "core/certificate.hpp"
 #include "core/module_signer.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -21,12 +23,8 @@ namespace ksign::cmd {
 
 namespace {
 
-cxxopts::Options sign_options()
+void add_sign_options(cxxopts::Options& options)
 {
-  cxxopts::Options options("ksign sign", "Sign Linux kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst) in place.\n"
-                                         "A module that is already signed is re-signed.");
-  options.custom_help("[options]");
-  options.positional_help("<module|dir>...");
   options.add_options()
     ("k,key", "PEM private key (may also hold the certificate)", cxxopts::value<std::string>(), "FILE")
     ("c,cert", "signer's certificate, DER or PEM", cxxopts::value<std::vector<std::string>>(), "FILE")
@@ -38,55 +36,56 @@ cxxopts::Options sign_options()
     ("r,recursive", "sign modules in subdirectories of a directory too")
     ("j,jobs", "sign N modules at a time (0: one per CPU)", cxxopts::value<int>()->default_value("0"), "N")
     ("compress-level", "level for recompressing .ko.gz/.xz/.zst modules (default: the kernel's)",
-     cxxopts::value<int>(), "N")
-    ("v,verbose", "name every module signed")
-    ("q,quiet", "print errors only")
-    ("h,help", "show this help")
-    ("modules", "", cxxopts::value<std::vector<std::string>>());
-  cli::add_key_store_options(options);
-  options.parse_positional({"modules"});
-  return options;
+     cxxopts::value<int>(), "N");
+  cli::add_kernel_option(options);
 }
 
-int run_sign(std::span<const std::string> args)
+int run_sign(cli::Invocation& invocation)
 {
-  cxxopts::Options options = sign_options();
-  const cxxopts::ParseResult result = cli::parse_options(options, args);
-  if (cli::print_help_if_asked(result, options)) {
-    return cli::exit_success;
-  }
-  cli::Output out("sign");
-  out.set_verbosity(cli::verbosity(result));
-  if (result.count("modules") == 0) {
-    throw Error(Errc::usage, "no module given");
-  }
-  const auto arguments = result["modules"].as<std::vector<std::string>>();
-  const cli::SigningKeySource source = cli::signing_key_source(result);
+  const cxxopts::ParseResult& result = invocation.options;
+  cli::Output& out = invocation.out;
+  const std::vector<std::string>& arguments = invocation.operands;
 
+  // Every option value is checked before a key is read or a module touched.
   core::SignSettings settings;
-  settings.hash = cli::chosen_hash(result.count("hash") ? std::optional(result["hash"].as<std::string>()) : std::nullopt,
-                                   source.recorded_hash);
-  settings.signer_id = result.count("keyid") > 0 ? core::SignerIdKind::subject_key_id
-                                                 : core::SignerIdKind::issuer_and_serial;
   if (result.count("compress-level") > 0) {
     settings.compression_level = result["compress-level"].as<int>();
+    if (const auto problem = core::level_problem(settings.compression_level)) {
+      throw Error(Errc::usage, "--compress-level: " + *problem);
+    }
   }
   const unsigned jobs = cli::job_count(result);
+  const std::optional<std::string> hash_name = cli::optional_string(result, "hash");
+  if (hash_name) {
+    (void)cli::chosen_hash(hash_name, std::nullopt);
+  }
+  const std::optional<std::string> output_name = cli::optional_string(result, "output");
+  if (output_name && arguments.size() != 1) {
+    throw Error(Errc::usage, "--output takes exactly one module");
+  }
+  const cli::SigningKeySource source = cli::signing_key_source(invocation);
+  settings.hash = cli::chosen_hash(hash_name, source.recorded_hash);
+  settings.signer_id = result.count("keyid") > 0 ? core::SignerIdKind::subject_key_id
+                                                 : core::SignerIdKind::issuer_and_serial;
 
   auto key = std::make_shared<core::SigningKey>(
     core::load_signing_key(source.key, source.certificate, cli::key_passphrase()));
+  if (core::is_ml_dsa(key->type) && settings.hash != core::HashAlgo::sha512) {
+    throw Error(Errc::usage, "--hash: ML-DSA module signatures use sha512");
+  }
+  if (settings.signer_id == core::SignerIdKind::subject_key_id && !core::has_subject_key_id(key->certificate)) {
+    throw Error(Errc::failure, "--keyid: " + std::string(core::k_no_subject_key_id));
+  }
   const core::ModuleSigner signer(std::move(key), settings);
 
-  const std::vector<core::ModuleFile> modules = core::collect_modules(arguments, result.count("recursive") > 0);
-  if (modules.empty()) {
-    throw Error(Errc::io, "no modules (*.ko, *.ko.gz, *.ko.xz, *.ko.zst) found");
-  }
+  const std::vector<core::ModuleFile> modules =
+    cli::collect_modules_or_explain(arguments, result.count("recursive") > 0);
   std::optional<std::filesystem::path> output;
-  if (result.count("output") > 0) {
-    if (modules.size() != 1 || arguments.size() != 1) {
+  if (output_name) {
+    if (modules.size() != 1) {
       throw Error(Errc::usage, "--output takes exactly one module");
     }
-    output = result["output"].as<std::string>();
+    output = *output_name;
   }
 
   std::atomic<std::size_t> failures{0};
@@ -107,7 +106,6 @@ int run_sign(std::span<const std::string> args)
       } else {
         out.detail("signed {}", descriptions[index]);
       }
-      out.step_progress();
     };
     // 256 a batch: on btrfs every syncfs commits a transaction, and batches of 64 cost ~0.3 s
     // more over a 4230-module kernel than 256 (4.4 vs 4.1 s); larger gained no more.
@@ -127,8 +125,9 @@ int run_sign(std::span<const std::string> args)
         committer.add(std::move(staged), index);
       } catch (const std::exception& e) {
         report(path, e.what());
-        out.step_progress();
       }
+      // Per module as it is signed: the committer reports a whole batch at once.
+      out.step_progress();
     });
     committer.finish();
   }
@@ -143,6 +142,19 @@ int run_sign(std::span<const std::string> args)
 
 } // namespace
 
-const Command cmd_sign = {"sign", "sign kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst)", run_sign};
+const Command cmd_sign = {
+  .name = "sign",
+  .summary = "sign kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst)",
+  .description = "Sign Linux kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst) in place.\n"
+                 "A module that is already signed is re-signed. Without --key or --kernel, the current\n"
+                 "key of the key store signs.",
+  .operands = "<module|dir>...",
+  .min_operands = 1,
+  .max_operands = cli::k_any,
+  .takes_key_store = true,
+  .verbose_help = "name every module signed",
+  .add_options = add_sign_options,
+  .run = run_sign,
+};
 
 } // namespace ksign::cmd

@@ -9,8 +9,7 @@
 #include "cli/key_options.hpp"
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
-#include "core/elf.hpp"
-#include "core/modsig.hpp"
+#include "core/certificate.hpp"
 #include "core/module_signer.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -101,6 +100,16 @@ void write_p7s(const std::filesystem::path& module, ByteView cms)
   util::replace_file_atomically(module.string() + ".p7s", cms);
 }
 
+// The kernel's sign-file writes a new file as whoever runs it; ksign keeps the module's owner
+// and group when it can, and otherwise signs anyway and says so.
+void warn_if_owner_lost(const std::filesystem::path& dest, const core::SignOutcome& outcome)
+{
+  if (!outcome.owner_kept) {
+    cli::Output("sign-file").warning("cannot keep the owner and group of {}: signed, now owned by you",
+                                     util::quote(dest));
+  }
+}
+
 int run_sign_file(std::span<const std::string> args)
 {
   for (const std::string& arg : args.subspan(1)) {
@@ -118,21 +127,21 @@ int run_sign_file(std::span<const std::string> args)
   }
   const std::vector<std::string>& pos = parsed.positional;
 
+  // Errors name the module, as the kernel's sign-file does.
+  const auto for_module = [](const std::filesystem::path& module, auto&& work) {
+    try {
+      return work();
+    } catch (const Error& e) {
+      throw Error(e.code(), util::quote(module) + ": " + e.what());
+    }
+  };
+
   if (parsed.raw_signature) {
     // -s <raw sig> <hash> <x509> <module> [<dest>]: append a signature made elsewhere.
     const std::filesystem::path module = pos[2];
     const std::filesystem::path dest = pos.size() > 3 ? pos[3] : pos[2];
     const Bytes cms = util::read_file(*parsed.raw_signature);
-    const Bytes image = util::read_file(module);
-    const std::size_t length = core::unsigned_length(image);
-    if (const auto problem = core::kernel_module_problem(ByteView(image).first(length))) {
-      throw Error(Errc::format, util::quote(module) + ": " + *problem);
-    }
-    const auto trailer = core::make_trailer(cms.size());
-    const ByteView parts[] = {ByteView(image).first(length), cms, trailer};
-    util::ReplaceOptions options;
-    options.metadata_from = module;
-    util::replace_file_atomically(dest, parts, options);
+    warn_if_owner_lost(dest, for_module(module, [&] { return core::append_signature_file(module, dest, cms, true); }));
     return cli::exit_success;
   }
 
@@ -142,27 +151,24 @@ int run_sign_file(std::span<const std::string> args)
   const std::filesystem::path module = pos[3];
   const std::filesystem::path dest = pos.size() > 4 ? pos[4] : pos[3];
   if (key_file.starts_with("pkcs11:")) {
-    throw Error(Errc::crypto, "PKCS#11 keys are not supported by ksign; use a PEM key file");
+    throw Error(Errc::failure, "PKCS#11 keys are not supported by ksign; use a PEM key file");
   }
   core::SignSettings settings;
-  settings.hash = cli::chosen_hash(hash_name, std::nullopt);
+  settings.hash = cli::chosen_hash(hash_name, std::nullopt, "<hash algo>");
+  settings.owner_best_effort = true;
   settings.signer_id = parsed.key_id ? core::SignerIdKind::subject_key_id : core::SignerIdKind::issuer_and_serial;
   auto key = std::make_shared<core::SigningKey>(core::load_signing_key(key_file, cert_file, cli::key_passphrase()));
+  if (parsed.key_id && !core::has_subject_key_id(key->certificate)) {
+    throw Error(Errc::failure, "-k: " + std::string(core::k_no_subject_key_id));
+  }
   const core::ModuleSigner signer(std::move(key), settings);
 
   if (parsed.detached_only) {
-    core::SignOutcome outcome;
-    (void)signer.sign_image(util::read_file(module), &outcome);
-    write_p7s(module, outcome.cms);
+    write_p7s(module, for_module(module, [&] { return signer.detached_signature(module); }));
     return cli::exit_success;
   }
-  const core::SignOutcome outcome = [&] {
-    try {
-      return signer.sign_file(module, dest);
-    } catch (const Error& e) {
-      throw Error(e.code(), util::quote(module) + ": " + e.what());
-    }
-  }();
+  const core::SignOutcome outcome = for_module(module, [&] { return signer.sign_file(module, dest); });
+  warn_if_owner_lost(dest, outcome);
   if (parsed.save_p7s) {
     write_p7s(module, outcome.cms);
   }
@@ -171,7 +177,10 @@ int run_sign_file(std::span<const std::string> args)
 
 } // namespace
 
-const Command cmd_sign_file = {"sign-file", "the kernel's scripts/sign-file interface, for DKMS and Kbuild",
-                               run_sign_file};
+const Command cmd_sign_file = {
+  .name = "sign-file",
+  .summary = "the kernel's scripts/sign-file interface, for DKMS and Kbuild",
+  .run_own_argv = run_sign_file,
+};
 
 } // namespace ksign::cmd

@@ -2,6 +2,7 @@
 // `ksign verify`: predict, for each module, what a kernel with module.sig_enforce=1 will say.
 
 #include "cli/key_options.hpp"
+#include "cli/modules.hpp"
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
@@ -22,27 +23,15 @@ namespace ksign::cmd {
 
 namespace {
 
-cxxopts::Options verify_options()
+void add_verify_options(cxxopts::Options& options)
 {
-  cxxopts::Options options("ksign verify",
-                           "Check module signatures the way the kernel does, against trusted certificates.\n"
-                           "With --kernel KVER and no modules: audit every module installed for KVER against\n"
-                           "everything that kernel trusts. Exit status 0 only when every module is ok.");
-  options.custom_help("[options]");
-  options.positional_help("<module|dir>...");
   options.add_options()
     ("c,cert", "trust the certificate(s) in FILE: DER, PEM or a PEM bundle (repeatable)",
      cxxopts::value<std::vector<std::string>>(), "FILE")
     ("r,recursive", "check modules in subdirectories of a directory too")
     ("j,jobs", "check N modules at a time (0: one per CPU)", cxxopts::value<int>()->default_value("0"), "N")
-    ("json", "print the results as JSON on stdout")
-    ("v,verbose", "more detail per module")
-    ("q,quiet", "print only the modules that are not ok")
-    ("h,help", "show this help")
-    ("modules", "", cxxopts::value<std::vector<std::string>>());
-  cli::add_key_store_options(options);
-  options.parse_positional({"modules"});
-  return options;
+    ("json", "print the results as JSON on stdout");
+  cli::add_kernel_option(options);
 }
 
 struct ModuleResult
@@ -51,6 +40,24 @@ struct ModuleResult
   core::Verification verification;
   std::string read_error; // the file could not be read at all
 };
+
+// The words a verdict is shown with, in module lines and in the summary alike.
+std::string_view verdict_words(core::Verdict verdict)
+{
+  switch (verdict) {
+  case core::Verdict::ok:
+    return "ok";
+  case core::Verdict::unsigned_module:
+    return "unsigned";
+  case core::Verdict::unknown_key:
+    return "unknown key";
+  case core::Verdict::bad_signature:
+    return "bad signature";
+  case core::Verdict::malformed:
+    return "malformed";
+  }
+  return "malformed";
+}
 
 std::string paint(std::string_view text, bool ok, bool color)
 {
@@ -72,15 +79,15 @@ std::string describe(const core::Verification& v, bool color)
   }
   switch (v.verdict) {
   case core::Verdict::ok:
-    return fmt::format("{} ({}, {})", paint("ok", true, color), signer, hash);
+    return fmt::format("{} ({}, {})", paint(verdict_words(core::Verdict::ok), true, color), signer, hash);
   case core::Verdict::unsigned_module:
-    return paint("unsigned", false, color);
+    return paint(verdict_words(core::Verdict::unsigned_module), false, color);
   case core::Verdict::unknown_key:
-    return fmt::format("{} ({}{}{})", paint("unknown key", false, color), signer, signer.empty() ? "" : ", ", hash);
+    return fmt::format("{} ({}{}{})", paint(verdict_words(core::Verdict::unknown_key), false, color), signer, signer.empty() ? "" : ", ", hash);
   case core::Verdict::bad_signature:
-    return fmt::format("{} ({})", paint("bad signature", false, color), v.problem);
+    return fmt::format("{} ({})", paint(verdict_words(core::Verdict::bad_signature), false, color), v.problem);
   case core::Verdict::malformed:
-    return fmt::format("{} ({})", paint("malformed", false, color), v.problem);
+    return fmt::format("{} ({})", paint(verdict_words(core::Verdict::malformed), false, color), v.problem);
   }
   return "malformed";
 }
@@ -117,21 +124,16 @@ void print_json(const std::vector<ModuleResult>& results, const std::map<std::st
   fmt::print("}}\n}}\n");
 }
 
-int run_verify(std::span<const std::string> args)
+int run_verify(cli::Invocation& invocation)
 {
-  cxxopts::Options options = verify_options();
-  const cxxopts::ParseResult result = cli::parse_options(options, args);
-  if (cli::print_help_if_asked(result, options)) {
-    return cli::exit_success;
-  }
-  cli::Output out("verify");
-  out.set_verbosity(cli::verbosity(result));
+  const cxxopts::ParseResult& result = invocation.options;
+  cli::Output& out = invocation.out;
   const bool json = result.count("json") > 0;
   const unsigned jobs = cli::job_count(result);
 
   // Audit mode: every module of an installed kernel, against everything it trusts.
-  const bool audit = result.count("modules") == 0 && result.count("kernel") > 0;
-  if (result.count("modules") == 0 && !audit) {
+  const bool audit = invocation.operands.empty() && result.count("kernel") > 0;
+  if (invocation.operands.empty() && !audit) {
     throw Error(Errc::usage, "no module given (or give --kernel KVER alone to audit an installed kernel)");
   }
   std::vector<std::string> arguments;
@@ -153,8 +155,8 @@ int run_verify(std::span<const std::string> args)
                   release);
     }
   } else {
-    arguments = result["modules"].as<std::vector<std::string>>();
-    certificate_files = cli::trusted_certificate_files(result);
+    arguments = invocation.operands;
+    certificate_files = cli::trusted_certificate_files(invocation);
   }
 
   core::TrustedKeys trusted;
@@ -164,9 +166,22 @@ int run_verify(std::span<const std::string> args)
     }
   }
 
-  std::vector<core::ModuleFile> modules = core::collect_modules(arguments, audit || result.count("recursive") > 0);
-  if (modules.empty()) {
-    throw Error(Errc::io, "no modules (*.ko, *.ko.gz, *.ko.xz, *.ko.zst) found");
+  const bool recursive = audit || result.count("recursive") > 0;
+  std::vector<core::ModuleFile> modules;
+  std::vector<ModuleResult> missing; // with --json, a missing file is a result like any other
+  if (json) {
+    for (const std::string& argument : arguments) {
+      try {
+        for (core::ModuleFile& module : core::collect_modules(std::span(&argument, 1), recursive)) {
+          modules.push_back(std::move(module));
+        }
+      } catch (const Error& e) {
+        missing.push_back({argument, {}, e.what()});
+      }
+    }
+  }
+  if (!json || (modules.empty() && missing.empty())) {
+    modules = cli::collect_modules_or_explain(arguments, recursive);
   }
   std::vector<ModuleResult> results(modules.size());
   out.start_progress("verifying", modules.size());
@@ -182,6 +197,7 @@ int run_verify(std::span<const std::string> args)
     out.step_progress();
   });
   out.finish_progress();
+  results.insert(results.end(), missing.begin(), missing.end());
   // Report in a stable order, whatever order the workers finished in.
   std::sort(results.begin(), results.end(), [](const ModuleResult& a, const ModuleResult& b) { return a.path < b.path; });
 
@@ -191,7 +207,9 @@ int run_verify(std::span<const std::string> args)
   for (const ModuleResult& r : results) {
     const bool ok = r.read_error.empty() && r.verification.verdict == core::Verdict::ok;
     not_ok += ok ? 0 : 1;
-    ++counts[r.read_error.empty() ? std::string(core::verdict_name(r.verification.verdict)) : "unreadable"];
+    ++counts[r.read_error.empty() ? std::string(json ? core::verdict_name(r.verification.verdict)
+                                                     : verdict_words(r.verification.verdict))
+                                  : "unreadable"];
     if (json) {
       continue;
     }
@@ -224,6 +242,20 @@ int run_verify(std::span<const std::string> args)
 
 } // namespace
 
-const Command cmd_verify = {"verify", "check module signatures the way the kernel will", run_verify};
+const Command cmd_verify = {
+  .name = "verify",
+  .summary = "check module signatures the way the kernel will",
+  .description = "Check module signatures the way the kernel does, against trusted certificates (--cert,\n"
+                 "else the key store's current certificate). With --kernel KVER and no modules: audit\n"
+                 "every module installed for KVER against everything that kernel trusts. Exit status 0\n"
+                 "only when every module is ok.",
+  .operands = "<module|dir>...",
+  .max_operands = cli::k_any,
+  .takes_key_store = true,
+  .verbose_help = "more detail per module",
+  .quiet_help = "print only the modules that are not ok",
+  .add_options = add_verify_options,
+  .run = run_verify,
+};
 
 } // namespace ksign::cmd

@@ -60,4 +60,10 @@ CertificateParts parse_certificate_parts(ByteView der)
   return parts;
 }
 
+bool has_subject_key_id(ByteView der)
+{
+  const std::optional<ByteView> key_id = parse_certificate_parts(der).subject_key_id;
+  return key_id && !key_id->empty();
+}
+
 } // namespace ksign::core

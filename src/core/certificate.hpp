@@ -23,4 +23,7 @@ struct CertificateParts
 // Throws Error(Errc::format) when `der` is not a certificate's structure.
 [[nodiscard]] CertificateParts parse_certificate_parts(ByteView der);
 
+// Whether the DER certificate carries a subjectKeyIdentifier (what signing by key id needs).
+[[nodiscard]] bool has_subject_key_id(ByteView der);
+
 } // namespace ksign::core

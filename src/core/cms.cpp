@@ -108,7 +108,7 @@ Bytes ecdsa_oid(HashAlgo hash)
   case HashAlgo::sha3_512:
     return concat(k_oid_nist_sig_prefix, 12);
   }
-  throw Error(Errc::internal, "unknown hash algorithm");
+  throw Error(Errc::failure, "unknown hash algorithm");
 }
 
 } // namespace
@@ -168,7 +168,7 @@ Bytes signature_algorithm_identifier(KeyType type, HashAlgo hash)
   case KeyType::other:
     break;
   }
-  throw Error(Errc::crypto, "unsupported key type for module signatures (use RSA, EC or ML-DSA)");
+  throw Error(Errc::failure, "unsupported key type for module signatures (use RSA, EC or ML-DSA)");
 }
 
 Bytes encode_signed_data(const SignerIdentity& signer, SignerIdKind id_kind, HashAlgo hash,
@@ -176,7 +176,7 @@ Bytes encode_signed_data(const SignerIdentity& signer, SignerIdKind id_kind, Has
 {
   const bool by_key_id = id_kind == SignerIdKind::subject_key_id;
   if (by_key_id && signer.subject_key_id.empty()) {
-    throw Error(Errc::crypto, "the certificate has no subjectKeyIdentifier, so --keyid cannot name the signer");
+    throw Error(Errc::failure, k_no_subject_key_id);
   }
   const Bytes version = der::small_integer(by_key_id ? 3 : 1);
   const Bytes digest_algorithm = digest_algorithm_identifier(hash);

@@ -24,6 +24,9 @@ namespace ksign::core {
 
 enum class SignerIdKind { issuer_and_serial, subject_key_id };
 
+// What signing by subjectKeyIdentifier says when the certificate has none.
+inline constexpr const char* k_no_subject_key_id = "the certificate has no subjectKeyIdentifier to name the signer by";
+
 // How the SignerInfo's signatureAlgorithm names the signature.
 enum class SignatureKind { rsa_pkcs1, ecdsa, ml_dsa };
 

@@ -4,6 +4,8 @@
 #include "util/bytes.hpp"
 
 #include <optional>
+#include <string>
+#include <vector>
 #include <string_view>
 
 namespace ksign::core {
@@ -26,11 +28,23 @@ inline constexpr int k_default_level = -1;
 // The usual file suffix: "", ".gz", ".xz", ".zst".
 [[nodiscard]] std::string_view compression_suffix(Compression compression);
 
-// The format named `name` ("gzip"/"gz", "xz", "zstd"/"zst", "none"), or nullopt.
-[[nodiscard]] std::optional<Compression> parse_compression(std::string_view name);
+// The names modules are installed under: ".ko", ".ko.gz", ".ko.xz", ".ko.zst".
+[[nodiscard]] std::vector<std::string> module_suffixes();
 
 // The level the kernel's Makefile.modinst uses for `compression` (gzip 6, xz 6, zstd 3).
 [[nodiscard]] int kernel_default_level(Compression compression);
+
+struct LevelRange
+{
+  int lowest;
+  int highest;
+};
+
+// The levels `compression` accepts (gzip 1-9, xz 0-9, zstd 1-22); nullopt for none.
+[[nodiscard]] std::optional<LevelRange> level_range(Compression compression);
+
+// Why `level` fits no format at all, or nullopt when some format (or k_default_level) takes it.
+[[nodiscard]] std::optional<std::string> level_problem(int level);
 
 // The whole decompressed content. Only the first gzip member / xz stream / zstd frame is
 // used, as the kernel does; anything after it is an error (the kernel would ignore it and
@@ -44,7 +58,7 @@ inline constexpr int k_default_level = -1;
 //  - gzip: like `gzip -n`: no name, no mtime, no FEXTRA/FCOMMENT/FHCRC, one member;
 //  - xz: one stream, CRC32 check, LZMA2 with a 1 MiB dictionary (`xz --check=crc32 --lzma2=dict=1MiB`);
 //  - zstd: one frame with the content size and a checksum (what `zstd` writes).
-// `level` is the format's level or k_default_level. Throws Error on failure.
+// `level` is the format's level or k_default_level; one outside level_range() throws Error.
 [[nodiscard]] Bytes compress(Compression compression, ByteView data, int level = k_default_level);
 
 } // namespace ksign::core

@@ -45,7 +45,7 @@ Bytes tlv(std::uint8_t tag, std::initializer_list<ByteView> parts)
 Bytes small_integer(std::uint8_t value)
 {
   if (value >= 0x80) {
-    throw Error(Errc::internal, "small_integer takes values below 128");
+    throw Error(Errc::failure, "small_integer takes values below 128");
   }
   const std::uint8_t content[] = {value};
   Bytes out;

@@ -18,21 +18,20 @@ struct HashInfo
 {
   HashAlgo algo;
   std::string_view name;
-  std::size_t size;
   std::array<std::uint8_t, 9> oid; // content octets of the OID
   std::size_t oid_size;
 };
 
 // OIDs: NIST hash arc 2.16.840.1.101.3.4.2.x, sha1 1.3.14.3.2.26.
 constexpr HashInfo k_hashes[] = {
-  {HashAlgo::sha1, "sha1", 20, {0x2b, 0x0e, 0x03, 0x02, 0x1a}, 5},
-  {HashAlgo::sha224, "sha224", 28, {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04}, 9},
-  {HashAlgo::sha256, "sha256", 32, {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01}, 9},
-  {HashAlgo::sha384, "sha384", 48, {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02}, 9},
-  {HashAlgo::sha512, "sha512", 64, {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03}, 9},
-  {HashAlgo::sha3_256, "sha3-256", 32, {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x08}, 9},
-  {HashAlgo::sha3_384, "sha3-384", 48, {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x09}, 9},
-  {HashAlgo::sha3_512, "sha3-512", 64, {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x0a}, 9},
+  {HashAlgo::sha1, "sha1", {0x2b, 0x0e, 0x03, 0x02, 0x1a}, 5},
+  {HashAlgo::sha224, "sha224", {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04}, 9},
+  {HashAlgo::sha256, "sha256", {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01}, 9},
+  {HashAlgo::sha384, "sha384", {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02}, 9},
+  {HashAlgo::sha512, "sha512", {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03}, 9},
+  {HashAlgo::sha3_256, "sha3-256", {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x08}, 9},
+  {HashAlgo::sha3_384, "sha3-384", {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x09}, 9},
+  {HashAlgo::sha3_512, "sha3-512", {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x0a}, 9},
 };
 
 const HashInfo& info(HashAlgo hash)
@@ -42,7 +41,7 @@ const HashInfo& info(HashAlgo hash)
       return entry;
     }
   }
-  throw Error(Errc::internal, "unknown hash algorithm");
+  throw Error(Errc::failure, "unknown hash algorithm");
 }
 
 } // namespace
@@ -87,11 +86,6 @@ std::optional<HashAlgo> hash_from_oid(ByteView oid)
   return std::nullopt;
 }
 
-std::size_t hash_size(HashAlgo hash)
-{
-  return info(hash).size;
-}
-
 const EVP_MD* fetch_digest(HashAlgo hash)
 {
   // Explicit fetches are much cheaper per use than EVP_get_digestbyname's implicit ones; each
@@ -107,11 +101,22 @@ const EVP_MD* fetch_digest(HashAlgo hash)
       (void)drain_openssl_errors();
     });
     if (digests[i] == nullptr) {
-      throw Error(Errc::crypto, "OpenSSL does not provide " + std::string(k_hashes[i].name));
+      throw Error(Errc::failure, "OpenSSL does not provide " + std::string(k_hashes[i].name));
     }
     return digests[i];
   }
-  throw Error(Errc::internal, "unknown hash algorithm");
+  throw Error(Errc::failure, "unknown hash algorithm");
+}
+
+Bytes digest_of(HashAlgo hash, ByteView data)
+{
+  Bytes digest(EVP_MAX_MD_SIZE);
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest.data(), &length, fetch_digest(hash), nullptr) != 1) {
+    throw_openssl("cannot compute a " + std::string(hash_name(hash)) + " digest");
+  }
+  digest.resize(length);
+  return digest;
 }
 
 } // namespace ksign::core

@@ -35,10 +35,10 @@ inline constexpr HashAlgo k_default_hash = HashAlgo::sha512;
 // The algorithm whose OID content octets are `oid`, or nullopt.
 [[nodiscard]] std::optional<HashAlgo> hash_from_oid(ByteView oid);
 
-// Digest length in bytes.
-[[nodiscard]] std::size_t hash_size(HashAlgo hash);
-
 // The OpenSSL digest, fetched once per process and shared by all threads.
 [[nodiscard]] const EVP_MD* fetch_digest(HashAlgo hash);
+
+// The digest of `data`.
+[[nodiscard]] Bytes digest_of(HashAlgo hash, ByteView data);
 
 } // namespace ksign::core

@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Calls `visit(line_begin, line_length)` for every line of `text`, without its newline.
+// Calls `visit(offset, line)` for every line of `text`, without its newline.
 template<typename Visit> void for_each_line(std::string_view text, Visit&& visit)
 {
   std::size_t begin = 0;
@@ -144,7 +144,7 @@ SigningSettings signing_settings(const KernelConfig& config)
   if (const std::optional<std::string> name = config.value("CONFIG_MODULE_SIG_HASH")) {
     const std::optional<HashAlgo> hash = parse_hash(*name);
     if (!hash || !can_sign_with(*hash)) {
-      throw Error(Errc::config, "CONFIG_MODULE_SIG_HASH=\"" + *name + "\" in " + util::quote(config.path())
+      throw Error(Errc::failure, "CONFIG_MODULE_SIG_HASH=\"" + *name + "\" in " + util::quote(config.path())
                                   + " is not a hash ksign signs with");
     }
     settings.hash = *hash;
@@ -196,7 +196,7 @@ std::vector<fs::path> expand_config_patterns(std::span<const std::string> patter
   const auto add = [&](const fs::path& file) {
     std::error_code ec;
     if (!fs::is_regular_file(file, ec)) {
-      throw Error(Errc::config, "kernel config " + util::quote(file) + " does not exist or is not a file");
+      throw Error(Errc::failure, "kernel config " + util::quote(file) + " does not exist or is not a file");
     }
     if (seen.insert(fs::weakly_canonical(file)).second) {
       files.push_back(file);
@@ -215,10 +215,10 @@ std::vector<fs::path> expand_config_patterns(std::span<const std::string> patter
     }
     ::globfree(&matches);
     if (status == GLOB_NOMATCH || (status == 0 && found.empty())) {
-      throw Error(Errc::config, "no kernel config matches " + util::quote(pattern));
+      throw Error(Errc::failure, "no kernel config matches " + util::quote(pattern));
     }
     if (status != 0) {
-      throw Error(Errc::io, "cannot expand " + util::quote(pattern));
+      throw Error(Errc::failure, "cannot expand " + util::quote(pattern));
     }
     for (const fs::path& file : found) {
       // A glob like 'config*' also matches editor backups and directories; take files only.
@@ -229,6 +229,31 @@ std::vector<fs::path> expand_config_patterns(std::span<const std::string> patter
     }
   }
   return files;
+}
+
+SigningSettings agreed_signing_settings(std::span<const fs::path> configs)
+{
+  std::optional<SigningSettings> agreed;
+  fs::path first;
+  for (const fs::path& path : configs) {
+    const SigningSettings settings = signing_settings(KernelConfig::read(path));
+    if (!agreed) {
+      agreed = settings;
+      first = path;
+      continue;
+    }
+    if (settings.key_type != agreed->key_type || settings.hash != agreed->hash) {
+      throw Error(Errc::failure,
+                  "kernel configs disagree: " + util::quote(first) + " asks for a " + std::string(key_type_name(agreed->key_type))
+                    + " key with " + std::string(hash_name(agreed->hash)) + ", " + util::quote(path) + " for a "
+                    + std::string(key_type_name(settings.key_type)) + " key with " + std::string(hash_name(settings.hash))
+                    + " (all configs get the same key)");
+    }
+  }
+  if (!agreed) {
+    throw Error(Errc::failure, "no kernel config");
+  }
+  return *agreed;
 }
 
 std::vector<ConfigFinding> check_signing_config(const KernelConfig& config)
@@ -299,8 +324,8 @@ std::vector<ConfigFinding> check_signing_config(const KernelConfig& config)
   }
   const std::optional<std::string> trusted = config.value(k_trusted_keys_option);
   if (!trusted || trusted->empty()) {
-    report(Level::error, std::string(k_trusted_keys_option),
-           "not set: the kernel will not trust ksign's key (run 'ksign config')");
+    findings.push_back({Level::error, std::string(k_trusted_keys_option),
+                        "not set: the kernel will not trust ksign's key", ConfigFinding::Fix::trust_current_key});
   } else {
     fs::path file = *trusted;
     if (file.is_relative()) {

@@ -44,7 +44,7 @@ struct SigningSettings
 
 // Key type from CONFIG_MODULE_SIG_KEY_TYPE_* (RSA when none is set, as the kernel's
 // Kconfig default) and hash from CONFIG_MODULE_SIG_HASH (sha512 when absent).
-// Throws Error(Errc::config) for a hash ksign cannot sign with.
+// Throws Error(Errc::failure) for a hash ksign cannot sign with.
 [[nodiscard]] SigningSettings signing_settings(const KernelConfig& config);
 
 // `text` with CONFIG_SYSTEM_TRUSTED_KEYS set to `value` (quoted): the existing line (set, empty or
@@ -56,7 +56,7 @@ struct SigningSettings
 bool set_trusted_keys(const std::filesystem::path& path, const std::filesystem::path& certificate);
 
 // Config files named by `patterns`: each a file name or a shell glob ('../config.*'). A glob that
-// matches nothing, or a file that does not exist, is an Error(Errc::config). Duplicates are dropped.
+// matches nothing, or a file that does not exist, is an Error(Errc::failure). Duplicates are dropped.
 [[nodiscard]] std::vector<std::filesystem::path> expand_config_patterns(std::span<const std::string> patterns);
 
 // One finding of check_signing_config().
@@ -66,7 +66,14 @@ struct ConfigFinding
   Level level;
   std::string option;  // e.g. "CONFIG_MODULE_SIG"
   std::string message; // what is wrong or right, lowercase
+  // What ksign itself can do about it (the command names how).
+  enum class Fix { none, trust_current_key };
+  Fix fix = Fix::none;
 };
+
+// The settings every config in `configs` asks for. They must agree, since all get the same
+// key: throws Error naming two that disagree.
+[[nodiscard]] SigningSettings agreed_signing_settings(std::span<const std::filesystem::path> configs);
 
 // The module-signing settings kernel-sign's documentation recommends (chapter 3.1), judged.
 [[nodiscard]] std::vector<ConfigFinding> check_signing_config(const KernelConfig& config);

@@ -229,16 +229,6 @@ std::string kernel_key_algorithm(const CertificateParts& parts)
   return dotted_oid(algorithm);
 }
 
-Bytes sha256_of(ByteView data)
-{
-  Bytes digest(hash_size(HashAlgo::sha256));
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &length, fetch_digest(HashAlgo::sha256), nullptr) != 1) {
-    throw_openssl("cannot hash a certificate");
-  }
-  return digest;
-}
-
 // What the kernel's parser takes from one DER certificate; throws Error(Errc::format).
 KernelCertificate describe_certificate(ByteView der, CertificateOrigin origin, std::uint64_t offset)
 {
@@ -270,7 +260,7 @@ KernelCertificate describe_certificate(ByteView der, CertificateOrigin origin, s
     cert.subject_key_id.assign(parts.subject_key_id->begin(), parts.subject_key_id->end());
   }
   cert.key_algorithm = kernel_key_algorithm(parts);
-  cert.tbs_sha256 = util::to_hex(sha256_of(tbs_element.encoding));
+  cert.tbs_sha256 = util::to_hex(digest_of(HashAlgo::sha256, tbs_element.encoding));
   return cert;
 }
 
@@ -605,7 +595,7 @@ std::string_view trust_method_name(TrustMethod method)
   case TrustMethod::scan:
     return "scan";
   }
-  throw Error(Errc::internal, "unknown trust method");
+  throw Error(Errc::failure, "unknown trust method");
 }
 
 std::string_view certificate_origin_name(CertificateOrigin origin)
@@ -622,7 +612,7 @@ std::string_view certificate_origin_name(CertificateOrigin origin)
   case CertificateOrigin::found_by_scan:
     return "found by scan";
   }
-  throw Error(Errc::internal, "unknown certificate origin");
+  throw Error(Errc::failure, "unknown certificate origin");
 }
 
 KernelCertificate kernel_certificate(ByteView der)
@@ -674,7 +664,7 @@ Bytes read_bounded(const fs::path& path, std::uint64_t limit, const char* what)
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   if (ec) {
-    throw Error(Errc::io, "cannot read " + util::quote(path) + ": " + ec.message());
+    throw Error(Errc::failure, "cannot read " + util::quote(path) + ": " + ec.message());
   }
   if (fs::is_regular_file(status)) {
     const std::uintmax_t size = fs::file_size(path, ec);
@@ -683,10 +673,10 @@ Bytes read_bounded(const fs::path& path, std::uint64_t limit, const char* what)
                                   what);
     }
   } else if (!fs::exists(status)) {
-    throw Error(Errc::io, "cannot read " + util::quote(path) + ": no such file");
+    throw Error(Errc::failure, "cannot read " + util::quote(path) + ": no such file");
   } else {
     // A device or pipe has no size to check first (and /dev/zero never ends).
-    throw Error(Errc::io, "cannot read " + util::quote(path) + ": not a regular file");
+    throw Error(Errc::failure, "cannot read " + util::quote(path) + ": not a regular file");
   }
   Bytes data = util::read_file(path);
   if (data.size() > limit) {

@@ -47,7 +47,7 @@ std::vector<std::string> kernel_module_directories(const fs::path& moduledir, st
   const fs::path root = moduledir / std::string(release);
   std::error_code ec;
   if (!fs::is_directory(root, ec)) {
-    throw Error(Errc::io, "no installed kernel " + util::quote(root));
+    throw Error(Errc::failure, "no installed kernel " + util::quote(root));
   }
   std::vector<std::string> directories;
   for (const fs::directory_entry& entry : fs::directory_iterator(root, ec)) {

@@ -23,21 +23,6 @@ constexpr unsigned k_rsa_bits = 4096;
 using BignumPtr = std::unique_ptr<BIGNUM, OpensslDeleter<BN_free>>;
 using ExtensionPtr = std::unique_ptr<X509_EXTENSION, OpensslDeleter<X509_EXTENSION_free>>;
 
-// The OpenSSL algorithm name for EVP_PKEY_CTX_new_from_name, or nullptr for RSA/EC (set up apart).
-const char* ml_dsa_algorithm(KeyType type)
-{
-  switch (type) {
-  case KeyType::ml_dsa_44:
-    return "ML-DSA-44";
-  case KeyType::ml_dsa_65:
-    return "ML-DSA-65";
-  case KeyType::ml_dsa_87:
-    return "ML-DSA-87";
-  default:
-    return nullptr;
-  }
-}
-
 EvpPkeyPtr generate_key_pair(KeyType type)
 {
   EVP_PKEY* key = nullptr;
@@ -52,10 +37,10 @@ EvpPkeyPtr generate_key_pair(KeyType type)
   case KeyType::ml_dsa_65:
   case KeyType::ml_dsa_87:
     require_can_generate(type);
-    key = EVP_PKEY_Q_keygen(nullptr, nullptr, ml_dsa_algorithm(type));
+    key = EVP_PKEY_Q_keygen(nullptr, nullptr, openssl_key_name(type));
     break;
   case KeyType::other:
-    throw Error(Errc::internal, "cannot generate a key of an unknown type");
+    throw Error(Errc::failure, "cannot generate a key of an unknown type");
   }
   if (key == nullptr) {
     throw_openssl("cannot generate a " + std::string(key_type_name(type)) + " key");
@@ -104,11 +89,10 @@ BioPtr memory_bio()
 
 bool can_generate(KeyType type)
 {
-  const char* algorithm = ml_dsa_algorithm(type);
-  if (algorithm == nullptr) {
+  if (!is_ml_dsa(type)) {
     return type == KeyType::rsa || type == KeyType::ec;
   }
-  EvpPkeyCtxPtr context(EVP_PKEY_CTX_new_from_name(nullptr, algorithm, nullptr));
+  EvpPkeyCtxPtr context(EVP_PKEY_CTX_new_from_name(nullptr, openssl_key_name(type), nullptr));
   ERR_clear_error();
   return context != nullptr;
 }
@@ -116,7 +100,7 @@ bool can_generate(KeyType type)
 void require_can_generate(KeyType type)
 {
   if (!can_generate(type)) {
-    throw Error(Errc::config, std::string(key_type_name(type)) + " keys need OpenSSL 3.5 or newer (linked: "
+    throw Error(Errc::failure, std::string(key_type_name(type)) + " keys need OpenSSL 3.5 or newer (linked: "
                                 + OpenSSL_version(OPENSSL_VERSION) + ")");
   }
 }
@@ -157,7 +141,7 @@ SigningKey generate_signing_key(KeyType type, HashAlgo hash, const std::string& 
   add_extension(cert, NID_authority_key_identifier, "keyid:always");
 
   // ML-DSA signs the certificate directly: no separate digest.
-  const EVP_MD* digest = ml_dsa_algorithm(type) != nullptr ? nullptr : fetch_digest(hash);
+  const EVP_MD* digest = is_ml_dsa(type) ? nullptr : fetch_digest(hash);
   if (X509_sign(cert, result.key.get(), digest) == 0) {
     throw_openssl("cannot self-sign the certificate");
   }

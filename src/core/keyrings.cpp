@@ -117,7 +117,7 @@ std::string_view system_keyring_name(SystemKeyring keyring)
       return name;
     }
   }
-  throw Error(Errc::internal, "unknown system keyring");
+  throw Error(Errc::failure, "unknown system keyring");
 }
 
 std::optional<SystemKeyring> parse_system_keyring(std::string_view name)

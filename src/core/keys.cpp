@@ -316,6 +316,21 @@ std::optional<KeyType> parse_key_type(std::string_view name)
   return std::nullopt;
 }
 
+bool is_ml_dsa(KeyType type)
+{
+  return type == KeyType::ml_dsa_44 || type == KeyType::ml_dsa_65 || type == KeyType::ml_dsa_87;
+}
+
+const char* openssl_key_name(KeyType type)
+{
+  for (const KeyTypeName& entry : k_key_types) {
+    if (entry.type == type) {
+      return entry.openssl_name;
+    }
+  }
+  return nullptr;
+}
+
 KeyType key_type_of(const EVP_PKEY* key)
 {
   for (const KeyTypeName& entry : k_key_types) {
@@ -397,9 +412,23 @@ std::vector<X509Ptr> load_certificates(const fs::path& file)
     }
   }
   if (certificates.empty()) {
-    throw Error(Errc::crypto, "no certificate in " + util::quote(file) + " (expected DER or PEM)");
+    throw Error(Errc::failure, "no certificate in " + util::quote(file) + " (expected DER or PEM)");
   }
   return certificates;
+}
+
+bool holds_certificate(const fs::path& file)
+{
+  const Bytes data = util::read_file(file);
+  if (looks_like_der(data)) {
+    return true;
+  }
+  for (const PemBlock& block : read_pem_blocks(data)) {
+    if (is_certificate_label(block.label)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 X509Ptr load_certificate(const fs::path& file)
@@ -419,7 +448,7 @@ Bytes load_certificate_der(const fs::path& file)
       return std::move(block.der);
     }
   }
-  throw Error(Errc::crypto, "no certificate in " + util::quote(file) + " (expected DER or PEM)");
+  throw Error(Errc::failure, "no certificate in " + util::quote(file) + " (expected DER or PEM)");
 }
 
 X509Ptr parse_certificate(ByteView der, const std::string& what)
@@ -446,12 +475,12 @@ SigningKey load_signing_key(const fs::path& key_file, const std::optional<fs::pa
   if (!signing.key) {
     if (state.asked && !passphrase) {
       ERR_clear_error();
-      throw Error(Errc::crypto, "the private key " + util::quote(key_file)
+      throw Error(Errc::failure, "the private key " + util::quote(key_file)
                                   + " is encrypted: set KBUILD_SIGN_PIN to its passphrase");
     }
     if (state.asked) {
       ERR_clear_error();
-      throw Error(Errc::crypto, "cannot decrypt the private key " + util::quote(key_file)
+      throw Error(Errc::failure, "cannot decrypt the private key " + util::quote(key_file)
                                   + ": wrong passphrase in KBUILD_SIGN_PIN");
     }
     throw_openssl("cannot read a PEM private key from " + util::quote(key_file));
@@ -466,7 +495,7 @@ SigningKey load_signing_key(const fs::path& key_file, const std::optional<fs::pa
          == 1;
   if (!matches) {
     ERR_clear_error();
-    throw Error(Errc::crypto, "the key " + util::quote(key_file) + " does not match the certificate "
+    throw Error(Errc::failure, "the key " + util::quote(key_file) + " does not match the certificate "
                                 + util::quote(certificate_file));
   }
   return signing;

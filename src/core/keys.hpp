@@ -20,6 +20,12 @@ enum class KeyType { rsa, ec, ml_dsa_44, ml_dsa_65, ml_dsa_87, other };
 [[nodiscard]] std::optional<KeyType> parse_key_type(std::string_view name);
 [[nodiscard]] KeyType key_type_of(const EVP_PKEY* key);
 
+// ML-DSA-44/65/87: signs the module itself, with sha512 named in the signature.
+[[nodiscard]] bool is_ml_dsa(KeyType type);
+
+// OpenSSL's name for the key type ("RSA", "EC", "ML-DSA-65"), or nullptr for `other`.
+[[nodiscard]] const char* openssl_key_name(KeyType type);
+
 // A private key with its certificate, loaded once and shared read-only by signing threads.
 // The certificate stays DER: signing needs only a few of its fields (core/certificate.hpp);
 // parse_certificate() makes an X509 of it for anything else.
@@ -43,13 +49,16 @@ struct SigningKey
 // (other PEM blocks, such as a private key, are skipped). Throws when there are none.
 [[nodiscard]] std::vector<X509Ptr> load_certificates(const std::filesystem::path& file);
 
+// Whether `file` holds a certificate (DER, or a PEM certificate block). Throws when unreadable.
+[[nodiscard]] bool holds_certificate(const std::filesystem::path& file);
+
 // The first certificate of `file` (see load_certificates).
 [[nodiscard]] X509Ptr load_certificate(const std::filesystem::path& file);
 
 // The first certificate of `file`, as DER, not parsed beyond finding it.
 [[nodiscard]] Bytes load_certificate_der(const std::filesystem::path& file);
 
-// OpenSSL's view of a DER certificate; throws Error(Errc::crypto) naming `what` (say, "the
+// OpenSSL's view of a DER certificate; throws Error(Errc::failure) naming `what` (say, "the
 // certificate 'x.pem'") when it cannot parse it.
 [[nodiscard]] X509Ptr parse_certificate(ByteView der, const std::string& what = "the certificate");
 

@@ -5,6 +5,7 @@
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/strings.hpp"
+#include "util/time.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -17,7 +18,6 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
-#include <random>
 #include <string>
 
 namespace ksign::core {
@@ -29,13 +29,12 @@ KeyFiles current_key_files(const fs::path& store)
   const fs::path link = store / k_current_link;
   std::error_code ec;
   if (!fs::exists(link, ec)) {
-    throw Error(Errc::config, "no current key in " + util::quote(store) + " (" + util::quote(link)
-                                + " is missing; make one with 'ksign keys')");
+    throw Error(Errc::no_key, "no current key in " + util::quote(store) + " (" + util::quote(link) + " is missing)");
   }
   KeyFiles files;
   files.directory = fs::canonical(link, ec);
   if (ec) {
-    throw Error(Errc::config, "cannot resolve " + util::quote(link) + ": " + ec.message());
+    throw Error(Errc::failure, "cannot resolve " + util::quote(link) + ": " + ec.message());
   }
   files.key = files.directory / k_key_pem;
   if (!fs::exists(files.key)) {
@@ -47,7 +46,7 @@ KeyFiles current_key_files(const fs::path& store)
   }
   for (const fs::path& needed : {files.key, files.certificate}) {
     if (!fs::exists(needed)) {
-      throw Error(Errc::config, "key directory " + util::quote(files.directory) + " has no "
+      throw Error(Errc::failure, "key directory " + util::quote(files.directory) + " has no "
                                   + needed.filename().string());
     }
   }
@@ -57,7 +56,7 @@ KeyFiles current_key_files(const fs::path& store)
     const std::string name = std::string(util::trim({reinterpret_cast<const char*>(text.data()), text.size()}));
     files.hash = parse_hash(name);
     if (!files.hash) {
-      throw Error(Errc::config, "unknown hash '" + name + "' in " + util::quote(hash_path));
+      throw Error(Errc::failure, "unknown hash '" + name + "' in " + util::quote(hash_path));
     }
   }
   return files;
@@ -74,18 +73,7 @@ namespace {
 
 [[noreturn]] void throw_errno(const std::string& what, const fs::path& path)
 {
-  throw Error(Errc::io, what + " " + util::quote(path) + ": " + std::strerror(errno));
-}
-
-std::string random_tag()
-{
-  static thread_local std::mt19937_64 generator{std::random_device{}()};
-  static constexpr char k_alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string tag;
-  for (int i = 0; i < 8; ++i) {
-    tag += k_alphabet[generator() % (sizeof k_alphabet - 1)];
-  }
-  return tag;
+  throw Error(Errc::failure, what + " " + util::quote(path) + ": " + std::strerror(errno));
 }
 
 // mkdir with exactly `mode`, whatever the umask.
@@ -113,15 +101,6 @@ void write_bytes(const fs::path& path, ByteView data, mode_t mode)
   util::replace_file_atomically(path, data, options);
 }
 
-std::string utc_timestamp()
-{
-  const std::time_t now = std::time(nullptr);
-  std::tm parts{};
-  ::gmtime_r(&now, &parts);
-  char text[32];
-  const std::size_t length = std::strftime(text, sizeof text, "%Y-%m-%d_%H-%M-%S", &parts);
-  return std::string(text, length);
-}
 
 std::string read_word(const fs::path& path)
 {
@@ -149,23 +128,6 @@ const Unit k_units[] = {
   {"w", k_day * 7}, {"week", k_day * 7}, {"weeks", k_day * 7},
 };
 
-// "40 days", "3 hours", "1 minute": the largest whole unit.
-std::string describe_age(std::chrono::seconds age)
-{
-  const auto plural = [](long long count, const char* unit) {
-    return std::to_string(count) + " " + unit + (count == 1 ? "" : "s");
-  };
-  if (age >= k_day) {
-    return plural(age / k_day, "day");
-  }
-  if (age >= k_hour) {
-    return plural(age / k_hour, "hour");
-  }
-  if (age >= k_minute) {
-    return plural(age / k_minute, "minute");
-  }
-  return plural(age.count(), "second");
-}
 
 } // namespace
 
@@ -212,7 +174,7 @@ RefreshPolicy parse_refresh_policy(std::string_view text)
   long long count = 0;
   const auto [end, error] = std::from_chars(trimmed.data(), trimmed.data() + trimmed.size(), count);
   if (error != std::errc() || end == trimmed.data() || count < 0) {
-    throw Error(Errc::usage, "bad refresh period '" + std::string(text)
+    throw Error(Errc::failure, "bad refresh period '" + std::string(text)
                                + "' (use 'always' or a number with s, m, h, d or w, like 30d or 2weeks)");
   }
   std::string unit(util::trim(std::string_view(end, static_cast<std::size_t>(trimmed.data() + trimmed.size() - end))));
@@ -227,8 +189,28 @@ RefreshPolicy parse_refresh_policy(std::string_view text)
       return policy;
     }
   }
-  throw Error(Errc::usage, "unknown unit '" + unit + "' in refresh period '" + std::string(text)
+  throw Error(Errc::failure, "unknown unit '" + unit + "' in refresh period '" + std::string(text)
                              + "' (use s, m, h, d or w)");
+}
+
+std::optional<std::string> recorded_refresh_period(const fs::path& store)
+{
+  std::error_code ec;
+  if (!fs::is_regular_file(store / k_refresh_file, ec)) {
+    return std::nullopt;
+  }
+  return read_word(store / k_refresh_file);
+}
+
+void record_refresh_period(const fs::path& store, std::string_view period)
+{
+  // Unchanged: leave the file alone (a repeated run must change nothing in the store).
+  if (recorded_refresh_period(store) == util::trim(period)) {
+    return;
+  }
+  util::ReplaceOptions options;
+  options.force_mode = 0644;
+  util::replace_file_atomically(store / k_refresh_file, as_bytes(std::string(period) + "\n"), options);
 }
 
 std::optional<CurrentKey> current_key(const fs::path& store)
@@ -250,38 +232,39 @@ std::optional<CurrentKey> current_key(const fs::path& store)
   }
   current.created = fs::last_write_time(files.key, ec);
   if (ec) {
-    throw Error(Errc::io, "cannot stat " + util::quote(files.key) + ": " + ec.message());
+    throw Error(Errc::failure, "cannot stat " + util::quote(files.key) + ": " + ec.message());
   }
   return current;
 }
 
-std::optional<std::string> refresh_reason(const std::optional<CurrentKey>& current, KeyType type, HashAlgo hash,
+std::optional<RefreshReason> refresh_reason(const std::optional<CurrentKey>& current, KeyType type, HashAlgo hash,
                                           const RefreshPolicy& policy, fs::file_time_type now)
 {
+  using Kind = RefreshReason::Kind;
   if (!current) {
-    return "there is no current key";
+    return RefreshReason{Kind::no_key, "there is no current key"};
   }
   if (policy.always) {
-    return "--refresh always";
+    return RefreshReason{Kind::always, "a new key is made every time"};
   }
   if (current->type != type) {
-    return "the config asks for a " + std::string(key_type_name(type)) + " key, the current one is "
-           + (current->type ? std::string(key_type_name(*current->type)) : std::string("of unknown type"));
+    return RefreshReason{Kind::key_type, "the config asks for a " + std::string(key_type_name(type)) + " key, the current one is "
+           + (current->type ? std::string(key_type_name(*current->type)) : std::string("of unknown type"))};
   }
   if (current->hash && *current->hash != hash) {
-    return "the config asks for " + std::string(hash_name(hash)) + ", the current key is for "
-           + std::string(hash_name(*current->hash));
+    return RefreshReason{Kind::hash, "the config asks for " + std::string(hash_name(hash)) + ", the current key is for "
+                                       + std::string(hash_name(*current->hash))};
   }
   const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - current->created);
   if (age >= policy.max_age) {
-    return "the current key is " + describe_age(age) + " old (--refresh " + describe_age(policy.max_age) + ")";
+    return RefreshReason{Kind::age, "the current key is " + util::whole_units(age) + " old"};
   }
   return std::nullopt;
 }
 
 fs::path write_key_directory(const fs::path& store, const SigningKey& key, HashAlgo hash)
 {
-  const fs::path staging = store / (".new-" + random_tag());
+  const fs::path staging = store / (".new-" + util::random_tag());
   make_directory(staging, 0700);
   try {
     const std::string private_pem = private_key_pem(key.key.get());
@@ -294,7 +277,7 @@ fs::path write_key_directory(const fs::path& store, const SigningKey& key, HashA
     write_text(staging / k_type_file, std::string(key_type_name(key.type)) + "\n", 0644);
 
     // Callers hold the store lock, so a free name stays free until the rename.
-    const std::string stamp = utc_timestamp();
+    const std::string stamp = util::utc_text(std::chrono::system_clock::now(), "%Y-%m-%d_%H-%M-%S");
     std::error_code ec;
     for (int attempt = 1; attempt < 100; ++attempt) {
       const fs::path target =
@@ -307,7 +290,7 @@ fs::path write_key_directory(const fs::path& store, const SigningKey& key, HashA
       }
       return target;
     }
-    throw Error(Errc::io, "too many key directories named " + stamp + " in " + util::quote(store));
+    throw Error(Errc::failure, "too many key directories named " + stamp + " in " + util::quote(store));
   } catch (...) {
     std::error_code ignored;
     fs::remove_all(staging, ignored);
@@ -318,7 +301,7 @@ fs::path write_key_directory(const fs::path& store, const SigningKey& key, HashA
 void switch_current(const fs::path& store, const fs::path& directory)
 {
   const fs::path link = store / k_current_link;
-  const fs::path temporary = store / (".current-" + random_tag());
+  const fs::path temporary = store / (".current-" + util::random_tag());
   if (::symlink(directory.filename().c_str(), temporary.c_str()) != 0) {
     throw_errno("cannot create a link in", store);
   }
@@ -336,8 +319,7 @@ fs::path trusted_certificate(const fs::path& store)
   const fs::path pem = files.directory / k_cert_pem;
   std::error_code ec;
   if (!fs::is_regular_file(pem, ec)) {
-    throw Error(Errc::config, "key directory " + util::quote(files.directory) + " has no " + std::string(k_cert_pem)
-                                + " (run 'ksign keys' to add it)");
+    throw Error(Errc::no_key, "key directory " + util::quote(files.directory) + " has no " + std::string(k_cert_pem));
   }
   return fs::absolute(pem);
 }
@@ -373,7 +355,7 @@ std::vector<fs::path> key_directories(const fs::path& store)
     }
   }
   if (ec) {
-    throw Error(Errc::io, "cannot list " + util::quote(store) + ": " + ec.message());
+    throw Error(Errc::failure, "cannot list " + util::quote(store) + ": " + ec.message());
   }
   std::sort(directories.begin(), directories.end());
   return directories;
@@ -398,7 +380,7 @@ std::vector<fs::path> prune_key_directories(const fs::path& store, std::size_t k
     }
     fs::remove_all(directory, ec);
     if (ec) {
-      throw Error(Errc::io, "cannot remove " + util::quote(directory) + ": " + ec.message());
+      throw Error(Errc::failure, "cannot remove " + util::quote(directory) + ": " + ec.message());
     }
     removed.push_back(directory);
     --excess;
@@ -412,14 +394,14 @@ fs::path install_current_key(const fs::path& store, const fs::path& destination)
   std::error_code ec;
   fs::create_directories(destination, ec);
   if (ec) {
-    throw Error(Errc::io, "cannot create " + util::quote(destination) + ": " + ec.message());
+    throw Error(Errc::failure, "cannot create " + util::quote(destination) + ": " + ec.message());
   }
   struct stat source_dir {};
   if (::stat(files.directory.c_str(), &source_dir) != 0) {
     throw_errno("cannot stat", files.directory);
   }
   // Copy under a hidden name, then rename: the destination never holds half a key directory.
-  const fs::path staging = destination / (".new-" + random_tag());
+  const fs::path staging = destination / (".new-" + util::random_tag());
   make_directory(staging, source_dir.st_mode & 07777);
   const fs::path target = destination / files.directory.filename();
   try {
@@ -438,7 +420,7 @@ fs::path install_current_key(const fs::path& store, const fs::path& destination)
     }
   } catch (const fs::filesystem_error& e) {
     fs::remove_all(staging, ec);
-    throw Error(Errc::io, "cannot copy " + util::quote(files.directory) + " to " + util::quote(destination) + ": "
+    throw Error(Errc::failure, "cannot copy " + util::quote(files.directory) + " to " + util::quote(destination) + ": "
                             + e.code().message());
   } catch (...) {
     fs::remove_all(staging, ec);
@@ -446,6 +428,48 @@ fs::path install_current_key(const fs::path& store, const fs::path& destination)
   }
   switch_current(destination, target);
   return target;
+}
+
+std::vector<KernelKey> installed_kernel_keys(const fs::path& moduledir)
+{
+  std::vector<KernelKey> kernels;
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(moduledir, ec)) {
+    if (!entry.is_directory(ec)) {
+      continue;
+    }
+    KernelKey kernel{entry.path().filename().string(), {}, {}};
+    try {
+      const KeyFiles files = current_key_files(kernel_key_store(moduledir, kernel.release));
+      const X509Ptr certificate = load_certificate(files.certificate);
+      kernel.key_id = subject_key_id_hex(certificate.get());
+      kernel.fingerprint = fingerprint_sha256(certificate.get());
+    } catch (const Error&) {
+      // no (readable) ksign key for this kernel
+    }
+    kernels.push_back(std::move(kernel));
+  }
+  std::sort(kernels.begin(), kernels.end(), [](const KernelKey& a, const KernelKey& b) { return a.release < b.release; });
+  return kernels;
+}
+
+KeyStoreState key_store_state(const fs::path& store, const fs::path& moduledir, const RefreshPolicy& policy)
+{
+  KeyStoreState state;
+  state.current = current_key(store);
+  state.kernels = installed_kernel_keys(moduledir);
+  if (state.current) {
+    const X509Ptr certificate = load_certificate(current_key_files(store).certificate);
+    state.fingerprint = fingerprint_sha256(certificate.get());
+    state.key_id = subject_key_id_hex(certificate.get());
+    state.subject = subject_name(certificate.get());
+    state.created = std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+      std::chrono::file_clock::to_sys(state.current->created));
+    if (!policy.always) {
+      state.next_refresh = state.created + policy.max_age;
+    }
+  }
+  return state;
 }
 
 } // namespace ksign::core

@@ -30,6 +30,7 @@ inline constexpr std::string_view k_cert_pem = "signing_crt.pem";
 inline constexpr std::string_view k_hash_file = "khash";
 inline constexpr std::string_view k_type_file = "ktype";
 inline constexpr std::string_view k_lock_file = ".lock";
+inline constexpr std::string_view k_refresh_file = ".refresh"; // the refresh period of the last run
 inline constexpr std::string_view k_default_key_store = "certs-local"; // relative to the working directory
 
 // The key store a command uses: --dir `option`, else `environment` ($KSIGN_DIR) when set and not
@@ -45,7 +46,7 @@ struct KeyFiles
   std::optional<HashAlgo> hash;     // from khash, when present
 };
 
-// The current key of the key store `store` (store/current/...). Throws Error(Errc::config)
+// The current key of the key store `store` (store/current/...). Throws Error(Errc::failure)
 // naming what is missing when there is no usable current key.
 [[nodiscard]] KeyFiles current_key_files(const std::filesystem::path& store);
 
@@ -75,8 +76,26 @@ struct RefreshPolicy
 
 // "always", or a number with an optional unit: s, m, h, d, w, also spelled out
 // ("30d", "30days", "24h", "2weeks", "90 minutes"); a bare number means days.
-// Throws Error(Errc::usage) for anything else.
+// Throws Error for anything else.
 [[nodiscard]] RefreshPolicy parse_refresh_policy(std::string_view text);
+
+// Remember `period` (as the user wrote it) as the refresh period `store` is kept with, so that
+// describing the store later uses the same period.
+void record_refresh_period(const std::filesystem::path& store, std::string_view period);
+
+// The period recorded by the last record_refresh_period(), or nullopt.
+[[nodiscard]] std::optional<std::string> recorded_refresh_period(const std::filesystem::path& store);
+
+// The ksign key an installed kernel carries in its build/certs-local.
+struct KernelKey
+{
+  std::string release;
+  std::string key_id;      // empty: no ksign key installed with that kernel
+  std::string fingerprint;
+};
+
+// Every kernel release under `moduledir` with the key it carries, ordered by release.
+[[nodiscard]] std::vector<KernelKey> installed_kernel_keys(const std::filesystem::path& moduledir);
 
 // What the store's current key is, as far as the store says.
 struct CurrentKey
@@ -90,8 +109,31 @@ struct CurrentKey
 // The store's current key, or nullopt when there is none (no `current` link, or it dangles).
 [[nodiscard]] std::optional<CurrentKey> current_key(const std::filesystem::path& store);
 
+// What describing a key store shows (`ksign keys --show`): read-only, no lock, nothing created.
+struct KeyStoreState
+{
+  std::optional<CurrentKey> current;
+  std::string fingerprint; // of the current certificate (sha256, hex)
+  std::string key_id;
+  std::string subject;
+  std::chrono::system_clock::time_point created;
+  std::optional<std::chrono::system_clock::time_point> next_refresh; // nullopt: refreshed every run
+  std::vector<KernelKey> kernels;
+};
+
+[[nodiscard]] KeyStoreState key_store_state(const std::filesystem::path& store, const std::filesystem::path& moduledir,
+                                            const RefreshPolicy& policy);
+
+// Why a new key is made.
+struct RefreshReason
+{
+  enum class Kind { no_key, always, key_type, hash, age };
+  Kind kind;
+  std::string text; // "the current key is 40 days old", ...
+};
+
 // Why a new key is needed for `type` and `hash` under `policy`, or nullopt when the current one will do.
-[[nodiscard]] std::optional<std::string> refresh_reason(const std::optional<CurrentKey>& current, KeyType type,
+[[nodiscard]] std::optional<RefreshReason> refresh_reason(const std::optional<CurrentKey>& current, KeyType type,
                                                         HashAlgo hash, const RefreshPolicy& policy,
                                                         std::filesystem::file_time_type now);
 
@@ -107,7 +149,7 @@ void switch_current(const std::filesystem::path& store, const std::filesystem::p
 
 // The absolute path of the current key's certificate-only PEM (through the dated directory, not
 // through `current`, so a new key changes the config and make rebuilds the kernel's key list).
-// Throws Error(Errc::config) when the store has no current key or the key has no signing_crt.pem.
+// Throws Error(Errc::failure) when the store has no current key or the key has no signing_crt.pem.
 [[nodiscard]] std::filesystem::path trusted_certificate(const std::filesystem::path& store);
 
 // Add the certificate-only signing_crt.pem that older kernel-sign key directories lack

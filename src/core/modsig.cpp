@@ -19,23 +19,23 @@ Trailer parse_trailer(ByteView module)
   }
   trailer.status = TrailerStatus::malformed;
   const std::size_t length = module.size() - marker_size;
-  if (length <= k_signature_info_size) {
+  if (length <= sizeof(ModuleSignature)) {
     trailer.problem = "signature marker without room for the signature information";
     return trailer;
   }
-  const std::uint8_t* info = module.data() + length - k_signature_info_size;
-  const std::uint32_t sig_len = (std::uint32_t{info[8]} << 24) | (std::uint32_t{info[9]} << 16)
-                                | (std::uint32_t{info[10]} << 8) | std::uint32_t{info[11]};
-  if (sig_len >= length - k_signature_info_size) {
+  ModuleSignature info;
+  std::memcpy(&info, module.data() + length - sizeof info, sizeof info);
+  const std::uint32_t sig_len = info.signature_length();
+  if (sig_len >= length - sizeof info) {
     trailer.problem = "signature length " + std::to_string(sig_len) + " is larger than the module";
     return trailer;
   }
-  if (info[2] != k_id_type_pkcs7) {
-    trailer.problem = "signature is not PKCS#7 (id_type " + std::to_string(info[2]) + ")";
+  if (info.id_type != k_id_type_pkcs7) {
+    trailer.problem = "signature is not PKCS#7 (id_type " + std::to_string(info.id_type) + ")";
     return trailer;
   }
-  if (info[0] != 0 || info[1] != 0 || info[3] != 0 || info[4] != 0 || info[5] != 0 || info[6] != 0
-      || info[7] != 0) {
+  if (info.algo != 0 || info.hash != 0 || info.signer_len != 0 || info.key_id_len != 0 || info.pad[0] != 0
+      || info.pad[1] != 0 || info.pad[2] != 0) {
     trailer.problem = "PKCS#7 signature information has unexpected non-zero fields";
     return trailer;
   }
@@ -44,7 +44,7 @@ Trailer parse_trailer(ByteView module)
     return trailer;
   }
   trailer.status = TrailerStatus::signed_module;
-  trailer.signed_length = length - k_signature_info_size - sig_len;
+  trailer.signed_length = length - sizeof(ModuleSignature) - sig_len;
   trailer.cms = module.subspan(trailer.signed_length, sig_len);
   return trailer;
 }
@@ -66,19 +66,47 @@ std::size_t unsigned_length(ByteView module)
   }
 }
 
-std::array<std::uint8_t, k_trailer_size> make_trailer(std::size_t cms_size)
+std::uint32_t ModuleSignature::signature_length() const
+{
+  return (std::uint32_t{sig_len[0]} << 24) | (std::uint32_t{sig_len[1]} << 16) | (std::uint32_t{sig_len[2]} << 8)
+         | std::uint32_t{sig_len[3]};
+}
+
+void ModuleSignature::set_signature_length(std::uint32_t length)
+{
+  sig_len[0] = static_cast<std::uint8_t>(length >> 24);
+  sig_len[1] = static_cast<std::uint8_t>(length >> 16);
+  sig_len[2] = static_cast<std::uint8_t>(length >> 8);
+  sig_len[3] = static_cast<std::uint8_t>(length);
+}
+
+SignatureTrailer make_trailer(std::size_t cms_size)
 {
   if (cms_size > std::numeric_limits<std::uint32_t>::max()) {
-    throw Error(Errc::internal, "signature too large");
+    throw Error(Errc::failure, "signature too large");
   }
-  std::array<std::uint8_t, k_trailer_size> trailer{};
-  trailer[2] = k_id_type_pkcs7;
-  trailer[8] = static_cast<std::uint8_t>(cms_size >> 24);
-  trailer[9] = static_cast<std::uint8_t>(cms_size >> 16);
-  trailer[10] = static_cast<std::uint8_t>(cms_size >> 8);
-  trailer[11] = static_cast<std::uint8_t>(cms_size);
-  std::memcpy(trailer.data() + k_signature_info_size, k_signature_marker.data(), k_signature_marker.size());
+  ModuleSignature info;
+  info.id_type = k_id_type_pkcs7;
+  info.set_signature_length(static_cast<std::uint32_t>(cms_size));
+  SignatureTrailer trailer{};
+  std::memcpy(trailer.data(), &info, sizeof info);
+  std::memcpy(trailer.data() + sizeof info, k_signature_marker.data(), k_signature_marker.size());
   return trailer;
+}
+
+Bytes SignedImage::joined() const
+{
+  Bytes out;
+  out.reserve(module.size() + cms.size() + trailer.size());
+  for (const ByteView part : parts()) {
+    append(out, part);
+  }
+  return out;
+}
+
+SignedImage append_signature(ByteView module, ByteView cms)
+{
+  return {module, cms, make_trailer(cms.size())};
 }
 
 } // namespace ksign::core

@@ -18,9 +18,27 @@
 namespace ksign::core {
 
 inline constexpr std::string_view k_signature_marker = "~Module signature appended~\n";
-inline constexpr std::size_t k_signature_info_size = 12;
-inline constexpr std::size_t k_trailer_size = k_signature_info_size + k_signature_marker.size();
 inline constexpr std::uint8_t k_id_type_pkcs7 = 2;
+
+// The kernel's struct module_signature, field for field. PKCS#7 signatures leave everything
+// but id_type and sig_len zero: the signer and algorithms are named inside the CMS.
+struct ModuleSignature
+{
+  std::uint8_t algo = 0;
+  std::uint8_t hash = 0;
+  std::uint8_t id_type = 0;
+  std::uint8_t signer_len = 0;
+  std::uint8_t key_id_len = 0;
+  std::uint8_t pad[3] = {0, 0, 0};
+  std::uint8_t sig_len[4] = {0, 0, 0, 0}; // big-endian
+
+  [[nodiscard]] std::uint32_t signature_length() const;
+  void set_signature_length(std::uint32_t length);
+};
+static_assert(sizeof(ModuleSignature) == 12, "struct module_signature is 12 bytes");
+
+inline constexpr std::size_t k_trailer_size = sizeof(ModuleSignature) + k_signature_marker.size();
+using SignatureTrailer = std::array<std::uint8_t, k_trailer_size>;
 
 enum class TrailerStatus { unsigned_module, signed_module, malformed };
 
@@ -41,6 +59,21 @@ struct Trailer
 [[nodiscard]] std::size_t unsigned_length(ByteView module);
 
 // The 40 bytes that follow a CMS blob of `cms_size` bytes.
-[[nodiscard]] std::array<std::uint8_t, k_trailer_size> make_trailer(std::size_t cms_size);
+[[nodiscard]] SignatureTrailer make_trailer(std::size_t cms_size);
+
+// A module image with its signature appended, as the three pieces the file is made of (so an
+// uncompressed module is written with one writev, without joining them).
+struct SignedImage
+{
+  ByteView module; // the unsigned image
+  ByteView cms;
+  SignatureTrailer trailer;
+
+  [[nodiscard]] std::array<ByteView, 3> parts() const { return {module, cms, trailer}; }
+  [[nodiscard]] Bytes joined() const;
+};
+
+// `module` (an unsigned image) followed by `cms` and its trailer. Both must outlive the result.
+[[nodiscard]] SignedImage append_signature(ByteView module, ByteView cms);
 
 } // namespace ksign::core

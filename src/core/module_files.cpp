@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/module_files.hpp"
 
+#include "core/compress.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 
@@ -13,14 +14,35 @@ namespace fs = std::filesystem;
 
 bool has_module_name(const fs::path& path)
 {
+  static const std::vector<std::string> suffixes = module_suffixes();
   const std::string name = path.filename().string();
-  for (const char* suffix : {".ko", ".ko.gz", ".ko.xz", ".ko.zst"}) {
-    const std::string_view s(suffix);
-    if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+  for (const std::string& suffix : suffixes) {
+    if (name.size() > suffix.size() && name.ends_with(suffix)) {
       return true;
     }
   }
   return false;
+}
+
+std::string module_name_patterns()
+{
+  std::string patterns;
+  for (const std::string& suffix : module_suffixes()) {
+    patterns += (patterns.empty() ? "*" : ", *") + suffix;
+  }
+  return patterns;
+}
+
+std::vector<fs::path> directories_among(std::span<const std::string> arguments)
+{
+  std::vector<fs::path> directories;
+  for (const std::string& argument : arguments) {
+    std::error_code ec;
+    if (fs::is_directory(argument, ec)) {
+      directories.emplace_back(argument);
+    }
+  }
+  return directories;
 }
 
 std::vector<ModuleFile> collect_modules(std::span<const std::string> arguments, bool recursive)
@@ -37,7 +59,7 @@ std::vector<ModuleFile> collect_modules(std::span<const std::string> arguments, 
     std::error_code ec;
     const fs::file_status status = fs::status(path, ec);
     if (ec || !fs::exists(status)) {
-      throw Error(Errc::io, "cannot find " + util::quote(path) + (ec ? ": " + ec.message() : ""));
+      throw Error(Errc::failure, "cannot find " + util::quote(path) + (ec ? ": " + ec.message() : ""));
     }
     if (!fs::is_directory(status)) {
       add(path, fs::file_size(path, ec));
@@ -59,7 +81,7 @@ std::vector<ModuleFile> collect_modules(std::span<const std::string> arguments, 
       }
     }
     if (ec) {
-      throw Error(Errc::io, "cannot read the directory " + util::quote(path) + ": " + ec.message());
+      throw Error(Errc::failure, "cannot read the directory " + util::quote(path) + ": " + ec.message());
     }
   }
   std::stable_sort(modules.begin(), modules.end(),

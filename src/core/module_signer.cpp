@@ -14,11 +14,6 @@ namespace ksign::core {
 
 namespace {
 
-bool is_ml_dsa(KeyType type)
-{
-  return type == KeyType::ml_dsa_44 || type == KeyType::ml_dsa_65 || type == KeyType::ml_dsa_87;
-}
-
 // The module image inside `file`, checked: returns the length without old signatures.
 std::size_t checked_unsigned_length(ByteView image)
 {
@@ -37,14 +32,14 @@ ModuleSigner::ModuleSigner(std::shared_ptr<const SigningKey> key, SignSettings s
     m_digest(fetch_digest(settings.hash))
 {
   if (!can_sign_with(settings.hash)) {
-    throw Error(Errc::usage, "the kernel no longer accepts new " + std::string(hash_name(settings.hash))
+    throw Error(Errc::failure, "the kernel no longer accepts new " + std::string(hash_name(settings.hash))
                                + " signatures; use sha256, sha384, sha512 or sha3-*");
   }
   if (is_ml_dsa(m_key->type) && settings.hash != HashAlgo::sha512) {
-    throw Error(Errc::usage, "ML-DSA module signatures use sha512");
+    throw Error(Errc::failure, "ML-DSA module signatures use sha512");
   }
   if (settings.signer_id == SignerIdKind::subject_key_id && m_identity.subject_key_id.empty()) {
-    throw Error(Errc::crypto, "the certificate has no subjectKeyIdentifier, so --keyid cannot name the signer");
+    throw Error(Errc::failure, k_no_subject_key_id);
   }
 }
 
@@ -103,7 +98,7 @@ Bytes ModuleSigner::signature_for(ByteView content) const
         const EvpPkeyCtxPtr check = start(false);
         if (EVP_PKEY_verify(check.get(), signature.data(), signature.size(), digest, digest_length) != 1) {
           ERR_clear_error();
-          throw Error(Errc::crypto, "the private key makes signatures that its certificate does not accept: "
+          throw Error(Errc::failure, "the private key makes signatures that its certificate does not accept: "
                                     "the key file is damaged");
         }
         m_key_checked = true;
@@ -113,66 +108,112 @@ Bytes ModuleSigner::signature_for(ByteView content) const
   return encode_signed_data(m_identity, m_settings.signer_id, m_settings.hash, m_signature_algorithm, signature);
 }
 
-Bytes ModuleSigner::sign_image(Bytes file, SignOutcome* outcome) const
+namespace {
+
+// A module file opened for signing: decompressed, old signatures dropped, checked.
+struct UnsignedModule
 {
-  SignOutcome result;
-  const Compression compression = detect_compression(file);
-  result.compression = compression;
-  Bytes image = compression == Compression::none ? std::move(file) : decompress(compression, file);
-  const std::size_t length = checked_unsigned_length(image);
-  result.was_signed = length != image.size();
-  result.module_size = length;
-  result.cms = signature_for(ByteView(image).first(length));
-  const auto trailer = make_trailer(result.cms.size());
-  image.resize(length);
-  image.reserve(length + result.cms.size() + trailer.size());
-  append(image, result.cms);
-  append(image, trailer);
-  if (outcome != nullptr) {
-    *outcome = std::move(result);
-  }
-  if (compression == Compression::none) {
-    return image;
-  }
-  return compress(compression, image, m_settings.compression_level);
+  Compression compression = Compression::none;
+  Bytes image;             // the decompressed file (signatures included)
+  std::size_t length = 0;  // bytes of `image` without signatures
+  [[nodiscard]] ByteView content() const { return ByteView(image).first(length); }
+  [[nodiscard]] bool was_signed() const { return length != image.size(); }
+};
+
+UnsignedModule open_module(Bytes file)
+{
+  UnsignedModule module;
+  module.compression = detect_compression(file);
+  module.image = module.compression == Compression::none ? std::move(file) : decompress(module.compression, file);
+  module.length = checked_unsigned_length(module.image);
+  return module;
 }
 
-SignOutcome ModuleSigner::write_signed(const std::filesystem::path& input, const std::filesystem::path& output,
-                                       util::Durability durability, util::StagedFile& staged) const
+// The one signing pipeline: `module` with the signature `make_cms` gives for its content
+// appended, recompressed as it came, handed to `write` as the pieces of the new file.
+template<typename MakeCms, typename Write>
+SignOutcome sign_module(Bytes file, int compression_level, MakeCms&& make_cms, Write&& write)
 {
-  Bytes file = util::read_file(input);
+  const UnsignedModule module = open_module(std::move(file));
   SignOutcome outcome;
-  outcome.compression = detect_compression(file);
+  outcome.compression = module.compression;
+  outcome.was_signed = module.was_signed();
+  outcome.cms = make_cms(module.content());
+  const SignedImage signed_image = append_signature(module.content(), outcome.cms);
+  if (module.compression == Compression::none) {
+    write(signed_image.parts());
+  } else {
+    const Bytes compressed = compress(module.compression, signed_image.joined(), compression_level);
+    const ByteView parts[] = {compressed};
+    write(std::span<const ByteView>(parts));
+  }
+  return outcome;
+}
+
+SignOutcome stage_module(const std::filesystem::path& input, const std::filesystem::path& output,
+                         const SignSettings& settings, const std::function<Bytes(ByteView)>& make_cms,
+                         util::Durability durability, util::StagedFile& staged)
+{
   util::ReplaceOptions options;
   options.metadata_from = input;
-  if (outcome.compression != Compression::none) {
-    const Bytes signed_file = sign_image(std::move(file), &outcome);
-    const ByteView parts[] = {signed_file};
-    staged = util::stage_file(output, parts, options, durability);
-    return outcome;
-  }
-  // Uncompressed: write module, signature and trailer with one writev, without joining them.
-  const std::size_t length = checked_unsigned_length(file);
-  outcome.was_signed = length != file.size();
-  outcome.module_size = length;
-  const ByteView content = ByteView(file).first(length);
-  outcome.cms = signature_for(content);
-  const auto trailer = make_trailer(outcome.cms.size());
-  const ByteView parts[] = {content, outcome.cms, trailer};
-  staged = util::stage_file(output, parts, options, durability);
+  options.owner_best_effort = settings.owner_best_effort;
+  SignOutcome outcome =
+    sign_module(util::read_file(input), settings.compression_level, make_cms, [&](std::span<const ByteView> parts) {
+      staged = util::stage_file(output, parts, options, durability);
+    });
+  outcome.owner_kept = staged.owner_kept;
   return outcome;
+}
+
+} // namespace
+
+Bytes ModuleSigner::sign_image(Bytes file, SignOutcome* outcome) const
+{
+  Bytes result;
+  SignOutcome done = sign_module(
+    std::move(file), m_settings.compression_level, [this](ByteView content) { return signature_for(content); },
+    [&](std::span<const ByteView> parts) {
+      for (const ByteView part : parts) {
+        append(result, part);
+      }
+    });
+  if (outcome != nullptr) {
+    *outcome = std::move(done);
+  }
+  return result;
+}
+
+Bytes ModuleSigner::detached_signature(const std::filesystem::path& input) const
+{
+  const UnsignedModule module = open_module(util::read_file(input));
+  return signature_for(module.content());
 }
 
 SignOutcome ModuleSigner::stage_file(const std::filesystem::path& input, const std::filesystem::path& output,
                                      util::StagedFile& staged) const
 {
-  return write_signed(input, output, util::Durability::batched, staged);
+  return stage_module(input, output, m_settings,
+                      [this](ByteView content) { return signature_for(content); }, util::Durability::batched, staged);
 }
 
 SignOutcome ModuleSigner::sign_file(const std::filesystem::path& input, const std::filesystem::path& output) const
 {
   util::StagedFile staged;
-  SignOutcome outcome = write_signed(input, output, util::Durability::now, staged);
+  SignOutcome outcome = stage_module(input, output, m_settings,
+                                     [this](ByteView content) { return signature_for(content); },
+                                     util::Durability::now, staged);
+  util::rename_staged(staged);
+  return outcome;
+}
+
+SignOutcome append_signature_file(const std::filesystem::path& input, const std::filesystem::path& output,
+                                  ByteView cms, bool owner_best_effort)
+{
+  SignSettings settings;
+  settings.owner_best_effort = owner_best_effort;
+  util::StagedFile staged;
+  SignOutcome outcome = stage_module(input, output, settings, [&](ByteView) { return Bytes(cms.begin(), cms.end()); },
+                                     util::Durability::now, staged);
   util::rename_staged(staged);
   return outcome;
 }

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -20,19 +21,23 @@ struct SignSettings
   HashAlgo hash = k_default_hash;
   SignerIdKind signer_id = SignerIdKind::issuer_and_serial;
   int compression_level = k_default_level;
+  // Sign even when the file's owner or group cannot be kept (see SignOutcome::owner_kept).
+  bool owner_best_effort = false;
 };
 
 // What signing one module file did.
 struct SignOutcome
 {
   Compression compression = Compression::none;
-  bool was_signed = false;   // it carried a signature before (now replaced)
-  std::size_t module_size = 0; // uncompressed module bytes, without signature
-  Bytes cms;                   // the signature written (DER SignedData), for sign-file -p/-d
+  bool was_signed = false; // it carried a signature before (now replaced)
+  Bytes cms;               // the signature written (DER SignedData), for sign-file -p
+  bool owner_kept = true;  // false: written with the caller's owner/group (owner_best_effort)
 };
 
-// Signs modules with one key. Build it once; sign() and sign_file() may then be called from
-// many threads at once (the key is only read; each call makes its own OpenSSL contexts).
+// Signs modules with one key. Build it once; its methods may then be called from many threads
+// at once (the key is only read; each call makes its own OpenSSL contexts). Every way of
+// signing goes through one pipeline: decompress, drop old signatures, check the ELF, append
+// the signature (core/modsig.hpp), recompress in the same format, write atomically.
 class ModuleSigner
 {
 public:
@@ -55,11 +60,11 @@ public:
   // The same for a module already in memory; returns the bytes to write.
   [[nodiscard]] Bytes sign_image(Bytes file, SignOutcome* outcome = nullptr) const;
 
-  [[nodiscard]] const SignSettings& settings() const { return m_settings; }
+  // Only the signature the module in `input` would get (sign-file -d): nothing is written and
+  // a compressed module is not recompressed.
+  [[nodiscard]] Bytes detached_signature(const std::filesystem::path& input) const;
 
 private:
-  SignOutcome write_signed(const std::filesystem::path& input, const std::filesystem::path& output,
-                           util::Durability durability, util::StagedFile& staged) const;
 
   std::shared_ptr<const SigningKey> m_key;
   SignSettings m_settings;
@@ -71,5 +76,10 @@ private:
   mutable std::mutex m_key_check_mutex;
   mutable std::atomic<bool> m_key_checked{false};
 };
+
+// Append `cms`, a signature made elsewhere (sign-file -s), to the module in `input` through the
+// same pipeline, writing `output` atomically. The signature is not checked against the module.
+SignOutcome append_signature_file(const std::filesystem::path& input, const std::filesystem::path& output,
+                                  ByteView cms, bool owner_best_effort = false);
 
 } // namespace ksign::core

@@ -130,6 +130,9 @@ Verification verify_module(ByteView file, const TrustedKeys& trusted)
     try {
       decompressed = decompress(result.compression, file);
     } catch (const Error& e) {
+      if (e.code() != Errc::format) {
+        throw;
+      }
       return verdict(result, Verdict::malformed, e.what());
     }
     image = decompressed;
@@ -147,6 +150,9 @@ Verification verify_module(ByteView file, const TrustedKeys& trusted)
   try {
     cms = parse_signed_data(trailer.cms);
   } catch (const Error& e) {
+    if (e.code() != Errc::format) {
+      throw;
+    }
     return verdict(result, Verdict::malformed, e.what());
   }
   result.hash = cms.digest;

@@ -36,8 +36,6 @@ class TrustedKeys
 {
 public:
   void add(X509Ptr certificate);
-  [[nodiscard]] bool empty() const { return m_keys.empty(); }
-  [[nodiscard]] std::size_t size() const { return m_keys.size(); }
 
   struct Key
   {
@@ -57,7 +55,8 @@ private:
 };
 
 // Check the signature of a module file image (compressed or not) the way the kernel does.
-// Never throws for a bad module: every problem becomes the verdict.
+// Never throws for a bad module: every problem with its bytes (Errc::format) becomes the
+// verdict; only a failure of ksign itself (out of memory, OpenSSL) throws.
 [[nodiscard]] Verification verify_module(ByteView file, const TrustedKeys& trusted);
 
 } // namespace ksign::core

@@ -111,12 +111,7 @@ std::optional<std::string> blacklist_entry_for(const KernelCertificate& certific
       continue;
     }
     const ByteView tbs = tbs_of(certificate.der);
-    Bytes digest(hash_size(*hash));
-    unsigned int length = 0;
-    if (EVP_Digest(tbs.data(), tbs.size(), digest.data(), &length, fetch_digest(*hash), nullptr) != 1) {
-      throw_openssl("cannot hash a certificate");
-    }
-    if (util::to_hex(digest) == hex) {
+    if (util::to_hex(digest_of(*hash, tbs)) == hex) {
       return entry;
     }
   }
@@ -135,7 +130,7 @@ std::string_view signer_trust_name(SignerTrust trust)
   case SignerTrust::unknown:
     return "unknown";
   }
-  throw Error(Errc::internal, "unknown signer trust");
+  throw Error(Errc::failure, "unknown signer trust");
 }
 
 SignerMatch match_signer(const KernelTrust& trust, const SignerReference& signer)

@@ -6,14 +6,15 @@
 
 namespace ksign {
 
-// What kind of failure an Error reports; main maps it to the exit status.
+// What kind of failure an Error reports. Each kind has a reader: main turns `usage` into exit
+// status 2 (only the dispatcher and commands throw it: a bad command line) and tells how to
+// make a key for `no_key`; `ksign verify` turns `format` into the verdict "malformed" where
+// anything else means the module was unreadable.
 enum class Errc {
-  usage,    // bad command line: exit 2
-  io,       // a file could not be read or written
-  crypto,   // OpenSSL refused a key, certificate or operation
-  format,   // input is not what it claims to be (module, trailer, compressed data)
-  config,   // kernel config or key store problem
-  internal, // a broken invariant
+  failure, // anything that went wrong: I/O, OpenSSL, a config problem (exit 1)
+  format,  // input is not what it claims to be (module, trailer, signature, compressed data)
+  no_key,  // a key store has no current key, or it lacks a file `ksign keys` writes (exit 1)
+  usage,   // bad command line: exit 2
 };
 
 // The one exception type ksign throws. It is caught once, at the top of main

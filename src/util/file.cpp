@@ -2,6 +2,7 @@
 #include "util/file.hpp"
 
 #include "util/error.hpp"
+#include "util/strings.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,7 +14,6 @@
 #include <cerrno>
 #include <cstring>
 #include <cstdlib>
-#include <random>
 #include <string_view>
 
 namespace ksign::util {
@@ -58,7 +58,7 @@ namespace {
 
 [[noreturn]] void throw_errno(const std::string& what, const fs::path& path, int err)
 {
-  throw Error(Errc::io, what + " " + quote(path) + ": " + std::strerror(err));
+  throw Error(Errc::failure, what + " " + quote(path) + ": " + std::strerror(err));
 }
 
 } // namespace
@@ -74,7 +74,7 @@ Bytes read_file(const fs::path& path)
     throw_errno("cannot stat", path, errno);
   }
   if (S_ISDIR(st.st_mode)) {
-    throw Error(Errc::io, "cannot read " + quote(path) + ": is a directory");
+    throw Error(Errc::failure, "cannot read " + quote(path) + ": is a directory");
   }
   Bytes data;
   // Regular files: one read of the known size; anything else grows as it goes.
@@ -101,17 +101,6 @@ Bytes read_file(const fs::path& path)
 }
 
 namespace {
-
-std::string random_suffix()
-{
-  static thread_local std::mt19937_64 generator{std::random_device{}()};
-  static constexpr char k_alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string suffix;
-  for (int i = 0; i < 8; ++i) {
-    suffix += k_alphabet[generator() % (sizeof k_alphabet - 1)];
-  }
-  return suffix;
-}
 
 // The process umask, read without changing it (umask(2) would race with other threads).
 mode_t current_umask()
@@ -180,12 +169,13 @@ StagedFile stage_file(const fs::path& target, std::span<const ByteView> parts, c
   }
 
   fs::path temporary;
+  bool owner_kept = true;
   Fd fd;
   for (int attempt = 0; attempt < 100 && !fd; ++attempt) {
     std::string name(1, '.');
     name += target.filename().native();
     name += ".ksign-";
-    name += random_suffix();
+    name += random_tag();
     temporary = directory / name;
     fd = Fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!fd && errno != EEXIST) {
@@ -193,7 +183,7 @@ StagedFile stage_file(const fs::path& target, std::span<const ByteView> parts, c
     }
   }
   if (!fd) {
-    throw Error(Errc::io, "cannot create a temporary file in " + quote(directory));
+    throw Error(Errc::failure, "cannot create a temporary file in " + quote(directory));
   }
 
   try {
@@ -209,7 +199,10 @@ StagedFile stage_file(const fs::path& target, std::span<const ByteView> parts, c
       }
       if ((mine.st_uid != reference.st_uid || mine.st_gid != reference.st_gid)
           && ::fchown(fd.get(), reference.st_uid, reference.st_gid) != 0) {
-        throw_errno("cannot keep the owner of", target, errno);
+        if (!options.owner_best_effort || errno != EPERM) {
+          throw_errno("cannot keep the owner of", target, errno);
+        }
+        owner_kept = false;
       }
     }
     if (::fchmod(fd.get(), mode) != 0) {
@@ -225,7 +218,7 @@ StagedFile stage_file(const fs::path& target, std::span<const ByteView> parts, c
     ::unlink(temporary.c_str());
     throw;
   }
-  return {temporary, target};
+  return {temporary, target, owner_kept};
 }
 
 void replace_file_atomically(const fs::path& target, std::span<const ByteView> parts,
@@ -287,13 +280,6 @@ void rename_staged(const StagedFile& file)
     throw_errno("cannot replace", file.target, err);
   }
 }
-
-void discard_staged(const StagedFile& file) noexcept
-{
-  ::unlink(file.temporary.c_str());
-}
-
-
 
 void replace_file_atomically(const fs::path& target, ByteView data, const ReplaceOptions& options)
 {

@@ -48,6 +48,9 @@ struct ReplaceOptions
   std::optional<std::filesystem::path> metadata_from;
   // Force this mode, whatever the existing file had (private keys).
   std::optional<mode_t> force_mode;
+  // When the owner or group cannot be kept (a user who is not in the file's group): fail, or
+  // write the file with the caller's own and say so in StagedFile::owner_kept.
+  bool owner_best_effort = false;
 };
 
 // Replace `target` by the concatenation of `parts`, atomically: a temporary file in the same
@@ -67,6 +70,7 @@ struct StagedFile
 {
   std::filesystem::path temporary;
   std::filesystem::path target;
+  bool owner_kept = true; // false: ReplaceOptions::owner_best_effort had to give up the owner
 };
 
 // The first half of replace_file_atomically: write `parts` to a temporary in `target`'s
@@ -82,9 +86,6 @@ struct StagedFile
 // Rename one staged file (written with Durability::now) over its target; on failure the
 // temporary is removed and Error thrown.
 void rename_staged(const StagedFile& file);
-
-// Remove a staged file that will not be committed.
-void discard_staged(const StagedFile& file) noexcept;
 
 // Convenience for one buffer.
 void replace_file_atomically(const std::filesystem::path& target, ByteView data,

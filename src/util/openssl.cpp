@@ -33,7 +33,7 @@ std::string drain_openssl_errors()
 void throw_openssl(const std::string& what)
 {
   const std::string detail = drain_openssl_errors();
-  throw Error(Errc::crypto, detail.empty() ? what : what + ": " + detail);
+  throw Error(Errc::failure, detail.empty() ? what : what + ": " + detail);
 }
 
 } // namespace ksign

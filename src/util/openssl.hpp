@@ -28,7 +28,6 @@ struct OpensslFree
 using BioPtr = std::unique_ptr<BIO, OpensslDeleter<BIO_free_all>>;
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, OpensslDeleter<EVP_PKEY_free>>;
 using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, OpensslDeleter<EVP_PKEY_CTX_free>>;
-using EvpMdPtr = std::unique_ptr<EVP_MD, OpensslDeleter<EVP_MD_free>>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpensslDeleter<EVP_MD_CTX_free>>;
 using X509Ptr = std::unique_ptr<X509, OpensslDeleter<X509_free>>;
 using X509NamePtr = std::unique_ptr<X509_NAME, OpensslDeleter<X509_NAME_free>>;
@@ -41,7 +40,7 @@ void init_openssl();
 // Text of the OpenSSL error queue (drained), for an error message; empty when none.
 std::string drain_openssl_errors();
 
-// Throw Error(Errc::crypto) with `what` and the drained OpenSSL error queue.
+// Throw Error(Errc::failure) with `what` and the drained OpenSSL error queue.
 [[noreturn]] void throw_openssl(const std::string& what);
 
 } // namespace ksign

@@ -2,6 +2,7 @@
 #include "util/strings.hpp"
 
 #include <algorithm>
+#include <random>
 #include <vector>
 
 namespace ksign::util {
@@ -67,6 +68,17 @@ std::string_view trim(std::string_view text)
   }
   const auto last = text.find_last_not_of(" \t\r\n");
   return text.substr(first, last - first + 1);
+}
+
+std::string random_tag()
+{
+  static thread_local std::mt19937_64 generator{std::random_device{}()};
+  static constexpr char k_alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string tag;
+  for (int i = 0; i < 8; ++i) {
+    tag += k_alphabet[generator() % (sizeof k_alphabet - 1)];
+  }
+  return tag;
 }
 
 } // namespace ksign::util

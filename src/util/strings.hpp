@@ -19,6 +19,9 @@ namespace ksign::util {
 // Lower-case hex of `data`, optionally with `separator` between bytes.
 [[nodiscard]] std::string to_hex(std::span<const unsigned char> data, std::string_view separator = "");
 
+// Eight random letters and digits, for temporary file names.
+[[nodiscard]] std::string random_tag();
+
 // `text` without leading and trailing white space.
 [[nodiscard]] std::string_view trim(std::string_view text);
 

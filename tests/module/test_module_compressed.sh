@@ -53,7 +53,7 @@ check_grep "zstd checksum" "Check: XXH64" "$T/.out"
 cp "$T/m.ko.zst" "$T/level.ko.zst"
 check "--compress-level 19" "$KSIGN" sign --key "$T/keys/rsa.pem" --compress-level 19 "$T/level.ko.zst"
 check "level 19 verifies" "$KSIGN" verify --cert "$T/keys/rsa.crt" "$T/level.ko.zst"
-check_status 1 "a bad level" "$KSIGN" sign --key "$T/keys/rsa.pem" --compress-level 99 "$T/level.ko.zst"
+check_status 2 "a bad level" "$KSIGN" sign --key "$T/keys/rsa.pem" --compress-level 99 "$T/level.ko.zst"
 
 # Corrupt compressed data: error, file untouched.
 for ext in gz xz zst; do

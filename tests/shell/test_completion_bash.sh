@@ -31,9 +31,9 @@ expect "no command, no completion" "" "ksign frobnicate --"
 
 # Options of sign: the long ones, by prefix.
 expect "sign's long options" \
-  "--key --cert --hash --keyid --keydir --kernel --output --recursive --jobs --compress-level --verbose --quiet --help" \
+  "--key --cert --hash --keyid --dir --kernel --output --recursive --jobs --compress-level --verbose --quiet --help" \
   "ksign sign --"
-expect "sign's options starting --k" "--key --keyid --keydir --kernel" "ksign sign --k"
+expect "sign's options starting --k" "--key --keyid --kernel" "ksign sign --k"
 expect "verify has --json, sign does not" "--json" "ksign verify --js"
 expect "sign has no --json" "" "ksign sign --js"
 
@@ -70,17 +70,17 @@ if [ "$(bash_complete_words ksign sign "spaces/my")" != "$(printf '%s\n' "spaces
   fail "names with a space are not offered whole: $(bash_complete_words ksign sign "spaces/my" | tr '\n' '|')"
 fi
 
-# Option values: files for --key/--cert, directories for --keydir, configs for keys.
+# Option values: files for --key/--cert, directories for --dir, configs for keys.
 expect "--key takes any file" "signing_key.pem" "ksign sign --key sig"
 expect "--cert takes any file" "notes.txt" "ksign verify --cert no"
-expect "--keydir takes directories" "drivers spaces" "ksign sign --keydir "
+expect "--dir takes directories" "drivers spaces" "ksign sign --dir "
 expect "--output takes any file" "e.ko.bak" "ksign sign -o e"
 expect "--jobs takes a number" "" "ksign sign --jobs "
 expect "keys --dir takes directories" "drivers" "ksign keys --dir d"
 expect "keys --config takes files" "notes.txt" "ksign keys --config n"
-expect "keys -c is --config: files" "notes.txt" "ksign keys -c n"
-expect "keys -r is --refresh: periods" "always 1d 7d 30d 2w" "ksign keys -r "
-expect "keys -k is --keep: a number" "" "ksign keys -k "
+expect "keys --config: files" "notes.txt" "ksign keys --config n"
+expect "keys --refresh: periods" "always 1d 7d 30d 2w" "ksign keys --refresh "
+expect "keys --keep: a number" "" "ksign keys --keep "
 expect "sign -k is --key: files" "signing_key.pem" "ksign sign -k sig"
 expect "sign -r is --recursive: then modules" "a.ko" "ksign sign -r a"
 expect "install -d takes directories" "drivers" "ksign install -d d"

@@ -26,7 +26,7 @@ expect() {
 }
 
 expect "every command" "$(ksign_commands)" "ksign "
-expect "sign's options starting --k" "--key --keyid --keydir --kernel" "ksign sign --k"
+expect "sign's options starting --k" "--key --keyid --kernel" "ksign sign --k"
 expect "every hash" "sha256 sha384 sha512 sha3-256 sha3-384 sha3-512" "ksign sign --hash "
 
 mkdir -p "$T/modules/6.12.1-arch1-1" "$T/modules/6.6.30-1-lts"

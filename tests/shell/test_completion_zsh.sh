@@ -46,7 +46,7 @@ offers() {
 }
 
 offers "every command" "$(ksign_commands)" "--key" "ksign "
-offers "sign's options starting --k" "--key --keyid --keydir --kernel" "--json --cert" "ksign sign --k"
+offers "sign's options starting --k" "--key --keyid --kernel" "--json --cert" "ksign sign --k"
 offers "verify's --json" "--json" "--key" "ksign verify --j"
 offers "every hash" "sha256 sha384 sha512 sha3-256 sha3-384 sha3-512" "" "ksign sign --hash "
 

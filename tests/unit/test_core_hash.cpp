@@ -14,7 +14,7 @@ TEST_CASE("core::parse_hash and core::hash_name", "[hash]")
   for (const HashAlgo hash : k_signing_hashes) {
     CHECK(parse_hash(hash_name(hash)) == hash);
     CHECK(hash_from_oid(hash_oid(hash)) == hash);
-    CHECK(EVP_MD_get_size(fetch_digest(hash)) == static_cast<int>(hash_size(hash)));
+    CHECK(fetch_digest(hash) != nullptr);
     CHECK(can_sign_with(hash));
   }
   CHECK_FALSE(can_sign_with(HashAlgo::sha1));

@@ -86,3 +86,22 @@ TEST_CASE("core::unsigned_length", "[modsig]")
   bad[bad.size() - k_trailer_size + 2] = 0;
   CHECK_THROWS_AS(unsigned_length(bad), Error);
 }
+
+TEST_CASE("core::append_signature and struct ModuleSignature", "[modsig]")
+{
+  ModuleSignature info;
+  info.set_signature_length(0x0a0b0c0d);
+  CHECK(info.signature_length() == 0x0a0b0c0d);
+  CHECK(info.sig_len[0] == 0x0a);
+
+  const Bytes module(500, 0x7f);
+  const Bytes cms(77, 0x30);
+  const SignedImage image = append_signature(module, cms);
+  const Bytes joined = image.joined();
+  CHECK(joined.size() == module.size() + cms.size() + k_trailer_size);
+  const Trailer trailer = parse_trailer(joined);
+  REQUIRE(trailer.status == TrailerStatus::signed_module);
+  CHECK(trailer.signed_length == module.size());
+  CHECK(trailer.cms.size() == cms.size());
+  CHECK(unsigned_length(joined) == module.size());
+}

@@ -5,6 +5,8 @@
 #include "util/file.hpp"
 #include "util/openssl.hpp"
 
+#include <openssl/cms.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -93,7 +95,7 @@ TempDir::TempDir()
 {
   std::string pattern = (std::filesystem::temp_directory_path() / "ksign-unit.XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
-    throw Error(Errc::io, "cannot make a temporary directory");
+    throw Error(Errc::failure, "cannot make a temporary directory");
   }
   m_path = pattern;
 }
@@ -114,6 +116,29 @@ Bytes sample_module()
   const char* root = std::getenv("KSIGN_SOURCE_ROOT");
   const std::filesystem::path base = root != nullptr ? root : KSIGN_TEST_SOURCE_ROOT;
   return util::read_file(base / "tests/data/sample/ksign_sample.ko");
+}
+
+std::shared_ptr<const core::SigningKey> shared_key(core::SigningKey key)
+{
+  return std::make_shared<const core::SigningKey>(std::move(key));
+}
+
+bool openssl_cms_verifies(ByteView cms_der, ByteView content, const core::SigningKey& key)
+{
+  const unsigned char* cursor = cms_der.data();
+  std::unique_ptr<CMS_ContentInfo, OpensslDeleter<CMS_ContentInfo_free>> cms(
+    d2i_CMS_ContentInfo(nullptr, &cursor, static_cast<long>(cms_der.size())));
+  if (!cms) {
+    return false;
+  }
+  BioPtr data(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+  const X509Ptr certificate = core::parse_certificate(key.certificate);
+  STACK_OF(X509)* certs = sk_X509_new_null();
+  sk_X509_push(certs, certificate.get());
+  const int ok = CMS_verify(cms.get(), certs, nullptr, data.get(), nullptr, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY);
+  sk_X509_free(certs);
+  ERR_clear_error();
+  return ok == 1;
 }
 
 } // namespace ksign::test

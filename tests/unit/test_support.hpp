@@ -6,6 +6,7 @@
 #include "util/bytes.hpp"
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 namespace ksign::test {
@@ -19,6 +20,12 @@ namespace ksign::test {
 [[nodiscard]] std::string private_key_pem(const core::SigningKey& key);
 [[nodiscard]] std::string certificate_pem(const core::SigningKey& key);
 [[nodiscard]] Bytes certificate_der(const core::SigningKey& key);
+
+// The key, shared read-only as ModuleSigner takes it.
+[[nodiscard]] std::shared_ptr<const core::SigningKey> shared_key(core::SigningKey key);
+
+// OpenSSL's own CMS verifier as a referee: detached `content`, the signer certificate of `key`.
+[[nodiscard]] bool openssl_cms_verifies(ByteView cms_der, ByteView content, const core::SigningKey& key);
 
 // A temporary directory removed at the end of the test.
 class TempDir

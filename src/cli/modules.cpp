@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+#include "cli/modules.hpp"
+
+#include "util/error.hpp"
+#include "util/file.hpp"
+
+namespace ksign::cli {
+
+std::vector<core::ModuleFile> collect_modules_or_explain(std::span<const std::string> arguments, bool recursive)
+{
+  std::vector<core::ModuleFile> modules = core::collect_modules(arguments, recursive);
+  if (!modules.empty()) {
+    return modules;
+  }
+  if (!recursive) {
+    for (const std::filesystem::path& directory : core::directories_among(arguments)) {
+      const std::string name = directory.string();
+      if (!core::collect_modules(std::span(&name, 1), true).empty()) {
+        throw Error(Errc::failure, "no modules directly in " + util::quote(directory)
+                                     + "; its subdirectories hold some (give -r/--recursive to take them too)");
+      }
+    }
+  }
+  throw Error(Errc::failure, "no modules (" + core::module_name_patterns() + ") found");
+}
+
+} // namespace ksign::cli

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+// gzip (zlib): the gzip -n members the kernel's Makefile.modinst writes.
+#include "core/compress_codecs.hpp"
+
+#include "util/error.hpp"
+
+#include <zlib.h>
+
+#include <new>
+#include <optional>
+#include <string>
+
+namespace ksign::core::codec {
+
+namespace {
+
+// gzip header OS field: Unix, as gzip writes it on Linux.
+constexpr int k_gzip_os_unix = 3;
+
+} // namespace
+
+
+// A deflate stream writing a gzip member. Pinned: zlib's state points back at its z_stream.
+class GzipDeflater
+{
+public:
+  explicit GzipDeflater(int level)
+  {
+    // Window 15 + 16 selects the gzip wrapper; the header then has no name, no mtime and no
+    // optional fields, and zlib sets XFL from the level as gzip does (9: 2, 1: 4).
+    if (deflateInit2(&m_stream, level, Z_DEFLATED, MAX_WBITS + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+      throw std::bad_alloc();
+    }
+    m_header.os = k_gzip_os_unix;
+    if (deflateSetHeader(&m_stream, &m_header) != Z_OK) {
+      deflateEnd(&m_stream);
+      throw Error(Errc::failure, "zlib refused the gzip header");
+    }
+  }
+  GzipDeflater(const GzipDeflater&) = delete;
+  GzipDeflater& operator=(const GzipDeflater&) = delete;
+  ~GzipDeflater() { deflateEnd(&m_stream); }
+
+  z_stream& get() noexcept { return m_stream; }
+
+private:
+  z_stream m_stream{};
+  gz_header m_header{}; // zlib reads it while writing the header, so it lives as long
+};
+
+// An inflate stream reading one gzip member. Pinned like GzipDeflater.
+class GzipInflater
+{
+public:
+  GzipInflater()
+  {
+    if (inflateInit2(&m_stream, MAX_WBITS + 16) != Z_OK) {
+      throw std::bad_alloc();
+    }
+  }
+  GzipInflater(const GzipInflater&) = delete;
+  GzipInflater& operator=(const GzipInflater&) = delete;
+  ~GzipInflater() { inflateEnd(&m_stream); }
+
+  z_stream& get() noexcept { return m_stream; }
+
+private:
+  z_stream m_stream{};
+};
+
+Bytes gzip_compress(ByteView data, int level)
+{
+  GzipDeflater deflater(level);
+  z_stream& stream = deflater.get();
+  Bytes out(deflateBound(&stream, data.size()));
+  std::size_t in_pos = 0;
+  std::size_t out_pos = 0;
+  for (;;) {
+    if (out_pos == out.size()) {
+      out.resize(out.size() + k_min_growth); // deflateBound makes this unreachable in practice
+    }
+    const uInt in_chunk = clamp_to_uint(data.size() - in_pos);
+    const uInt out_chunk = clamp_to_uint(out.size() - out_pos);
+    stream.next_in = const_cast<Bytef*>(data.data() + in_pos); // zlib's API is not const-correct
+    stream.avail_in = in_chunk;
+    stream.next_out = out.data() + out_pos;
+    stream.avail_out = out_chunk;
+    const bool last_input = in_pos + in_chunk == data.size();
+    const int rc = deflate(&stream, last_input ? Z_FINISH : Z_NO_FLUSH);
+    in_pos += in_chunk - stream.avail_in;
+    out_pos += out_chunk - stream.avail_out;
+    if (rc == Z_STREAM_END) {
+      break;
+    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      throw Error(Errc::failure, std::string("gzip compression failed: ") + (stream.msg ? stream.msg : "zlib error"));
+    }
+  }
+  out.resize(out_pos);
+  return out;
+}
+
+// The ISIZE field of the member's trailer, if `data` is exactly one member.
+static std::optional<std::uint64_t> gzip_size_hint(ByteView data)
+{
+  if (data.size() < 18) {
+    return std::nullopt;
+  }
+  const auto* tail = data.data() + data.size() - 4;
+  return std::uint64_t{tail[0]} | std::uint64_t{tail[1]} << 8 | std::uint64_t{tail[2]} << 16 |
+         std::uint64_t{tail[3]} << 24;
+}
+
+Bytes gzip_decompress(ByteView data, std::uint64_t limit)
+{
+  constexpr Compression gzip = Compression::gzip;
+  GzipInflater inflater;
+  z_stream& stream = inflater.get();
+  Bytes out(initial_output_size(data.size(), gzip_size_hint(data), limit));
+  std::size_t in_pos = 0;
+  std::size_t out_pos = 0;
+  for (;;) {
+    if (out_pos == out.size()) {
+      grow_output(out, out_pos, gzip, limit);
+    }
+    const uInt in_chunk = clamp_to_uint(data.size() - in_pos);
+    const uInt out_chunk = clamp_to_uint(out.size() - out_pos);
+    stream.next_in = const_cast<Bytef*>(data.data() + in_pos);
+    stream.avail_in = in_chunk;
+    stream.next_out = out.data() + out_pos;
+    stream.avail_out = out_chunk;
+    const int rc = inflate(&stream, Z_NO_FLUSH);
+    in_pos += in_chunk - stream.avail_in;
+    out_pos += out_chunk - stream.avail_out;
+    if (rc == Z_STREAM_END) {
+      break;
+    }
+    if (rc == Z_MEM_ERROR) {
+      throw std::bad_alloc();
+    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      throw_corrupt(gzip, stream.msg ? stream.msg : "invalid data");
+    }
+    // All input taken, room left for output, and still no end of member: it was cut short.
+    if (in_pos == data.size() && stream.avail_out != 0) {
+      throw_corrupt(gzip, "unexpected end of input");
+    }
+  }
+  if (in_pos != data.size()) {
+    throw_corrupt(gzip, "trailing data after the first member");
+  }
+  out.resize(out_pos);
+  return out;
+}
+
+
+} // namespace ksign::core::codec

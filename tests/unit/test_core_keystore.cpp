@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+// Key and certificate generation, and the key store's write side (dated directories, the
+// `current` switch, refresh, prune, install), with real OpenSSL keys in temporary directories.
+#include "catch.hpp"
+
+#include "core/keygen.hpp"
+#include "core/keystore.hpp"
+#include "test_support.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+using namespace ksign;
+using namespace ksign::core;
+namespace fs = std::filesystem;
+
+namespace {
+
+mode_t mode_of(const fs::path& path)
+{
+  struct stat st {};
+  REQUIRE(::lstat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+// Sets the umask for one test and restores it.
+class Umask
+{
+public:
+  explicit Umask(mode_t mask) : m_old(::umask(mask)) {}
+  ~Umask() { ::umask(m_old); }
+  Umask(const Umask&) = delete;
+  Umask& operator=(const Umask&) = delete;
+
+private:
+  mode_t m_old;
+};
+
+} // namespace
+
+TEST_CASE("core::parse_refresh_policy", "[keystore]")
+{
+  using std::chrono::seconds;
+  CHECK(parse_refresh_policy("always").always);
+  CHECK(parse_refresh_policy("30d").max_age == seconds(30 * 86400));
+  CHECK(parse_refresh_policy("30days").max_age == seconds(30 * 86400));
+  CHECK(parse_refresh_policy("1day").max_age == seconds(86400));
+  CHECK(parse_refresh_policy("24h").max_age == seconds(24 * 3600));
+  CHECK(parse_refresh_policy("3hours").max_age == seconds(3 * 3600));
+  CHECK(parse_refresh_policy("2weeks").max_age == seconds(14 * 86400));
+  CHECK(parse_refresh_policy("1w").max_age == seconds(7 * 86400));
+  CHECK(parse_refresh_policy("90m").max_age == seconds(90 * 60));
+  CHECK(parse_refresh_policy("90 minutes").max_age == seconds(90 * 60));
+  CHECK(parse_refresh_policy("45s").max_age == seconds(45));
+  CHECK(parse_refresh_policy("10seconds").max_age == seconds(10));
+  CHECK(parse_refresh_policy("7").max_age == seconds(7 * 86400)); // a bare number is days
+  CHECK(parse_refresh_policy("0s").max_age == seconds(0));
+  CHECK_FALSE(parse_refresh_policy("7d").always);
+  for (const char* bad : {"", "d", "-1d", "3x", "3 fortnights", "never", "1.5d", "d30"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(parse_refresh_policy(bad), Error);
+  }
+}
+
+TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]")
+{
+  const test::TempDir dir;
+  const fs::path store = dir.path() / "certs-local";
+  const Umask permissive(0);
+  const KeyStoreLock lock(store);
+  CHECK(mode_of(store) == 0700);
+  CHECK(fs::exists(store / ".lock"));
+
+  CHECK_FALSE(current_key(store).has_value());
+  const RefreshPolicy week = parse_refresh_policy("7d");
+  const auto now = fs::file_time_type::clock::now();
+  CHECK(refresh_reason(std::nullopt, KeyType::ec, HashAlgo::sha512, week, now)->text == "there is no current key");
+
+  const SigningKey key = generate_signing_key(KeyType::ec, HashAlgo::sha384, "store test");
+  const fs::path first = write_key_directory(store, key, HashAlgo::sha384);
+  switch_current(store, first);
+
+  SECTION("files, modes and the relative current link")
+  {
+    CHECK(mode_of(first) == 0700);
+    CHECK(mode_of(first / "signing_key.pem") == 0600);
+    CHECK(mode_of(first / "signing_prv.pem") == 0600);
+    CHECK(mode_of(first / "signing_crt.crt") == 0644);
+    CHECK(mode_of(first / "signing_crt.pem") == 0644);
+    CHECK(fs::read_symlink(store / "current") == first.filename());
+    const KeyFiles files = current_key_files(store);
+    CHECK(files.hash == HashAlgo::sha384);
+    const SigningKey loaded = load_signing_key(files.key, files.certificate, std::nullopt);
+    CHECK(fingerprint_sha256(parse_certificate(loaded.certificate).get()) == fingerprint_sha256(parse_certificate(key.certificate).get()));
+    const SigningKey from_private = load_signing_key(first / "signing_prv.pem", first / "signing_crt.pem", std::nullopt);
+    CHECK(from_private.type == KeyType::ec);
+    CHECK(trusted_certificate(store) == fs::absolute(first / "signing_crt.pem"));
+    CHECK(key_directories(store) == std::vector<fs::path>{first});
+  }
+  SECTION("refresh decisions")
+  {
+    const std::optional<CurrentKey> current = current_key(store);
+    REQUIRE(current.has_value());
+    CHECK(current->type == KeyType::ec);
+    CHECK(current->hash == HashAlgo::sha384);
+    CHECK_FALSE(refresh_reason(current, KeyType::ec, HashAlgo::sha384, week, now).has_value());
+    CHECK(refresh_reason(current, KeyType::ec, HashAlgo::sha384, parse_refresh_policy("always"), now).has_value());
+    CHECK(refresh_reason(current, KeyType::rsa, HashAlgo::sha384, week, now).value().text ==
+          "the config asks for a rsa key, the current one is ec");
+    CHECK(refresh_reason(current, KeyType::ec, HashAlgo::sha512, week, now).has_value());
+    CHECK(refresh_reason(current, KeyType::ec, HashAlgo::sha384, week, now + std::chrono::hours(24 * 8)).has_value());
+    CHECK_FALSE(
+      refresh_reason(current, KeyType::ec, HashAlgo::sha384, week, now + std::chrono::hours(24 * 6)).has_value());
+  }
+  SECTION("names never collide and sort by age; prune keeps the newest and the current one")
+  {
+    const fs::path second = write_key_directory(store, key, HashAlgo::sha384);
+    const fs::path third = write_key_directory(store, key, HashAlgo::sha384);
+    CHECK(second != first);
+    CHECK(third != second);
+    CHECK(key_directories(store) == std::vector<fs::path>{first, second, third});
+    // `current` still names the oldest: pruning to one keeps it and removes the other two.
+    const std::vector<fs::path> removed = prune_key_directories(store, 1);
+    CHECK(removed == std::vector<fs::path>{second, third});
+    CHECK(key_directories(store) == std::vector<fs::path>{first});
+    CHECK(fs::exists(store / "current/signing_key.pem"));
+  }
+  SECTION("install copies the current key with its modes")
+  {
+    const fs::path package = dir.path() / "pkg/usr/lib/modules/6.99/build/certs-local";
+    const fs::path copied = install_current_key(store, package);
+    CHECK(copied == package / first.filename());
+    CHECK(fs::read_symlink(package / "current") == first.filename());
+    CHECK(mode_of(copied) == 0700);
+    CHECK(mode_of(copied / "signing_key.pem") == 0600);
+    CHECK(mode_of(copied / "signing_crt.pem") == 0644);
+    CHECK(util::read_file(copied / "signing_key.pem") == util::read_file(first / "signing_key.pem"));
+    CHECK_FALSE(fs::exists(package / ".lock"));
+    // Again, over the first copy: same result, nothing left behind.
+    install_current_key(store, package);
+    CHECK(key_directories(package) == std::vector<fs::path>{copied});
+  }
+  SECTION("an old kernel-sign directory gets its certificate-only PEM")
+  {
+    fs::remove(first / "signing_crt.pem");
+    CHECK_THROWS_WITH(trusted_certificate(store), KSIGN_CONTAINS("has no signing_crt.pem"));
+    CHECK(complete_key_directory(first));
+    CHECK_FALSE(complete_key_directory(first));
+    CHECK(fingerprint_sha256(load_certificate(first / "signing_crt.pem").get()) ==
+          fingerprint_sha256(parse_certificate(key.certificate).get()));
+  }
+}

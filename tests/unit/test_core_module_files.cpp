@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+#include "catch.hpp"
+
+#include "core/module_files.hpp"
+#include "test_support.hpp"
+#include "util/error.hpp"
+
+#include <algorithm>
+
+using namespace ksign;
+using namespace ksign::core;
+namespace fs = std::filesystem;
+
+TEST_CASE("core::has_module_name and module_name_patterns", "[module_files]")
+{
+  CHECK(has_module_name("a.ko"));
+  CHECK(has_module_name("dir/a.ko.zst"));
+  CHECK(has_module_name("a.ko.gz"));
+  CHECK(has_module_name("a.ko.xz"));
+  CHECK_FALSE(has_module_name(".ko"));
+  CHECK_FALSE(has_module_name("a.ko.bz2"));
+  CHECK_FALSE(has_module_name("a.o"));
+  CHECK(module_name_patterns() == "*.ko, *.ko.gz, *.ko.xz, *.ko.zst");
+}
+
+TEST_CASE("core::collect_modules", "[module_files]")
+{
+  const test::TempDir dir;
+  const fs::path top = dir.path() / "m";
+  fs::create_directories(top / "sub");
+  test::write_text(top / "small.ko", "x");
+  test::write_text(top / "large.ko.zst", std::string(100, 'x'));
+  test::write_text(top / "notes.txt", "not a module");
+  test::write_text(top / "sub" / "deep.ko", "xx");
+  const std::string top_name = top.string();
+
+  const std::vector<ModuleFile> flat = collect_modules(std::span(&top_name, 1), false);
+  REQUIRE(flat.size() == 2);
+  CHECK(flat[0].path.filename() == "large.ko.zst"); // largest first
+  CHECK(flat[1].path.filename() == "small.ko");
+
+  const std::vector<ModuleFile> deep = collect_modules(std::span(&top_name, 1), true);
+  CHECK(deep.size() == 3);
+
+  // A file is taken whatever its name; the same module twice counts once.
+  const std::vector<std::string> files = {(top / "notes.txt").string(), (top / "small.ko").string(),
+                                          (top / "." / "small.ko").string()};
+  CHECK(collect_modules(files, false).size() == 2);
+
+  const std::vector<std::string> missing = {(top / "nope.ko").string()};
+  CHECK_THROWS_WITH(collect_modules(missing, false), KSIGN_CONTAINS("cannot find"));
+
+  const std::vector<std::string> mixed = {top_name, (top / "small.ko").string()};
+  CHECK(directories_among(mixed) == std::vector<fs::path>{top});
+}
