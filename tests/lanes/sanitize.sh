@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: MIT
 # The sanitizer lane, run from CI (.ci/run) or by hand from anywhere:
 #   1. build-asan: the whole project with gcc -fsanitize=address,undefined, and the whole test
-#      suite there (unit, cli, module, shell, kernel when a testbed is found). Any ASan, LSan or
-#      UBSan report fails the lane, even from a ksign run that a test expected to fail: reports
-#      go to build-asan/sanitizer-logs/ and are printed at the end. meson's log stays at
-#      build-asan/meson-logs/testlog.json.
+#      suite there (unit, cli, module, shell, kernel when a testbed is found). Any ASan or LSan
+#      report fails the lane, even from a ksign run that a test expected to fail (reports go to
+#      build-asan/sanitizer-logs/ and are printed at the end); UBSan stops the program with
+#      status 97. meson's log stays at build-asan/meson-logs/testlog.json.
 #   2. build-fuzz: the libFuzzer targets of tests/fuzz with clang, each run for
 #      KSIGN_FUZZ_SECONDS (default 30) from a copy of its seed corpus; a crash, leak, timeout or
 #      out-of-memory fails the lane and leaves the input in build-fuzz/fuzz-run/<target>/.
@@ -99,12 +99,17 @@ if want asan; then
     rm -rf "$logs"
     mkdir -p "$logs"
     # verify_asan_link_order=0: fakeroot preloads its library ahead of ASan's runtime.
-    # log_path: a report fails the lane even when the test expected ksign to fail anyway.
-    export ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=1:halt_on_error=1:log_path=$logs/asan"
-    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
+    # ASan and LSan reports go to files, so one fails the lane even when the test expected
+    # ksign to fail anyway. gcc's UBSan ignores log_path next to ASan: it stops with exit
+    # status 97, which no ksign error has, and its "runtime error:" lines are looked for in
+    # meson's log as well.
+    export ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=1:halt_on_error=1:exitcode=96:log_path=$logs/asan"
+    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=97"
     # Sanitized code runs 2-3 times slower: stretch the suites' timeouts to match.
     meson test -C build-asan --print-errorlogs --timeout-multiplier 3 || status=1
     unset ASAN_OPTIONS UBSAN_OPTIONS
+    grep -o 'runtime error: [^"]*' build-asan/meson-logs/testlog.json >"$logs/ubsan-in-testlog" \
+      || rm -f "$logs/ubsan-in-testlog"
     reports=("$logs"/*)
     if [ -e "${reports[0]}" ]; then
       echo "== sanitizer reports (${#reports[@]} files in $logs):"
