@@ -56,7 +56,8 @@ TEST_CASE("util::stage_file and util::commit_staged", "[file]")
   std::vector<util::StagedFile> staged;
   for (const char* name : {"a.ko", "b.ko"}) {
     test::write_text(dir.path() / name, "old");
-    const ByteView parts[] = {as_bytes(std::string("new ") + name)};
+    const std::string content = std::string("new ") + name; // outlives the view below
+    const ByteView parts[] = {as_bytes(content)};
     staged.push_back(util::stage_file(dir.path() / name, parts, {}, util::Durability::batched));
   }
   // Staged but not committed: the targets are untouched.
