@@ -7,6 +7,7 @@
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
 #include "cli/paths.hpp"
+#include "core/kconfig.hpp"
 #include "core/kernel_trust.hpp"
 #include "core/module_files.hpp"
 #include "core/module_verifier.hpp"
@@ -30,7 +31,9 @@ void add_verify_options(cxxopts::Options& options)
      cxxopts::value<std::vector<std::string>>(), "FILE")
     ("r,recursive", "check modules in subdirectories of a directory too")
     ("j,jobs", "check N modules at a time (0: one per CPU)", cxxopts::value<int>()->default_value("0"), "N")
-    ("json", "print the results as JSON on stdout");
+    ("json", "print the results as JSON on stdout")
+    ("config", "judge by the rules of the kernel built from this .config (the ML-DSA waiver); --kernel KVER "
+               "reads that kernel's own", cxxopts::value<std::string>(), "FILE");
   cli::add_kernel_option(options);
 }
 
@@ -53,6 +56,8 @@ std::string_view verdict_words(core::Verdict verdict)
     return "unknown key";
   case core::Verdict::bad_signature:
     return "bad signature";
+  case core::Verdict::signed_attributes:
+    return "signed attributes";
   case core::Verdict::malformed:
     return "malformed";
   }
@@ -79,13 +84,17 @@ std::string describe(const core::Verification& v, bool color)
   }
   switch (v.verdict) {
   case core::Verdict::ok:
-    return fmt::format("{} ({}, {})", paint(verdict_words(core::Verdict::ok), true, color), signer, hash);
+    return fmt::format("{} ({}, {}{}{})", paint(verdict_words(core::Verdict::ok), true, color), signer, hash,
+                       v.note.empty() ? "" : "; ", v.note);
   case core::Verdict::unsigned_module:
     return paint(verdict_words(core::Verdict::unsigned_module), false, color);
   case core::Verdict::unknown_key:
     return fmt::format("{} ({}{}{})", paint(verdict_words(core::Verdict::unknown_key), false, color), signer, signer.empty() ? "" : ", ", hash);
   case core::Verdict::bad_signature:
     return fmt::format("{} ({})", paint(verdict_words(core::Verdict::bad_signature), false, color), v.problem);
+  case core::Verdict::signed_attributes:
+    return fmt::format("{} ({}, {}: {})", paint(verdict_words(core::Verdict::signed_attributes), false, color),
+                       signer, hash, v.problem);
   case core::Verdict::malformed:
     return fmt::format("{} ({})", paint(verdict_words(core::Verdict::malformed), false, color), v.problem);
   }
@@ -110,6 +119,9 @@ void print_json(const std::vector<ModuleResult>& results, const std::map<std::st
     }
     if (!v.key_id.empty()) {
       fmt::print(", \"key_id\": {}", util::json_string(v.key_id));
+    }
+    if (!v.note.empty()) {
+      fmt::print(", \"note\": {}", util::json_string(v.note));
     }
     const std::string& problem = r.read_error.empty() ? v.problem : r.read_error;
     if (!problem.empty()) {
@@ -159,6 +171,18 @@ int run_verify(cli::Invocation& invocation)
     certificate_files = cli::trusted_certificate_files(invocation);
   }
 
+  // The kernel's own rules where its config is known: --config, else the installed kernel's.
+  core::KernelRules rules;
+  std::optional<std::filesystem::path> config_file;
+  if (result.count("config") > 0) {
+    config_file = result["config"].as<std::string>();
+  } else if (result.count("kernel") > 0) {
+    config_file = core::installed_kernel_config(cli::module_root(), result["kernel"].as<std::string>());
+  }
+  if (config_file) {
+    rules = core::kernel_rules(core::KernelConfig::read(*config_file));
+  }
+
   core::TrustedKeys trusted;
   for (const std::filesystem::path& file : certificate_files) {
     for (X509Ptr& certificate : core::load_certificates(file)) {
@@ -190,7 +214,7 @@ int run_verify(cli::Invocation& invocation)
     r.path = modules[index].path;
     try {
       const Bytes file = util::read_file(r.path);
-      r.verification = core::verify_module(file, trusted);
+      r.verification = core::verify_module(file, trusted, rules);
     } catch (const std::exception& e) {
       r.read_error = e.what();
     }

@@ -278,8 +278,9 @@ ParsedSignedData parse_signed_data(ByteView input)
   parsed.digest = hash_from_oid(digest_oid.content);
   parsed.digest_oid = dotted(digest_oid.content);
 
-  if (si.read_optional(der::k_context_0, "SignerInfo signedAttrs")) {
+  if (const auto attributes = si.read_optional(der::k_context_0, "SignerInfo signedAttrs")) {
     parsed.has_signed_attributes = true;
+    parsed.signed_attributes = attributes->content;
   }
   const der::Element signature_algorithm = si.read(der::k_sequence, "SignerInfo signatureAlgorithm");
   der::Reader signature_reader(signature_algorithm.content);
@@ -290,6 +291,51 @@ ParsedSignedData parse_signed_data(ByteView input)
   (void)si.read_optional(der::k_context_1, "SignerInfo unsignedAttrs");
   si.expect_end("SignerInfo");
   return parsed;
+}
+
+SignedAttributes parse_signed_attributes(ByteView attributes)
+{
+  // 1.2.840.113549.1.9.3 contentType, 1.2.840.113549.1.9.4 messageDigest
+  constexpr std::uint8_t oid_content_type[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03};
+  constexpr std::uint8_t oid_message_digest[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04};
+  SignedAttributes parsed;
+  bool have_content_type = false;
+  bool have_digest = false;
+  der::Reader reader(attributes);
+  while (!reader.at_end()) {
+    der::Reader attribute(reader.read(der::k_sequence, "signed attribute").content);
+    const ByteView type = attribute.read(der::k_oid, "signed attribute type").content;
+    der::Reader values(attribute.read(der::k_set, "signed attribute values").content);
+    attribute.expect_end("signed attribute");
+    if (std::ranges::equal(type, ByteView(oid_content_type))) {
+      if (have_content_type) {
+        throw Error(Errc::format, "signed attributes name the content type twice");
+      }
+      have_content_type = true;
+      parsed.content_type_is_data =
+        std::ranges::equal(values.read(der::k_oid, "contentType value").content, ByteView(k_oid_data));
+      values.expect_end("contentType values");
+    } else if (std::ranges::equal(type, ByteView(oid_message_digest))) {
+      if (have_digest) {
+        throw Error(Errc::format, "signed attributes carry two message digests");
+      }
+      have_digest = true;
+      parsed.message_digest = values.read(der::k_octet_string, "messageDigest value").content;
+      values.expect_end("messageDigest values");
+    }
+  }
+  if (!have_content_type || !have_digest) {
+    throw Error(Errc::format, std::string("signed attributes lack the ") +
+                                (have_content_type ? "messageDigest" : "contentType") + " attribute");
+  }
+  return parsed;
+}
+
+Bytes signed_attributes_to_sign(ByteView attributes)
+{
+  Bytes out;
+  der::append_tlv(out, der::k_set, attributes);
+  return out;
 }
 
 } // namespace ksign::core

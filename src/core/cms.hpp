@@ -65,8 +65,27 @@ struct ParsedSignedData
   std::optional<SignatureKind> signature_kind; // nullopt: unsupported signature algorithm
   std::string signature_oid;       // dotted, for messages
   bool has_signed_attributes = false;
+  ByteView signed_attributes;      // content of SignerInfo [0] signedAttrs (the attributes, no tag)
   ByteView signature;
 };
+
+// The two signed attributes the kernel's PKCS#7 parser requires when there are any
+// (crypto/asymmetric_keys/pkcs7_parser.c): contentType and messageDigest. Views point into the
+// attributes.
+struct SignedAttributes
+{
+  bool content_type_is_data = false;
+  ByteView message_digest;
+};
+
+// Parse signedAttrs content (a SET OF Attribute). Malformed DER, a repeated or missing
+// contentType or messageDigest, or a messageDigest that is not one OCTET STRING throw
+// Error(Errc::format) with the reason.
+[[nodiscard]] SignedAttributes parse_signed_attributes(ByteView attributes);
+
+// What the signature over signed attributes covers: the attributes DER-encoded as a SET OF
+// (tag 0x31, not the [0] IMPLICIT tag they are stored with; RFC 5652 section 5.4).
+[[nodiscard]] Bytes signed_attributes_to_sign(ByteView attributes);
 
 // Parse the first SignerInfo of `der` and the SignedData around it. Structural problems
 // (not SignedData, not id-data, attached content, version mismatch, bad DER) throw

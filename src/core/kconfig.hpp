@@ -14,6 +14,8 @@
 namespace ksign::core {
 
 inline constexpr std::string_view k_trusted_keys_option = "CONFIG_SYSTEM_TRUSTED_KEYS";
+// Linux 7.x: let ML-DSA module signatures with signed attributes through.
+inline constexpr std::string_view k_mldsa_waiver_option = "CONFIG_PKCS7_WAIVE_AUTHATTRS_REJECTION_FOR_MLDSA";
 
 // A kernel .config as text. Values keep the config's spelling, quotes removed:
 // value("CONFIG_MODULE_SIG_HASH") is "sha512"; an option that is "not set" or absent has no value.

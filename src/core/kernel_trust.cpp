@@ -26,9 +26,8 @@ std::vector<TrustSource> kernel_trust_sources(const fs::path& moduledir, std::st
   } catch (const Error&) {
     // no ksign key store installed with this kernel
   }
-  const fs::path config_path = build / ".config";
-  if (fs::is_regular_file(config_path, ec)) {
-    const KernelConfig config = KernelConfig::read(config_path);
+  if (const auto config_path = installed_kernel_config(moduledir, release)) {
+    const KernelConfig config = KernelConfig::read(*config_path);
     if (const auto trusted = config.value(k_trusted_keys_option); trusted && !trusted->empty()) {
       fs::path file(*trusted);
       if (file.is_relative()) {
@@ -40,6 +39,16 @@ std::vector<TrustSource> kernel_trust_sources(const fs::path& moduledir, std::st
     }
   }
   return sources;
+}
+
+std::optional<fs::path> installed_kernel_config(const fs::path& moduledir, std::string_view release)
+{
+  fs::path config = moduledir / std::string(release) / "build" / ".config";
+  std::error_code ec;
+  if (fs::is_regular_file(config, ec)) {
+    return config;
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> kernel_module_directories(const fs::path& moduledir, std::string_view release)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,11 @@ struct TrustSource
 // (relative names are relative to the build tree). Missing pieces are skipped.
 [[nodiscard]] std::vector<TrustSource> kernel_trust_sources(const std::filesystem::path& moduledir,
                                                             std::string_view release);
+
+// The .config an installed kernel was built with (<moduledir>/<release>/build/.config), when
+// its headers ship it.
+[[nodiscard]] std::optional<std::filesystem::path> installed_kernel_config(const std::filesystem::path& moduledir,
+                                                                         std::string_view release);
 
 // The directories of an installed kernel that hold modules (kernel/, extra/, updates/, DKMS's
 // updates/dkms/, ...): every subdirectory of <moduledir>/<release> except build and source.

@@ -3,6 +3,7 @@
 
 #include "core/cms.hpp"
 #include "core/der.hpp"
+#include "core/kconfig.hpp"
 #include "core/modsig.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
@@ -25,6 +26,8 @@ std::string_view verdict_name(Verdict verdict)
     return "unknown_key";
   case Verdict::bad_signature:
     return "bad_signature";
+  case Verdict::signed_attributes:
+    return "signed_attributes";
   case Verdict::malformed:
     return "malformed";
   }
@@ -120,7 +123,14 @@ bool signature_matches(const TrustedKeys::Key& key, KeyType type, HashAlgo hash,
 
 } // namespace
 
-Verification verify_module(ByteView file, const TrustedKeys& trusted)
+KernelRules kernel_rules(const KernelConfig& config)
+{
+  KernelRules rules;
+  rules.mldsa_authattrs_waiver = config.enabled(k_mldsa_waiver_option);
+  return rules;
+}
+
+Verification verify_module(ByteView file, const TrustedKeys& trusted, const KernelRules& rules)
 {
   Verification result;
   result.compression = detect_compression(file);
@@ -171,14 +181,6 @@ Verification verify_module(ByteView file, const TrustedKeys& trusted)
   if (!cms.signature_kind) {
     return verdict(result, Verdict::malformed, "unsupported signature algorithm " + cms.signature_oid);
   }
-  if (cms.has_signed_attributes && cms.signature_kind != SignatureKind::ml_dsa) {
-    return verdict(result, Verdict::malformed, "signature has signed attributes (the kernel rejects them)");
-  }
-  if (cms.has_signed_attributes) {
-    return verdict(result, Verdict::malformed,
-                   "ML-DSA signature with signed attributes (loads only on kernels built with "
-                   "CONFIG_PKCS7_WAIVE_AUTHATTRS_REJECTION_FOR_MLDSA; ksign does not check those)");
-  }
 
   const TrustedKeys::Key* key = cms.id_kind == SignerIdKind::issuer_and_serial
                                   ? trusted.find_by_issuer_serial(cms.issuer, cms.serial)
@@ -199,10 +201,47 @@ Verification verify_module(ByteView file, const TrustedKeys& trusted)
                    "signature algorithm " + cms.signature_oid + " does not fit the signer's "
                      + std::string(key_type_name(type)) + " key");
   }
-  if (!signature_matches(*key, type, *cms.digest, image.first(trailer.signed_length), cms.signature)) {
-    return verdict(result, Verdict::bad_signature, "the signature does not match the module's contents");
+  const ByteView content = image.first(trailer.signed_length);
+  if (!cms.has_signed_attributes) {
+    if (!signature_matches(*key, type, *cms.digest, content, cms.signature)) {
+      return verdict(result, Verdict::bad_signature, "the signature does not match the module's contents");
+    }
+    return verdict(result, Verdict::ok);
   }
-  return verdict(result, Verdict::ok);
+
+  // Signed attributes: the signature covers them, and their messageDigest covers the module.
+  SignedAttributes attributes;
+  try {
+    attributes = parse_signed_attributes(cms.signed_attributes);
+  } catch (const Error& e) {
+    if (e.code() != Errc::format) {
+      throw;
+    }
+    return verdict(result, Verdict::malformed, e.what());
+  }
+  if (!attributes.content_type_is_data) {
+    return verdict(result, Verdict::malformed, "the signed contentType is not pkcs7-data");
+  }
+  if (!std::ranges::equal(attributes.message_digest, digest_of(*cms.digest, content))) {
+    return verdict(result, Verdict::bad_signature, "the signed message digest does not match the module's contents");
+  }
+  if (!signature_matches(*key, type, *cms.digest, signed_attributes_to_sign(cms.signed_attributes), cms.signature)) {
+    return verdict(result, Verdict::bad_signature, "the signature does not match its signed attributes");
+  }
+  if (cms.signature_kind != SignatureKind::ml_dsa) {
+    return verdict(result, Verdict::signed_attributes,
+                   "a valid signature with signed attributes, which kernels refuse for RSA and ECDSA");
+  }
+  if (rules.mldsa_authattrs_waiver.value_or(false)) {
+    result.note = "signed attributes, let through by " + std::string(k_mldsa_waiver_option);
+    return verdict(result, Verdict::ok);
+  }
+  return verdict(result, Verdict::signed_attributes,
+                 rules.mldsa_authattrs_waiver
+                   ? "a valid ML-DSA signature with signed attributes, which this kernel refuses (built without "
+                       + std::string(k_mldsa_waiver_option) + ")"
+                   : "a valid ML-DSA signature with signed attributes: loads only with the waiver (a kernel built with "
+                       + std::string(k_mldsa_waiver_option) + "=y)");
 }
 
 } // namespace ksign::core

@@ -16,15 +16,19 @@
 namespace ksign::core {
 
 // The kernel's verdict on a module under module.sig_enforce=1, as ksign predicts it.
-enum class Verdict { ok, unsigned_module, unknown_key, bad_signature, malformed };
+// signed_attributes: a valid signature in a form the kernel refuses (signed attributes: always
+// for RSA/ECDSA, for ML-DSA unless the kernel has the waiver).
+enum class Verdict { ok, unsigned_module, unknown_key, bad_signature, signed_attributes, malformed };
 
-// "ok", "unsigned", "unknown_key", "bad_signature", "malformed" (stable, used in --json).
+// "ok", "unsigned", "unknown_key", "bad_signature", "signed_attributes", "malformed" (stable,
+// used in --json).
 [[nodiscard]] std::string_view verdict_name(Verdict verdict);
 
 struct Verification
 {
   Verdict verdict = Verdict::malformed;
-  std::string problem;  // why, for malformed and bad_signature
+  std::string problem;  // why, for every verdict but ok
+  std::string note;     // what an ok needed, when it is not plain (the ML-DSA waiver)
   std::string signer;   // certificate subject CN (trusted) or the issuer CN named in the signature
   std::string key_id;   // subjectKeyIdentifier hex of the trusted key, or what the signature names
   std::optional<HashAlgo> hash;
@@ -54,9 +58,21 @@ private:
   std::vector<Key> m_keys;
 };
 
+// What differs between kernels in judging a signature, read from the kernel's .config.
+struct KernelRules
+{
+  // CONFIG_PKCS7_WAIVE_AUTHATTRS_REJECTION_FOR_MLDSA (Linux 7.x): nullopt when the kernel is not
+  // known, which leaves an ML-DSA signature with signed attributes undecided (not ok).
+  std::optional<bool> mldsa_authattrs_waiver;
+};
+
+class KernelConfig;
+// The rules of the kernel built from `config`.
+[[nodiscard]] KernelRules kernel_rules(const KernelConfig& config);
+
 // Check the signature of a module file image (compressed or not) the way the kernel does.
 // Never throws for a bad module: every problem with its bytes (Errc::format) becomes the
 // verdict; only a failure of ksign itself (out of memory, OpenSSL) throws.
-[[nodiscard]] Verification verify_module(ByteView file, const TrustedKeys& trusted);
+[[nodiscard]] Verification verify_module(ByteView file, const TrustedKeys& trusted, const KernelRules& rules = {});
 
 } // namespace ksign::core
