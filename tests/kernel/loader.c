@@ -11,7 +11,9 @@
 //   RESULT <case> refused errno=<n> msg=<class>
 //   UNLOAD <case> ok | UNLOAD <case> errno=<n>       after a load only
 // where <class> names the signature message the kernel logged: unsigned, unavailable-key,
-// unsupported-crypto, or none (the kernel is silent when a signature does not verify).
+// unsupported-crypto, authattrs (7.x: signed attributes refused), authattrs-waived (7.x: an
+// ML-DSA signature with signed attributes let through by the waiver), or none (the kernel is
+// silent when a signature does not verify).
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +39,9 @@ static const struct message_class message_classes[] = {
   {"Loading of unsigned module is rejected", "unsigned"},
   {"Loading of module with unavailable key is rejected", "unavailable-key"},
   {"Loading of module with unsupported crypto is rejected", "unsupported-crypto"},
+  // crypto/asymmetric_keys/pkcs7_parser.c, Linux 7.x
+  {"PKCS7: Invalid module sig (has authattrs)", "authattrs"},
+  {"PKCS7: Waived invalid module sig (has authattrs)", "authattrs-waived"},
 };
 
 // Prints every kernel log record written since `kmsg` was positioned at the end, and returns

@@ -43,7 +43,9 @@ VERIFY_STATUS = {
     "unsigned": "unsigned",
     "unavailable-key": "unknown_key",
     "bad-signature": "bad_signature",
+    "authattrs": "signed_attributes",
 }
+ML_DSA_KEYS = ("trusted-mldsa44", "trusted-mldsa65", "trusted-mldsa87", "untrusted-mldsa65")
 
 MODULE_SOURCE = f"""// SPDX-License-Identifier: GPL-2.0
 #include <linux/init.h>
@@ -81,12 +83,14 @@ def run(args, what, error=SetupError, **kwargs):
 @dataclass
 class Case:
     name: str
-    expect: str  # loaded, unsigned, unavailable-key or bad-signature
-    boot: str = "stock"  # stock or patched
+    expect: str  # loaded, unsigned, unavailable-key, bad-signature or authattrs (7.x)
+    boot: str = "stock"  # stock, patched or waiver (7.x: vmlinux-waiver)
     guest_file: Path | None = None  # what the guest loads
     compressed: bool = False  # load with MODULE_INIT_COMPRESSED_FILE
     verify_files: list = field(default_factory=list)
     trusted_certs: list = field(default_factory=list)  # what the booted kernel trusts
+    kernel_config: Path | None = None  # the booted kernel's .config, for `ksign verify --config`
+    verify_status: str | None = None  # what `ksign verify` must say, when not VERIFY_STATUS[expect]
     signature: tuple | None = None  # (hash, "issuer" or "skid") its PKCS#7 must name, per openssl
     problems: list = field(default_factory=list)
     result: str = "-"
@@ -277,17 +281,41 @@ def flip_byte(path, offset):
     path.write_bytes(bytes(data))
 
 
-def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store_error):
+def has_ml_dsa(testbed):
+    """A kernel-7 testbed: ML-DSA keys it trusts (testbed-7's keys/trusted-mldsa*)."""
+    return all((testbed / "keys" / f"{name}.pem").is_file() for name in ML_DSA_KEYS)
+
+
+def with_signed_attributes(openssl, path, key, cert, hash_name):
+    """Signs `path` the way CMS does by default (signed attributes: contentType, messageDigest,
+    signingTime, S/MIME capabilities) and appends the kernel's trailer: a form every kernel
+    refuses for RSA and ECDSA."""
+    content = path.read_bytes()
+    process = subprocess.run([str(openssl), "cms", "-sign", "-binary", "-nocerts", "-outform", "DER", "-md",
+                              hash_name, "-signer", str(cert), "-inkey", str(key)], input=content,
+                             capture_output=True)
+    if process.returncode != 0:
+        raise CaseError(f"openssl cms -sign: {process.stderr.decode(errors='replace')[-500:]}")
+    cms = process.stdout
+    # struct module_signature: algo, hash, id_type (2: PKCS#7), signer_len, key_id_len, pad[3], be32 sig_len
+    path.write_bytes(content + cms + struct.pack(">BBBBB3xI", 0, 0, 2, 0, 0, len(cms)) + MODULE_MAGIC)
+    return path
+
+
+def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store_error, openssl):
     keys = testbed / "keys"
-    key = {name: keys / f"{name}.pem" for name in ("trusted-rsa", "trusted-ec", "untrusted-ec")}
+    names = ("trusted-rsa", "trusted-ec", "untrusted-ec") + (ML_DSA_KEYS if has_ml_dsa(testbed) else ())
+    key = {name: keys / f"{name}.pem" for name in names}
     cert = {name: keys / f"{name}.crt" for name in key}
-    stock_trust = [cert["trusted-rsa"], cert["trusted-ec"]]
+    stock_trust = [cert["trusted-rsa"], cert["trusted-ec"]] + \
+        [cert[name] for name in ML_DSA_KEYS if name.startswith("trusted") and name in cert]
     signer = Signer(ksign, plain, work / "cases")
     cases = []
+    config = {"stock": testbed / "config", "patched": testbed / "config", "waiver": testbed / "config-waiver"}
 
-    def add(name, expect, prepare, boot="stock", compressed=False, trust=None, signature=None):
+    def add(name, expect, prepare, boot="stock", compressed=False, trust=None, signature=None, verify_status=None):
         case = Case(name, expect, boot, compressed=compressed, trusted_certs=trust or stock_trust,
-                    signature=signature)
+                    signature=signature, kernel_config=config[boot], verify_status=verify_status)
         try:
             result = prepare(name)
             case.guest_file, case.verify_files = result if isinstance(result, tuple) else (result, [result])
@@ -392,7 +420,70 @@ def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store
             signer.copy(name), key["trusted-rsa"], cert["trusted-rsa"], "sha512"), boot="patched", trust=patched_trust)
     else:
         add("keyflow-patched", "loaded", key_flow, boot="patched")
+    if "trusted-mldsa65" in key:
+        add_kernel_7_cases(add, signer, key, cert, testbed, ksign, openssl)
     return cases
+
+
+def add_kernel_7_cases(add, signer, key, cert, testbed, ksign, openssl):
+    """Linux 7.x: ML-DSA signed by ksign (directly over the module: loads without the waiver),
+    kernel 7.2's own sign-file (signed attributes: refused unless the kernel has the waiver), and
+    signed attributes with RSA/ECDSA (refused by both kernels, without a message: 7.2 names
+    "has authattrs" only for ML-DSA)."""
+    for level in ("44", "65", "87"):
+        add(f"mldsa{level}", "loaded", lambda name, k=f"trusted-mldsa{level}": signer.ksign_sign(
+            signer.copy(name), key[k], cert[k]), signature=("sha512", "issuer"))
+    mldsa = "trusted-mldsa65"
+    add("mldsa65-keyid", "loaded", lambda name: signer.ksign_sign(
+        signer.copy(name), key[mldsa], cert[mldsa], extra=["--keyid"]), signature=("sha512", "skid"))
+    add("mldsa65-zst-kernel-decompressed", "loaded", lambda name: signer.ksign_sign(
+        signer.compressed(name, "zstd", ["-q", "--rm"]), key[mldsa], cert[mldsa]), compressed=True)
+
+    def dropin(name):
+        path = signer.copy(name)
+        run([ksign, "sign-file", "sha512", key[mldsa], cert[mldsa], path], "ksign sign-file", CaseError)
+        return path
+    add("mldsa65-sign-file-dropin", "loaded", dropin, signature=("sha512", "issuer"))
+
+    kernel_sign_file = testbed / "build/scripts/sign-file"
+
+    def by_kernel_sign_file(name):
+        if not os.access(kernel_sign_file, os.X_OK):
+            raise CaseError(f"'{kernel_sign_file}' is missing")
+        path = signer.copy(name)
+        run([kernel_sign_file, "sha512", key[mldsa], testbed / "keys" / f"{mldsa}.der", path],
+            "kernel 7.2's sign-file", CaseError)
+        return path
+    add("mldsa65-kernel-sign-file", "authattrs", by_kernel_sign_file)
+    add("mldsa65-kernel-sign-file-waiver", "loaded", by_kernel_sign_file, boot="waiver")
+
+    def resigned(name):
+        path = by_kernel_sign_file(name)
+        return signer.ksign_sign(path, key[mldsa], cert[mldsa])
+    add("mldsa65-resigned-over-sign-file", "loaded", resigned, signature=("sha512", "issuer"))
+
+    add("mldsa65-untrusted-key", "unavailable-key", lambda name: signer.ksign_sign(
+        signer.copy(name), key["untrusted-mldsa65"], cert["untrusted-mldsa65"]))
+
+    def tampered(name):
+        path = signer.ksign_sign(signer.copy(name), key[mldsa], cert[mldsa])
+        flip_byte(path, signer.plain.stat().st_size // 2)
+        return path
+    add("mldsa65-tampered-module", "bad-signature", tampered)
+
+    def corrupt_signature(name):
+        path = signer.ksign_sign(signer.copy(name), key[mldsa], cert[mldsa])
+        flip_byte(path, path.stat().st_size - 40 - 64)  # inside the 3309-byte ML-DSA-65 signature
+        return path
+    add("mldsa65-corrupt-signature", "bad-signature", corrupt_signature)
+
+    for key_type, hash_name, boot in (("rsa", "sha256", "stock"), ("ec", "sha384", "stock"),
+                                      ("rsa", "sha256", "waiver")):
+        add(f"{key_type}-signed-attributes-{boot}", "bad-signature", lambda name, k=f"trusted-{key_type}", h=hash_name:
+            with_signed_attributes(openssl, signer.copy(name), key[k], cert[k], h), boot=boot,
+            verify_status="signed_attributes")
+    add("mldsa65-waiver-kernel", "loaded", lambda name: signer.ksign_sign(
+        signer.copy(name), key[mldsa], cert[mldsa]), boot="waiver", signature=("sha512", "issuer"))
 
 
 def make_key_store(ksign, testbed, work):
@@ -525,7 +616,7 @@ def judge_kernel(case):
         elif case.unload != "ok":
             case.problems.append(f"it loaded but did not unload ({case.unload})")
         return
-    expected_message = "none" if case.expect == "bad-signature" else case.expect
+    expected_message = {"bad-signature": "none"}.get(case.expect, case.expect)
     if case.result != "refused":
         case.problems.append(f"the kernel loaded it, expected a refusal ({case.expect})")
     elif case.errno != EKEYREJECTED:
@@ -536,11 +627,13 @@ def judge_kernel(case):
 
 def judge_verify(ksign, case):
     """`ksign verify`, trusting what the booted kernel trusts, must say what the kernel did."""
-    want = VERIFY_STATUS[case.expect]
+    want = case.verify_status or VERIFY_STATUS[case.expect]
     for path in case.verify_files:
         args = [str(ksign), "verify", "--json"]
         for cert in case.trusted_certs:
             args += ["--cert", str(cert)]
+        if case.kernel_config:
+            args += ["--config", str(case.kernel_config)]
         process = subprocess.run(args + [str(path)], capture_output=True, text=True)
         try:
             status = json.loads(process.stdout)["modules"][0]["status"]
@@ -618,7 +711,7 @@ def main():
         log(f"test module {plain}, foreign signer {sign_file or '(none: ksign signs first too)'}")
 
         key_store_cert, key_store_error = make_key_store(ksign, testbed, work)
-        cases = make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store_error)
+        cases = make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store_error, openssl)
 
         stock = [c for c in cases if c.boot == "stock" and not c.problems]
         failures += boot("stock", testbed / "vmlinux", stock, work, qemu, loader, busybox, source_root)
@@ -630,6 +723,10 @@ def main():
             run([insert_sys_cert(testbed), "-b", patched, "-c", key_store_cert, "-s",
                  testbed / "System.map"], "inserting the ksign keys certificate")
             failures += boot("patched", patched, patched_cases, work, qemu, loader, busybox, source_root)
+        waiver_cases = [c for c in cases if c.boot == "waiver" and not c.problems]
+        if waiver_cases:
+            failures += boot("waiver", testbed / "vmlinux-waiver", waiver_cases, work, qemu, loader, busybox,
+                             source_root)
         for case in cases:
             if not case.problems:
                 judge_kernel(case)
