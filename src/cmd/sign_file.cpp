@@ -141,9 +141,6 @@ int run_sign_file(std::span<const std::string> args)
   const std::filesystem::path cert_file = pos[2];
   const std::filesystem::path module = pos[3];
   const std::filesystem::path dest = pos.size() > 4 ? pos[4] : pos[3];
-  if (key_file.starts_with("pkcs11:")) {
-    throw Error(Errc::crypto, "PKCS#11 keys are not supported by ksign; use a PEM key file");
-  }
   core::SignSettings settings;
   settings.hash = cli::chosen_hash(hash_name, std::nullopt);
   settings.signer_id = parsed.key_id ? core::SignerIdKind::subject_key_id : core::SignerIdKind::issuer_and_serial;
