@@ -107,6 +107,20 @@ std::string certificate_uri_for(std::string_view key_uri)
   return join_uri(parts);
 }
 
+// Where OpenSSL looks for providers: $OPENSSL_MODULES, else the directory it was built with.
+std::string provider_directory()
+{
+  if (const char* directory = std::getenv("OPENSSL_MODULES"); directory != nullptr && directory[0] != '\0') {
+    return directory;
+  }
+  // OpenSSL_version() words it as MODULESDIR: "/usr/lib/x86_64-linux-gnu/ossl-modules".
+  const std::string_view text = OpenSSL_version(OPENSSL_MODULES_DIR);
+  const std::size_t open = text.find('"');
+  const std::size_t close = text.rfind('"');
+  return open != std::string_view::npos && close > open ? std::string(text.substr(open + 1, close - open - 1))
+                                                        : std::string(text);
+}
+
 // The library context that holds the pkcs11 provider, made once and kept for the whole run:
 // keys loaded through it point into it, and unloading a PKCS#11 module while the process exits
 // races the module's own clean-up. A context of its own, not OpenSSL's default one, because
@@ -134,8 +148,8 @@ OSSL_LIB_CTX* open_pkcs11_context()
   }
   if (OSSL_PROVIDER_try_load(context.get(), "pkcs11", 1) == nullptr) {
     ERR_clear_error();
-    throw Error(Errc::crypto, std::string("PKCS#11 keys need OpenSSL's pkcs11 provider, and there is none in ")
-                                + OpenSSL_version(OPENSSL_MODULES_DIR)
+    throw Error(Errc::crypto, "PKCS#11 keys need OpenSSL's pkcs11 provider, and there is none in "
+                                + util::quote(provider_directory())
                                 + ": install pkcs11-provider (Debian, Ubuntu, Arch, Fedora)");
   }
   return context.release();
