@@ -35,7 +35,8 @@ constexpr const char* k_usage =
   "  -p  also write the signature to <module>.p7s\n"
   "  -k  name the signer by subjectKeyIdentifier instead of issuer and serial\n"
   "  -s  append the ready-made DER PKCS#7 signature in <raw sig> (no key needed)\n"
-  "<key> is a PEM private key (KBUILD_SIGN_PIN unlocks an encrypted one); <x509> is DER or PEM.\n"
+  "<key> is a PEM private key (KBUILD_SIGN_PIN unlocks an encrypted one) or a pkcs11: URI\n"
+  "(PIN: the URI's pin-value or KBUILD_SIGN_PIN); <x509> is DER or PEM, or a pkcs11: URI.\n"
   "Exit status: 0 signed, 1 error, 2 usage.\n";
 
 struct SignFileArgs
