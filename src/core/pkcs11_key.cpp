@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -28,13 +29,6 @@ using StorePtr = std::unique_ptr<OSSL_STORE_CTX, OpensslDeleter<OSSL_STORE_close
 using StoreInfoPtr = std::unique_ptr<OSSL_STORE_INFO, OpensslDeleter<OSSL_STORE_INFO_free>>;
 using UiMethodPtr = std::unique_ptr<UI_METHOD, OpensslDeleter<UI_destroy_method>>;
 using LibCtxPtr = std::unique_ptr<OSSL_LIB_CTX, OpensslDeleter<OSSL_LIB_CTX_free>>;
-
-// PKCS#11 return values (CK_RV) the pkcs11 provider puts into OpenSSL's error queue as reasons.
-constexpr int k_ckr_pin_incorrect = 0xa0;
-constexpr int k_ckr_pin_invalid = 0xa1;
-constexpr int k_ckr_pin_len_range = 0xa2;
-constexpr int k_ckr_pin_expired = 0xa3;
-constexpr int k_ckr_pin_locked = 0xa4;
 
 std::vector<std::string_view> split(std::string_view text, char separator)
 {
@@ -161,51 +155,42 @@ OSSL_LIB_CTX* pkcs11_context()
   return context;
 }
 
-// Answers the token's PIN prompt with KBUILD_SIGN_PIN, noting that it was asked.
+// Answers the token's PIN prompt with KBUILD_SIGN_PIN, noting that it was asked. It prints
+// nothing and never reads the terminal: DKMS and package builds have nobody to answer.
 struct PinPrompt
 {
   const std::optional<std::string>* pin;
   bool asked = false;
 };
 
-int pin_callback(char* buffer, int size, int /*rwflag*/, void* user)
+int read_pin(UI* ui, UI_STRING* request)
 {
-  auto* prompt = static_cast<PinPrompt*>(user);
+  const enum UI_string_types type = UI_get_string_type(request);
+  if (type != UIT_PROMPT && type != UIT_VERIFY) {
+    return 1;
+  }
+  auto* prompt = static_cast<PinPrompt*>(UI_get0_user_data(ui));
   prompt->asked = true;
-  if (!prompt->pin->has_value() || (*prompt->pin)->size() > static_cast<std::size_t>(size)) {
-    return -1;
+  if (!prompt->pin->has_value()) {
+    return 0;
   }
   const std::string& pin = **prompt->pin;
-  std::memcpy(buffer, pin.data(), pin.size());
-  return static_cast<int>(pin.size());
+  return UI_set_result_ex(ui, request, pin.data(), static_cast<int>(pin.size())) >= 0 ? 1 : 0;
 }
 
-// What the OpenSSL error queue says went wrong in the token (drained).
-struct TokenFailure
+int write_nothing(UI* /*ui*/, UI_STRING* /*request*/)
 {
-  bool wrong_pin = false;
-  std::string detail;
-};
+  return 1;
+}
 
-TokenFailure drain_token_failure()
+UiMethodPtr pin_method()
 {
-  TokenFailure failure;
-  const char* data = nullptr;
-  int flags = 0;
-  unsigned long code = 0;
-  while ((code = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) != 0) {
-    const int reason = ERR_GET_REASON(code);
-    if (reason == k_ckr_pin_incorrect || reason == k_ckr_pin_invalid || reason == k_ckr_pin_len_range
-        || reason == k_ckr_pin_expired || reason == k_ckr_pin_locked) {
-      failure.wrong_pin = true;
-    }
-    if (failure.detail.empty() && (flags & ERR_TXT_STRING) != 0 && data != nullptr && data[0] != '\0') {
-      failure.detail = data;
-    } else if (failure.detail.empty() && ERR_reason_error_string(code) != nullptr) {
-      failure.detail = ERR_reason_error_string(code);
-    }
+  UiMethodPtr method(UI_create_method("ksign PIN"));
+  if (!method || UI_method_set_reader(method.get(), read_pin) != 0
+      || UI_method_set_writer(method.get(), write_nothing) != 0) {
+    throw_openssl("out of memory");
   }
-  return failure;
+  return method;
 }
 
 // Every object of `kind` that `uri` names, in the token's order.
@@ -213,10 +198,7 @@ std::vector<StoreInfoPtr> load_objects(const std::string& uri, int kind, const s
                                        bool& pin_asked)
 {
   OSSL_LIB_CTX* context = pkcs11_context();
-  const UiMethodPtr ui(UI_UTIL_wrap_read_pem_callback(pin_callback, 0));
-  if (!ui) {
-    throw_openssl("out of memory");
-  }
+  const UiMethodPtr ui = pin_method();
   PinPrompt prompt{&pin};
   std::vector<StoreInfoPtr> objects;
   const StorePtr store(OSSL_STORE_open_ex(uri.c_str(), context, nullptr, ui.get(), &prompt, nullptr, nullptr, nullptr));
@@ -239,21 +221,44 @@ std::vector<StoreInfoPtr> load_objects(const std::string& uri, int kind, const s
   return objects;
 }
 
+// True when the token holds the public half of the key `key_uri` names (a public key or a
+// certificate object with the same attributes): these need no login.
+bool token_has_public_half(std::string_view key_uri)
+{
+  UriParts parts = split_uri(key_uri);
+  std::erase_if(parts.path, [](std::string_view attribute) { return attribute.starts_with("type="); });
+  std::erase_if(parts.query, is_pin_attribute);
+  bool asked = false;
+  for (const auto& [type, kind] : {std::pair{"type=public", OSSL_STORE_INFO_PUBKEY}, std::pair{"type=cert", OSSL_STORE_INFO_CERT}}) {
+    UriParts probe = parts;
+    probe.path.push_back(type);
+    if (!load_objects(join_uri(probe), kind, std::nullopt, asked).empty()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The pkcs11 provider keeps a failed login (a wrong PIN) to itself: the store just finds no
+// private key. When the key's public half is there, the login is what failed.
 [[noreturn]] void throw_not_loaded(const std::string& what, const std::string& uri,
                                    const std::optional<std::string>& pin, bool pin_asked)
 {
-  const TokenFailure failure = drain_token_failure();
+  const std::string detail = drain_openssl_errors();
   const std::string shown = util::quote(printable_pkcs11_uri(uri));
-  if (failure.wrong_pin) {
-    throw Error(Errc::crypto, "the token refused the PIN for " + shown
-                                + (uri_has_pin(uri) ? " (the URI's pin-value)" : " (KBUILD_SIGN_PIN)"));
-  }
-  if (pin_asked && !pin) {
+  const bool uri_pin = uri_has_pin(uri);
+  if (what == "private key" && (uri_pin || pin_asked) && token_has_public_half(uri)) {
+    ERR_clear_error();
+    if (uri_pin || pin) {
+      throw Error(Errc::crypto, "the token refused the PIN for " + shown
+                                  + (uri_pin ? " (the URI's pin-value)" : " (KBUILD_SIGN_PIN)"));
+    }
     throw Error(Errc::crypto, "the PKCS#11 " + what + " " + shown
                                 + " needs the token's PIN: set KBUILD_SIGN_PIN or add ?pin-value=... to the URI");
   }
+  ERR_clear_error();
   throw Error(Errc::crypto, "no PKCS#11 " + what + " " + shown + " in the tokens of the PKCS#11 module"
-                              + (failure.detail.empty() ? "" : " (" + failure.detail + ")"));
+                              + (detail.empty() ? "" : " (" + detail + ")"));
 }
 
 // The certificate `uri` names that holds `key`'s public half, as DER.
