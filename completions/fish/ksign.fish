@@ -69,7 +69,7 @@ complete -c ksign -n '__ksign_using install' -s h -l help -d 'show help'
 
 # sign
 complete -c ksign -n '__ksign_using sign' -a '(__ksign_module_paths)'
-complete -c ksign -n '__ksign_using sign' -s k -l key -r -F -d 'PEM private key'
+complete -c ksign -n '__ksign_using sign' -s k -l key -r -F -d 'PEM private key or pkcs11: URI'
 complete -c ksign -n '__ksign_using sign' -s c -l cert -r -F -d 'signer certificate, DER or PEM'
 complete -c ksign -n '__ksign_using sign' -l hash -x -a 'sha256 sha384 sha512 sha3-256 sha3-384 sha3-512' -d 'hash algorithm'
 complete -c ksign -n '__ksign_using sign' -l keyid -d 'name the signer by subjectKeyIdentifier'

@@ -26,7 +26,7 @@ namespace {
 void add_sign_options(cxxopts::Options& options)
 {
   options.add_options()
-    ("k,key", "PEM private key (may also hold the certificate)", cxxopts::value<std::string>(), "FILE")
+    ("k,key", "PEM private key (may also hold the certificate), or a pkcs11: URI", cxxopts::value<std::string>(), "FILE")
     ("c,cert", "signer's certificate, DER or PEM", cxxopts::value<std::vector<std::string>>(), "FILE")
     ("hash", "sha256, sha384, sha512, sha3-256, sha3-384 or sha3-512 "
              "(default: the key store's khash, else sha512)", cxxopts::value<std::string>(), "ALGO")

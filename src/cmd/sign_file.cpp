@@ -34,7 +34,8 @@ constexpr const char* k_usage =
   "  -p  also write the signature to <module>.p7s\n"
   "  -k  name the signer by subjectKeyIdentifier instead of issuer and serial\n"
   "  -s  append the ready-made DER PKCS#7 signature in <raw sig> (no key needed)\n"
-  "<key> is a PEM private key (KBUILD_SIGN_PIN unlocks an encrypted one); <x509> is DER or PEM.\n"
+  "<key> is a PEM private key (KBUILD_SIGN_PIN unlocks an encrypted one) or a pkcs11: URI\n"
+  "(PIN: the URI's pin-value or KBUILD_SIGN_PIN); <x509> is DER or PEM, or a pkcs11: URI.\n"
   "Exit status: 0 signed, 1 error, 2 usage.\n";
 
 struct SignFileArgs
@@ -150,9 +151,6 @@ int run_sign_file(std::span<const std::string> args)
   const std::filesystem::path cert_file = pos[2];
   const std::filesystem::path module = pos[3];
   const std::filesystem::path dest = pos.size() > 4 ? pos[4] : pos[3];
-  if (key_file.starts_with("pkcs11:")) {
-    throw Error(Errc::failure, "PKCS#11 keys are not supported by ksign; use a PEM key file");
-  }
   core::SignSettings settings;
   settings.hash = cli::chosen_hash(hash_name, std::nullopt, "<hash algo>");
   settings.owner_best_effort = true;

@@ -115,7 +115,7 @@ struct KernelImageSources
 
 // Read what the kernel in `sources` trusts. A System.map is used only when the image has no
 // symbols; one that is a stub or does not fit the image is noted and the image scanned.
-// Throws Error(Errc::io) when a file cannot be read, Error(Errc::format) when the image is
+// Throws Error(Errc::failure) when a file cannot be read, Error(Errc::format) when the image is
 // not a kernel image ksign can read (say, a bzImage "compressed with lz4, which ksign cannot
 // read") or is larger than k_max_kernel_image_size.
 [[nodiscard]] KernelTrust read_kernel_trust(const KernelImageSources& sources);

@@ -79,7 +79,7 @@ struct RunningKeys
   [[nodiscard]] std::vector<const ProcAsymmetricKey*> keys_in(SystemKeyring which) const;
 };
 
-// The running kernel's system keyrings and keys. Throws Error(Errc::io) when `proc_keys`
+// The running kernel's system keyrings and keys. Throws Error(Errc::failure) when `proc_keys`
 // cannot be read (a kernel without CONFIG_KEYS has none).
 [[nodiscard]] RunningKeys read_running_keys(const std::filesystem::path& proc_keys = "/proc/keys");
 

@@ -3,6 +3,7 @@
 
 #include "core/certificate.hpp"
 #include "core/der.hpp"
+#include "core/pkcs11_key.hpp" // PKCS#11 hook (issue 14)
 
 #include "util/bytes.hpp"
 #include "util/error.hpp"
@@ -464,6 +465,11 @@ X509Ptr parse_certificate(ByteView der, const std::string& what)
 SigningKey load_signing_key(const fs::path& key_file, const std::optional<fs::path>& cert_file,
                             const std::optional<std::string>& passphrase)
 {
+  // PKCS#11 hook (issue 14): a pkcs11: URI names a key in a token (core/pkcs11_key.hpp).
+  if (is_pkcs11_uri(key_file.native())) {
+    return load_pkcs11_signing_key(key_file.native(), cert_file ? std::optional(cert_file->native()) : std::nullopt,
+                                   passphrase);
+  }
   const Bytes data = util::read_file(key_file);
   SigningKey signing;
   signing.key = read_plain_private_key(data);

@@ -40,7 +40,8 @@ struct SigningKey
 // or, without `cert_file`, from `key_file` itself (a PEM holding key and certificate, as
 // CONFIG_MODULE_SIG_KEY files do). `passphrase` unlocks an encrypted key (KBUILD_SIGN_PIN).
 // Throws Error when a file is unreadable, when the key is encrypted and no passphrase fits,
-// or when the key does not match the certificate.
+// or when the key does not match the certificate. A `key_file` that is a pkcs11: URI names a
+// key in a token instead (load_pkcs11_signing_key, core/pkcs11_key.hpp).
 [[nodiscard]] SigningKey load_signing_key(const std::filesystem::path& key_file,
                                           const std::optional<std::filesystem::path>& cert_file,
                                           const std::optional<std::string>& passphrase);

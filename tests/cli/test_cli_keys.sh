@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # `ksign keys`: the key store it makes (layout, modes, certificate shape), when it refreshes,
-# pruning, configs (globs, disagreement, missing line), an old kernel-sign store, and two runs
-# at once on one store.
+# pruning, configs (globs, disagreement, missing line), ML-DSA-44/65/87 keys, an old kernel-sign
+# store, and two runs at once on one store.
 . "$KSIGN_SOURCE_ROOT/tests/lib.sh"
 
 arch_config="$KSIGN_SOURCE_ROOT/tests/data/arch-config"
@@ -129,18 +129,32 @@ check_grep "ktype rsa" '^rsa$' "$S/current/ktype"
 check_grep "RSA 4096" 'Public-Key: \(4096 bit\)' <(openssl x509 -in "$S/current/signing_crt.pem" -noout -text)
 check_line "missing line appended" "CONFIG_SYSTEM_TRUSTED_KEYS=\"$(realpath "$S/current/signing_crt.pem")\"" "$T/rsa-config"
 
-# ML-DSA: made when the linked OpenSSL has it, else a clear error and nothing changed.
-sed -e 's/^CONFIG_MODULE_SIG_KEY_TYPE_ECDSA=y/CONFIG_MODULE_SIG_KEY_TYPE_MLDSA_65=y/' "$arch_config" >"$T/mldsa-config"
-before=$(snapshot "$S")
-if openssl list -public-key-algorithms 2>/dev/null | grep -qi 'ML-DSA-65'; then
-  check "ML-DSA-65 key" "$KSIGN" keys --dir "$S" --config "$T/mldsa-config"
-  check_grep "ktype ml-dsa-65" '^ml-dsa-65$' "$S/current/ktype"
-else
-  check_status 1 "ML-DSA without OpenSSL support" "$KSIGN" keys --dir "$S" --config "$T/mldsa-config"
-  check_grep "ML-DSA error names the OpenSSL version" 'ml-dsa-65 keys need OpenSSL 3.5' "$T/.err"
-  [ "$before" = "$(snapshot "$S")" ] && pass || fail "the store changed on an ML-DSA failure"
-  check_grep "config untouched on failure" '^CONFIG_SYSTEM_TRUSTED_KEYS=""$' "$T/mldsa-config"
-fi
+# ML-DSA-44/65/87: made when the linked OpenSSL has ML-DSA (3.5 or newer), and a module signed
+# with the new key verifies; else a clear error naming what is needed, and nothing changed.
+if openssl list -key-managers 2>/dev/null | grep -qi 'ml-dsa'; then have_mldsa=1; else have_mldsa=0; fi
+echo "openssl $(openssl version | cut -d' ' -f2): ML-DSA key manager $([ $have_mldsa = 1 ] && echo present || echo absent)" >&2
+for level in 44 65 87; do
+  sed -e "s/^CONFIG_MODULE_SIG_KEY_TYPE_ECDSA=y/CONFIG_MODULE_SIG_KEY_TYPE_MLDSA_$level=y/" "$arch_config" >"$T/mldsa-config"
+  M="$T/mldsa-$level"
+  mkdir -m 700 "$M"
+  before=$(snapshot "$M")
+  if [ $have_mldsa = 1 ]; then
+    check "ML-DSA-$level key" "$KSIGN" keys --dir "$M" --config "$T/mldsa-config"
+    check_grep "ML-DSA-$level says what it made" "new ml-dsa-$level key" "$T/.err"
+    check_grep "ktype ml-dsa-$level" "^ml-dsa-$level\$" "$M/current/ktype"
+    check_grep "ML-DSA-$level certificate" "ML-DSA-$level" <(openssl x509 -in "$M/current/signing_crt.pem" -noout -text)
+    check_line "config trusts the ML-DSA-$level key" "CONFIG_SYSTEM_TRUSTED_KEYS=\"$(realpath "$M/current/signing_crt.pem")\"" "$T/mldsa-config"
+    cp "$KSIGN_SOURCE_ROOT/tests/data/sample/ksign_sample.ko" "$T/mldsa-$level.ko"
+    check "sign with the ML-DSA-$level key" "$KSIGN" sign --keydir "$M" "$T/mldsa-$level.ko"
+    check "verify the ML-DSA-$level module" "$KSIGN" verify --keydir "$M" "$T/mldsa-$level.ko"
+    check_grep "ML-DSA-$level module ok" ": ok" "$T/.out"
+  else
+    check_status 1 "ML-DSA-$level without OpenSSL support" "$KSIGN" keys --dir "$M" --config "$T/mldsa-config"
+    check_grep "ML-DSA-$level error names what is needed" "ml-dsa-$level keys need OpenSSL 3.5 or newer \(linked: OpenSSL 3" "$T/.err"
+    [ "$before" = "$(snapshot "$M")" ] && pass || fail "the store changed on an ML-DSA-$level failure"
+    check_grep "config untouched on failure" '^CONFIG_SYSTEM_TRUSTED_KEYS=""$' "$T/mldsa-config"
+  fi
+done
 
 # An existing kernel-sign store is used as it is (no signing_crt.pem, no ktype): the key is
 # kept and the certificate-only PEM the config needs is added beside it.
