@@ -7,6 +7,7 @@
 #include "core/kconfig.hpp"
 #include "core/keys.hpp"
 #include "core/keystore.hpp"
+#include "core/pkcs11_key.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 
@@ -61,7 +62,8 @@ SigningKeySource signing_key_source(const Invocation& invocation)
     source.key = result["key"].as<std::string>();
     if (result.count("cert") > 0) {
       source.certificate = fs::path(result["cert"].as<std::vector<std::string>>().front());
-    } else if (!core::holds_certificate(source.key)) {
+    } else if (!core::is_pkcs11_uri(source.key.native()) // a token key finds its certificate in the token
+               && !core::holds_certificate(source.key)) {
       // signing_prv.pem of a key store holds only the key: say where its certificate is.
       std::string message = "the key file " + util::quote(source.key) + " holds no certificate; give --cert FILE";
       for (const std::string_view name : {core::k_cert_der, core::k_cert_pem, core::k_key_pem}) {

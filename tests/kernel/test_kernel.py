@@ -422,7 +422,71 @@ def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store
         add("keyflow-patched", "loaded", key_flow, boot="patched")
     if "trusted-mldsa65" in key:
         add_kernel_7_cases(add, signer, key, cert, testbed, ksign, openssl)
+        add_pkcs11_cases(add, signer, cert, testbed, work, ksign)
     return cases
+
+
+SOFTHSM_MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
+TOKEN_PIN = "1234"
+
+
+def make_token(work, keys):
+    """A SoftHSM2 token holding the testbed's trusted RSA and EC keys (and the RSA certificate), so
+    that the stock kernel judges modules signed from a token. Returns the environment ksign needs."""
+    for tool in ("softhsm2-util", "pkcs11-tool"):
+        if not shutil.which(tool):
+            raise CaseError(f"'{tool}' not found (install softhsm2 and opensc)")
+    if not SOFTHSM_MODULE.is_file():
+        raise CaseError(f"'{SOFTHSM_MODULE}' not found (install softhsm2)")
+    tokens = work / "tokens"
+    tokens.mkdir()
+    conf = work / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\n")
+    env = dict(os.environ, SOFTHSM2_CONF=str(conf), KSIGN_PKCS11_MODULE=str(SOFTHSM_MODULE),
+               KBUILD_SIGN_PIN=TOKEN_PIN)
+    run(["softhsm2-util", "--init-token", "--free", "--label", "ksign", "--pin", TOKEN_PIN, "--so-pin", "123456"],
+        "softhsm2-util --init-token", CaseError, env=env)
+    for label, ident in (("rsa", "01"), ("ec", "02")):
+        run(["softhsm2-util", "--import", keys / f"trusted-{label}.pem", "--token", "ksign", "--label", label,
+             "--id", ident, "--pin", TOKEN_PIN], f"importing the {label} key into the token", CaseError, env=env)
+    run(["pkcs11-tool", "--module", SOFTHSM_MODULE, "--token-label", "ksign", "--login", "--pin", TOKEN_PIN,
+         "--write-object", keys / "trusted-rsa.der", "--type", "cert", "--label", "rsa", "--id", "01"],
+        "storing the RSA certificate in the token", CaseError, env=env)
+    return env
+
+
+def add_pkcs11_cases(add, signer, cert, testbed, work, ksign):
+    """Keys that never touch the disk: modules signed from a SoftHSM2 token through the pkcs11
+    provider, judged by the kernel that trusts those keys."""
+    token = {}
+
+    def environment():
+        if "env" not in token:
+            try:
+                token["env"] = make_token(work, testbed / "keys")
+            except CaseError as error:
+                token["env"] = error
+        if isinstance(token["env"], CaseError):
+            raise token["env"]
+        return token["env"]
+
+    def signed(name, args):
+        path = signer.copy(name)
+        run([ksign, *args, path], "ksign with a pkcs11: key", CaseError, env=environment())
+        return path
+    rsa_uri = "pkcs11:token=ksign;object=rsa;type=private"
+    add("pkcs11-rsa-cert-from-token", "loaded", lambda name: signed(name, ["sign", "--key", rsa_uri]),
+        signature=("sha512", "issuer"))
+    add("pkcs11-ec-p384", "loaded", lambda name: signed(
+        name, ["sign", "--hash", "sha384", "--key", "pkcs11:token=ksign;object=ec;type=private",
+               "--cert", cert["trusted-ec"]]), signature=("sha384", "issuer"))
+
+    def sign_file(name):
+        path = signer.copy(name)
+        run([ksign, "sign-file", "sha256", rsa_uri, testbed / "keys/trusted-rsa.der", path],
+            "ksign sign-file with a pkcs11: key", CaseError, env=environment())
+        return path
+    add("pkcs11-rsa-sign-file", "loaded", sign_file, signature=("sha256", "issuer"))
 
 
 def add_kernel_7_cases(add, signer, key, cert, testbed, ksign, openssl):
