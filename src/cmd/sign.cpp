@@ -6,8 +6,9 @@
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
-#include "core/module_files.hpp"
 #include "core/certificate.hpp"
+#include "core/compress.hpp"
+#include "core/module_files.hpp"
 #include "core/module_signer.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -17,11 +18,41 @@
 #include <fmt/core.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <string>
 
 namespace ksign::cmd {
 
 namespace {
+
+// --compress-level against the format of each module, before any is touched: a level one
+// format takes and another does not is refused, not clamped (ksign-sign(1)).
+void check_level_fits_modules(int level, const std::vector<core::ModuleFile>& modules)
+{
+  struct Use
+  {
+    std::size_t count = 0;
+    const std::filesystem::path* first = nullptr;
+  };
+  std::map<core::Compression, Use> uses;
+  for (const core::ModuleFile& module : modules) {
+    const std::optional<core::Compression> compression = core::compression_of_file(module.path);
+    if (compression && core::level_problem(level, *compression)) {
+      Use& use = uses[*compression];
+      use.first = use.first != nullptr ? use.first : &module.path;
+      ++use.count;
+    }
+  }
+  if (uses.empty()) {
+    return;
+  }
+  const auto& [compression, use] = *uses.begin();
+  throw Error(Errc::usage, fmt::format("--compress-level: {}; {} {} {} ({}{})", *core::level_problem(level, compression),
+                                       use.count, use.count == 1 ? "module is" : "modules are",
+                                       core::compression_name(compression), util::quote(*use.first),
+                                       use.count == 1 ? "" : ", ..."));
+}
 
 void add_sign_options(cxxopts::Options& options)
 {
@@ -86,6 +117,9 @@ int run_sign(cli::Invocation& invocation)
       throw Error(Errc::usage, "--output takes exactly one module");
     }
     output = *output_name;
+  }
+  if (settings.compression_level != core::k_default_level) {
+    check_level_fits_modules(settings.compression_level, modules);
   }
 
   std::atomic<std::size_t> failures{0};

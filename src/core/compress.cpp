@@ -20,7 +20,7 @@ struct Codec
   Compression type;
   std::string_view name;
   std::string_view suffix;
-  std::array<std::uint8_t, 6> magic;
+  std::array<std::uint8_t, k_compression_magic_size> magic;
   std::size_t magic_size;
   LevelRange levels;
   int kernel_level; // what the kernel's Makefile.modinst uses
@@ -140,6 +140,17 @@ std::optional<std::string> level_problem(int level)
   return "level " + std::to_string(level) + " fits no format (" + ranges + ")";
 }
 
+std::optional<std::string> level_problem(int level, Compression compression)
+{
+  const Codec* codec = find_codec(compression);
+  if (codec == nullptr || level == k_default_level
+      || (level >= codec->levels.lowest && level <= codec->levels.highest)) {
+    return std::nullopt;
+  }
+  return std::string(codec->name) + " level " + std::to_string(level) + " is out of range ("
+         + std::to_string(codec->levels.lowest) + "-" + std::to_string(codec->levels.highest) + ")";
+}
+
 Bytes decompress(Compression compression, ByteView data, std::uint64_t max_size)
 {
   const Codec* codec = find_codec(compression);
@@ -152,15 +163,10 @@ Bytes compress(Compression compression, ByteView data, int level)
   if (codec == nullptr) {
     return Bytes(data.begin(), data.end());
   }
-  if (level == k_default_level) {
-    level = codec->kernel_level;
+  if (const auto problem = level_problem(level, compression)) {
+    throw Error(Errc::failure, *problem);
   }
-  if (level < codec->levels.lowest || level > codec->levels.highest) {
-    throw Error(Errc::failure, std::string(codec->name) + " level " + std::to_string(level) + " is out of range ("
-                                 + std::to_string(codec->levels.lowest) + "-" + std::to_string(codec->levels.highest)
-                                 + ")");
-  }
-  return codec->compress(data, level);
+  return codec->compress(data, level == k_default_level ? codec->kernel_level : level);
 }
 
 } // namespace ksign::core
