@@ -26,6 +26,23 @@ namespace ksign::cmd {
 
 namespace {
 
+// ".ko, .ko.gz, .ko.xz, .ko.zst" (without ".ko" when `compressed_only`), from the codec table.
+std::string module_suffix_list(bool compressed_only)
+{
+  std::string list;
+  for (const std::string& suffix : core::module_suffixes()) {
+    if (!(compressed_only && suffix == ".ko")) {
+      list += (list.empty() ? "" : ", ") + suffix;
+    }
+  }
+  return list;
+}
+
+const std::string k_sign_summary = "sign kernel modules (" + module_suffix_list(false) + ")";
+const std::string k_sign_description = "Sign Linux kernel modules (" + module_suffix_list(false) + ") in place.\n"
+                                       "A module that is already signed is re-signed. Without --key or --kernel, the current\n"
+                                       "key of the key store signs.";
+
 // --compress-level against the format of each module, before any is touched: a level one
 // format takes and another does not is refused, not clamped (ksign-sign(1)).
 void check_level_fits_modules(int level, const std::vector<core::ModuleFile>& modules)
@@ -66,7 +83,7 @@ void add_sign_options(cxxopts::Options& options)
      cxxopts::value<std::string>(), "FILE")
     ("r,recursive", "sign modules in subdirectories of a directory too")
     ("j,jobs", "sign N modules at a time (0: one per CPU)", cxxopts::value<int>()->default_value("0"), "N")
-    ("compress-level", "level for recompressing .ko.gz/.xz/.zst modules (default: the kernel's)",
+    ("compress-level", "level for recompressing " + module_suffix_list(true) + " modules (default: the kernel's)",
      cxxopts::value<int>(), "N");
   cli::add_kernel_option(options);
 }
@@ -178,10 +195,8 @@ int run_sign(cli::Invocation& invocation)
 
 const Command cmd_sign = {
   .name = "sign",
-  .summary = "sign kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst)",
-  .description = "Sign Linux kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst) in place.\n"
-                 "A module that is already signed is re-signed. Without --key or --kernel, the current\n"
-                 "key of the key store signs.",
+  .summary = k_sign_summary,
+  .description = k_sign_description,
   .operands = "<module|dir>...",
   .min_operands = 1,
   .max_operands = cli::k_any,

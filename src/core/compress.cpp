@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 
 namespace ksign::core {
@@ -28,17 +29,23 @@ struct Codec
   Bytes (*decompress)(ByteView data, std::uint64_t limit);
 };
 
-const Codec k_codecs[] = {
-  {Compression::gzip, "gzip", ".gz", {0x1f, 0x8b, 0x08}, 3, {1, 9}, 6, codec::gzip_compress, codec::gzip_decompress},
-  {Compression::xz, "xz", ".xz", {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00}, 6, {0, 9}, 6, codec::xz_compress,
-   codec::xz_decompress},
-  {Compression::zstd, "zstd", ".zst", {0x28, 0xb5, 0x2f, 0xfd}, 4, {1, codec::zstd_max_level()}, 3,
-   codec::zstd_compress, codec::zstd_decompress},
-};
+// Made on first use: zstd's highest level comes from libzstd at run time, and a table made
+// during static initialisation could be read (say, by a command's help text) before it is.
+std::span<const Codec> codecs()
+{
+  static const Codec table[] = {
+    {Compression::gzip, "gzip", ".gz", {0x1f, 0x8b, 0x08}, 3, {1, 9}, 6, codec::gzip_compress, codec::gzip_decompress},
+    {Compression::xz, "xz", ".xz", {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00}, 6, {0, 9}, 6, codec::xz_compress,
+     codec::xz_decompress},
+    {Compression::zstd, "zstd", ".zst", {0x28, 0xb5, 0x2f, 0xfd}, 4, {1, codec::zstd_max_level()}, 3,
+     codec::zstd_compress, codec::zstd_decompress},
+  };
+  return table;
+}
 
 const Codec* find_codec(Compression compression)
 {
-  for (const Codec& codec : k_codecs) {
+  for (const Codec& codec : codecs()) {
     if (codec.type == compression) {
       return &codec;
     }
@@ -82,7 +89,7 @@ void grow_output(Bytes& out, std::size_t used, Compression compression, std::uin
 
 Compression detect_compression(ByteView data)
 {
-  for (const Codec& codec : k_codecs) {
+  for (const Codec& codec : codecs()) {
     if (data.size() >= codec.magic_size && std::equal(codec.magic.begin(), codec.magic.begin() + codec.magic_size,
                                                       data.begin())) {
       return codec.type;
@@ -106,7 +113,7 @@ std::string_view compression_suffix(Compression compression)
 std::vector<std::string> module_suffixes()
 {
   std::vector<std::string> suffixes{".ko"};
-  for (const Codec& codec : k_codecs) {
+  for (const Codec& codec : codecs()) {
     suffixes.push_back(".ko" + std::string(codec.suffix));
   }
   return suffixes;
@@ -130,7 +137,7 @@ std::optional<std::string> level_problem(int level)
     return std::nullopt;
   }
   std::string ranges;
-  for (const Codec& codec : k_codecs) {
+  for (const Codec& codec : codecs()) {
     if (level >= codec.levels.lowest && level <= codec.levels.highest) {
       return std::nullopt;
     }
