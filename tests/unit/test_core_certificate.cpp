@@ -47,6 +47,12 @@ TEST_CASE("core::load_certificates, holds_certificate and names", "[certificate]
   CHECK_FALSE(holds_certificate(key_only));
   CHECK_THROWS_WITH(load_certificates(key_only), KSIGN_CONTAINS("no certificate in"));
   CHECK_THROWS_WITH(load_certificate_der(key_only), KSIGN_CONTAINS("no certificate in"));
+  // A key between certificates is skipped too.
+  const fs::path mixed = dir.path() / "mixed.pem";
+  test::write_text(mixed, test::certificate_pem(first) + test::private_key_pem(second) + test::certificate_pem(second));
+  const std::vector<X509Ptr> around_key = load_certificates(mixed);
+  REQUIRE(around_key.size() == 2);
+  CHECK(subject_name(around_key[1].get()) == "second");
   const fs::path empty = dir.path() / "empty.pem";
   test::write_text(empty, "nothing here\n");
   CHECK_THROWS_AS(load_certificates(empty), Error);
