@@ -7,6 +7,7 @@
 #include "cli/paths.hpp"
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
+#include "core/certificate.hpp"
 #include "core/kconfig.hpp"
 #include "core/keygen.hpp"
 #include "core/keystore.hpp"

@@ -6,8 +6,9 @@
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
-#include "core/module_files.hpp"
 #include "core/certificate.hpp"
+#include "core/compress.hpp"
+#include "core/module_files.hpp"
 #include "core/module_signer.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -17,11 +18,58 @@
 #include <fmt/core.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <string>
 
 namespace ksign::cmd {
 
 namespace {
+
+// ".ko, .ko.gz, .ko.xz, .ko.zst" (without ".ko" when `compressed_only`), from the codec table.
+std::string module_suffix_list(bool compressed_only)
+{
+  std::string list;
+  for (const std::string& suffix : core::module_suffixes()) {
+    if (!(compressed_only && suffix == ".ko")) {
+      list += (list.empty() ? "" : ", ") + suffix;
+    }
+  }
+  return list;
+}
+
+const std::string k_sign_summary = "sign kernel modules (" + module_suffix_list(false) + ")";
+const std::string k_sign_description = "Sign Linux kernel modules (" + module_suffix_list(false) + ") in place.\n"
+                                       "A module that is already signed is re-signed. Without --key or --kernel, the current\n"
+                                       "key of the key store signs.";
+
+// --compress-level against the format of each module, before any is touched: a level one
+// format takes and another does not is refused, not clamped (ksign-sign(1)).
+void check_level_fits_modules(int level, const std::vector<core::ModuleFile>& modules)
+{
+  struct Use
+  {
+    std::size_t count = 0;
+    const std::filesystem::path* first = nullptr;
+  };
+  std::map<core::Compression, Use> uses;
+  for (const core::ModuleFile& module : modules) {
+    const std::optional<core::Compression> compression = core::compression_of_file(module.path);
+    if (compression && core::level_problem(level, *compression)) {
+      Use& use = uses[*compression];
+      use.first = use.first != nullptr ? use.first : &module.path;
+      ++use.count;
+    }
+  }
+  if (uses.empty()) {
+    return;
+  }
+  const auto& [compression, use] = *uses.begin();
+  throw Error(Errc::usage, fmt::format("--compress-level: {}; {} {} {} ({}{})", *core::level_problem(level, compression),
+                                       use.count, use.count == 1 ? "module is" : "modules are",
+                                       core::compression_name(compression), util::quote(*use.first),
+                                       use.count == 1 ? "" : ", ..."));
+}
 
 void add_sign_options(cxxopts::Options& options)
 {
@@ -35,7 +83,7 @@ void add_sign_options(cxxopts::Options& options)
      cxxopts::value<std::string>(), "FILE")
     ("r,recursive", "sign modules in subdirectories of a directory too")
     ("j,jobs", "sign N modules at a time (0: one per CPU)", cxxopts::value<int>()->default_value("0"), "N")
-    ("compress-level", "level for recompressing .ko.gz/.xz/.zst modules (default: the kernel's)",
+    ("compress-level", "level for recompressing " + module_suffix_list(true) + " modules (default: the kernel's)",
      cxxopts::value<int>(), "N");
   cli::add_kernel_option(options);
 }
@@ -86,6 +134,9 @@ int run_sign(cli::Invocation& invocation)
       throw Error(Errc::usage, "--output takes exactly one module");
     }
     output = *output_name;
+  }
+  if (settings.compression_level != core::k_default_level) {
+    check_level_fits_modules(settings.compression_level, modules);
   }
 
   std::atomic<std::size_t> failures{0};
@@ -144,10 +195,8 @@ int run_sign(cli::Invocation& invocation)
 
 const Command cmd_sign = {
   .name = "sign",
-  .summary = "sign kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst)",
-  .description = "Sign Linux kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst) in place.\n"
-                 "A module that is already signed is re-signed. Without --key or --kernel, the current\n"
-                 "key of the key store signs.",
+  .summary = k_sign_summary,
+  .description = k_sign_description,
   .operands = "<module|dir>...",
   .min_operands = 1,
   .max_operands = cli::k_any,

@@ -7,6 +7,7 @@
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
 #include "cli/paths.hpp"
+#include "core/certificate.hpp"
 #include "core/kconfig.hpp"
 #include "core/kernel_trust.hpp"
 #include "core/module_files.hpp"

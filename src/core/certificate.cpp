@@ -2,10 +2,20 @@
 #include "core/certificate.hpp"
 
 #include "core/der.hpp"
+#include "core/pem.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+#include "util/strings.hpp"
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <memory>
 
 namespace ksign::core {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -28,6 +38,12 @@ std::optional<ByteView> find_subject_key_id(ByteView extensions_sequence)
     }
   }
   return std::nullopt;
+}
+
+bool looks_like_der(ByteView data)
+{
+  // sign-file's rule: DER starts with SEQUENCE and a long-form length.
+  return data.size() >= 2 && data[0] == 0x30 && data[1] >= 0x81 && data[1] <= 0x84;
 }
 
 } // namespace
@@ -64,6 +80,167 @@ bool has_subject_key_id(ByteView der)
 {
   const std::optional<ByteView> key_id = parse_certificate_parts(der).subject_key_id;
   return key_id && !key_id->empty();
+}
+
+SignerIdentity signer_identity(ByteView certificate_der)
+{
+  const CertificateParts parts = parse_certificate_parts(certificate_der);
+  SignerIdentity identity;
+  identity.issuer.assign(parts.issuer.begin(), parts.issuer.end());
+  identity.serial.assign(parts.serial.begin(), parts.serial.end());
+  if (parts.subject_key_id) {
+    identity.subject_key_id.assign(parts.subject_key_id->begin(), parts.subject_key_id->end());
+  }
+  return identity;
+}
+
+SignerIdentity signer_identity(const X509* certificate)
+{
+  SignerIdentity identity;
+  unsigned char* buffer = nullptr;
+  int length = i2d_X509_NAME(X509_get_issuer_name(certificate), &buffer);
+  if (length <= 0) {
+    throw_openssl("cannot encode the certificate's issuer");
+  }
+  identity.issuer.assign(buffer, buffer + length);
+  OPENSSL_free(buffer);
+  buffer = nullptr;
+  length = i2d_ASN1_INTEGER(X509_get0_serialNumber(certificate), &buffer);
+  if (length <= 0) {
+    throw_openssl("cannot encode the certificate's serial number");
+  }
+  identity.serial.assign(buffer, buffer + length);
+  OPENSSL_free(buffer);
+  if (const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(const_cast<X509*>(certificate))) {
+    const unsigned char* data = ASN1_STRING_get0_data(skid);
+    identity.subject_key_id.assign(data, data + ASN1_STRING_length(skid));
+  }
+  return identity;
+}
+
+std::vector<X509Ptr> load_certificates(const fs::path& file)
+{
+  const Bytes data = util::read_file(file);
+  std::vector<X509Ptr> certificates;
+  if (looks_like_der(data)) {
+    certificates.push_back(parse_certificate(data, "the DER certificate " + util::quote(file)));
+    return certificates;
+  }
+  for (const PemBlock& block : read_pem_blocks(data)) {
+    if (is_certificate_label(block.label)) {
+      certificates.push_back(parse_certificate(block.der, "a certificate in " + util::quote(file)));
+    }
+  }
+  if (certificates.empty()) {
+    throw Error(Errc::failure, "no certificate in " + util::quote(file) + " (expected DER or PEM)");
+  }
+  return certificates;
+}
+
+bool holds_certificate(const fs::path& file)
+{
+  const Bytes data = util::read_file(file);
+  if (looks_like_der(data)) {
+    return true;
+  }
+  for (const PemBlock& block : read_pem_blocks(data)) {
+    if (is_certificate_label(block.label)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+X509Ptr load_certificate(const fs::path& file)
+{
+  std::vector<X509Ptr> certificates = load_certificates(file);
+  return std::move(certificates.front());
+}
+
+Bytes load_certificate_der(const fs::path& file)
+{
+  Bytes data = util::read_file(file);
+  if (looks_like_der(data)) {
+    return data;
+  }
+  for (PemBlock& block : read_pem_blocks(data)) {
+    if (is_certificate_label(block.label)) {
+      return std::move(block.der);
+    }
+  }
+  throw Error(Errc::failure, "no certificate in " + util::quote(file) + " (expected DER or PEM)");
+}
+
+X509Ptr parse_certificate(ByteView der, const std::string& what)
+{
+  const unsigned char* cursor = der.data();
+  X509Ptr certificate(d2i_X509(nullptr, &cursor, static_cast<long>(der.size())));
+  if (!certificate) {
+    throw_openssl("cannot parse " + what);
+  }
+  return certificate;
+}
+
+std::string certificate_pem(const X509* certificate)
+{
+  const BioPtr bio = memory_bio();
+  if (PEM_write_bio_X509(bio.get(), certificate) != 1) {
+    throw_openssl("cannot write the certificate");
+  }
+  return memory_bio_text(bio.get());
+}
+
+Bytes certificate_der(const X509* certificate)
+{
+  const int length = i2d_X509(certificate, nullptr);
+  if (length <= 0) {
+    throw_openssl("cannot encode the certificate");
+  }
+  Bytes der(static_cast<std::size_t>(length));
+  unsigned char* out = der.data();
+  if (i2d_X509(certificate, &out) != length) {
+    throw_openssl("cannot encode the certificate");
+  }
+  return der;
+}
+
+std::string common_name(const X509_NAME* name)
+{
+  const int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (index >= 0) {
+    unsigned char* utf8 = nullptr;
+    const int length = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index)));
+    if (length >= 0) {
+      const std::unique_ptr<unsigned char, OpensslFree> owned(utf8);
+      return std::string(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(length));
+    }
+  }
+  const std::unique_ptr<char, OpensslFree> line(X509_NAME_oneline(name, nullptr, 0));
+  return line ? line.get() : "";
+}
+
+std::string subject_name(const X509* cert)
+{
+  return common_name(X509_get_subject_name(cert));
+}
+
+std::string subject_key_id_hex(const X509* cert)
+{
+  const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(const_cast<X509*>(cert));
+  if (skid == nullptr) {
+    return {};
+  }
+  return util::to_hex({ASN1_STRING_get0_data(skid), static_cast<std::size_t>(ASN1_STRING_length(skid))});
+}
+
+std::string fingerprint_sha256(const X509* cert)
+{
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (X509_digest(cert, EVP_sha256(), digest, &length) != 1) {
+    throw_openssl("cannot hash a certificate");
+  }
+  return util::to_hex({digest, length});
 }
 
 } // namespace ksign::core

@@ -2,13 +2,19 @@
 #pragma once
 
 #include "util/bytes.hpp"
+#include "util/openssl.hpp"
 
+#include <filesystem>
 #include <optional>
+#include <string>
+#include <vector>
 
-// The few fields of an X.509 certificate that signing needs, read straight from its DER.
-// OpenSSL's d2i_X509 also decodes the public key through a decoder context, which costs a
-// third of a millisecond per start (DKMS starts ksign once per module).
+// X.509 certificates: read from files, their fields, their names, written out again.
 namespace ksign::core {
+
+// ---- fields read straight from the DER ----
+// OpenSSL's d2i_X509 also decodes the public key through a decoder context, which costs a
+// third of a millisecond per start (DKMS starts ksign once per module): signing reads only these.
 
 struct CertificateParts
 {
@@ -25,5 +31,55 @@ struct CertificateParts
 
 // Whether the DER certificate carries a subjectKeyIdentifier (what signing by key id needs).
 [[nodiscard]] bool has_subject_key_id(ByteView der);
+
+// What a CMS SignerInfo names its signer's certificate by.
+struct SignerIdentity
+{
+  Bytes issuer;         // DER Name, byte for byte as in the certificate
+  Bytes serial;         // DER INTEGER (tag, length, content)
+  Bytes subject_key_id; // raw octets, empty when the certificate has none
+};
+
+// From the certificate's DER, without OpenSSL's X509 parser (throws as parse_certificate_parts).
+[[nodiscard]] SignerIdentity signer_identity(ByteView certificate_der);
+// The same, from a certificate OpenSSL has parsed.
+[[nodiscard]] SignerIdentity signer_identity(const X509* certificate);
+
+// ---- files ----
+
+// Every certificate in `file`: one DER certificate, or any number of PEM certificates
+// (other PEM blocks, such as a private key, are skipped). Throws when there are none.
+[[nodiscard]] std::vector<X509Ptr> load_certificates(const std::filesystem::path& file);
+
+// Whether `file` holds a certificate (DER, or a PEM certificate block). Throws when unreadable.
+[[nodiscard]] bool holds_certificate(const std::filesystem::path& file);
+
+// The first certificate of `file` (see load_certificates).
+[[nodiscard]] X509Ptr load_certificate(const std::filesystem::path& file);
+
+// The first certificate of `file`, as DER, not parsed beyond finding it.
+[[nodiscard]] Bytes load_certificate_der(const std::filesystem::path& file);
+
+// OpenSSL's view of a DER certificate; throws Error(Errc::failure) naming `what` (say, "the
+// certificate 'x.pem'") when it cannot parse it.
+[[nodiscard]] X509Ptr parse_certificate(ByteView der, const std::string& what = "the certificate");
+
+// PEM and DER of a certificate.
+[[nodiscard]] std::string certificate_pem(const X509* certificate);
+[[nodiscard]] Bytes certificate_der(const X509* certificate);
+
+// ---- names ----
+
+// The commonName of `name` (or the whole name, one line, when it has no CN).
+[[nodiscard]] std::string common_name(const X509_NAME* name);
+
+// Subject commonName of `cert` (or the whole subject when it has no CN).
+[[nodiscard]] std::string subject_name(const X509* cert);
+
+// subjectKeyIdentifier of `cert` as lower-case hex, empty when it has none.
+[[nodiscard]] std::string subject_key_id_hex(const X509* cert);
+
+// SHA-256 fingerprint of the DER certificate, lower-case hex without separators.
+[[nodiscard]] std::string fingerprint_sha256(const X509* cert);
 
 } // namespace ksign::core

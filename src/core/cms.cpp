@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "core/cms.hpp"
 
-#include "core/certificate.hpp"
 #include "core/der.hpp"
+#include "core/oids.hpp"
 #include "util/error.hpp"
 #include "util/openssl.hpp"
 
 #include <openssl/objects.h>
-#include <openssl/x509v3.h>
 
 #include <algorithm>
 
@@ -18,12 +17,9 @@ namespace {
 // OID content octets.
 constexpr std::uint8_t k_oid_signed_data[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
 constexpr std::uint8_t k_oid_data[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
-constexpr std::uint8_t k_oid_rsa_encryption[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
 // ecdsa-with-SHA1 1.2.840.10045.4.1; ecdsa-with-SHA224..512 1.2.840.10045.4.3.1..4
 constexpr std::uint8_t k_oid_ecdsa_sha1[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01};
 constexpr std::uint8_t k_oid_ecdsa_sha2_prefix[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03};
-// 2.16.840.1.101.3.4.3.x: ecdsa-with-SHA3-* (x = 9..12), id-ml-dsa-44/65/87 (x = 17..19)
-constexpr std::uint8_t k_oid_nist_sig_prefix[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03};
 
 Bytes concat(ByteView a, std::uint8_t last)
 {
@@ -112,42 +108,6 @@ Bytes ecdsa_oid(HashAlgo hash)
 }
 
 } // namespace
-
-SignerIdentity signer_identity(const X509* certificate)
-{
-  SignerIdentity identity;
-  unsigned char* buffer = nullptr;
-  int length = i2d_X509_NAME(X509_get_issuer_name(certificate), &buffer);
-  if (length <= 0) {
-    throw_openssl("cannot encode the certificate's issuer");
-  }
-  identity.issuer.assign(buffer, buffer + length);
-  OPENSSL_free(buffer);
-  buffer = nullptr;
-  length = i2d_ASN1_INTEGER(X509_get0_serialNumber(certificate), &buffer);
-  if (length <= 0) {
-    throw_openssl("cannot encode the certificate's serial number");
-  }
-  identity.serial.assign(buffer, buffer + length);
-  OPENSSL_free(buffer);
-  if (const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(const_cast<X509*>(certificate))) {
-    const unsigned char* data = ASN1_STRING_get0_data(skid);
-    identity.subject_key_id.assign(data, data + ASN1_STRING_length(skid));
-  }
-  return identity;
-}
-
-SignerIdentity signer_identity(ByteView certificate_der)
-{
-  const CertificateParts parts = parse_certificate_parts(certificate_der);
-  SignerIdentity identity;
-  identity.issuer.assign(parts.issuer.begin(), parts.issuer.end());
-  identity.serial.assign(parts.serial.begin(), parts.serial.end());
-  if (parts.subject_key_id) {
-    identity.subject_key_id.assign(parts.subject_key_id->begin(), parts.subject_key_id->end());
-  }
-  return identity;
-}
 
 Bytes signature_algorithm_identifier(KeyType type, HashAlgo hash)
 {

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "core/certificate.hpp"
 #include "core/hash.hpp"
-#include "core/keys.hpp"
+#include "core/key_types.hpp"
 #include "util/bytes.hpp"
-
-#include <openssl/x509.h>
 
 #include <optional>
 #include <string>
@@ -29,18 +28,6 @@ inline constexpr const char* k_no_subject_key_id = "the certificate has no subje
 
 // How the SignerInfo's signatureAlgorithm names the signature.
 enum class SignatureKind { rsa_pkcs1, ecdsa, ml_dsa };
-
-// What a SignerInfo needs from the signer's certificate, extracted once.
-struct SignerIdentity
-{
-  Bytes issuer;         // DER Name, byte for byte as in the certificate
-  Bytes serial;         // DER INTEGER (tag, length, content)
-  Bytes subject_key_id; // raw octets, empty when the certificate has none
-};
-
-[[nodiscard]] SignerIdentity signer_identity(const X509* certificate);
-// The same, read from the certificate's DER without OpenSSL's X509 parser.
-[[nodiscard]] SignerIdentity signer_identity(ByteView certificate_der);
 
 // DER AlgorithmIdentifier of the signature the kernel expects for `type` with `hash`:
 // rsaEncryption (NULL parameters), ecdsa-with-SHA*/SHA3-* (no parameters), id-ml-dsa-*.

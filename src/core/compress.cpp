@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 
 namespace ksign::core {
@@ -20,7 +21,7 @@ struct Codec
   Compression type;
   std::string_view name;
   std::string_view suffix;
-  std::array<std::uint8_t, 6> magic;
+  std::array<std::uint8_t, k_compression_magic_size> magic;
   std::size_t magic_size;
   LevelRange levels;
   int kernel_level; // what the kernel's Makefile.modinst uses
@@ -28,17 +29,23 @@ struct Codec
   Bytes (*decompress)(ByteView data, std::uint64_t limit);
 };
 
-const Codec k_codecs[] = {
-  {Compression::gzip, "gzip", ".gz", {0x1f, 0x8b, 0x08}, 3, {1, 9}, 6, codec::gzip_compress, codec::gzip_decompress},
-  {Compression::xz, "xz", ".xz", {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00}, 6, {0, 9}, 6, codec::xz_compress,
-   codec::xz_decompress},
-  {Compression::zstd, "zstd", ".zst", {0x28, 0xb5, 0x2f, 0xfd}, 4, {1, codec::zstd_max_level()}, 3,
-   codec::zstd_compress, codec::zstd_decompress},
-};
+// Made on first use: zstd's highest level comes from libzstd at run time, and a table made
+// during static initialisation could be read (say, by a command's help text) before it is.
+std::span<const Codec> codecs()
+{
+  static const Codec table[] = {
+    {Compression::gzip, "gzip", ".gz", {0x1f, 0x8b, 0x08}, 3, {1, 9}, 6, codec::gzip_compress, codec::gzip_decompress},
+    {Compression::xz, "xz", ".xz", {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00}, 6, {0, 9}, 6, codec::xz_compress,
+     codec::xz_decompress},
+    {Compression::zstd, "zstd", ".zst", {0x28, 0xb5, 0x2f, 0xfd}, 4, {1, codec::zstd_max_level()}, 3,
+     codec::zstd_compress, codec::zstd_decompress},
+  };
+  return table;
+}
 
 const Codec* find_codec(Compression compression)
 {
-  for (const Codec& codec : k_codecs) {
+  for (const Codec& codec : codecs()) {
     if (codec.type == compression) {
       return &codec;
     }
@@ -82,7 +89,7 @@ void grow_output(Bytes& out, std::size_t used, Compression compression, std::uin
 
 Compression detect_compression(ByteView data)
 {
-  for (const Codec& codec : k_codecs) {
+  for (const Codec& codec : codecs()) {
     if (data.size() >= codec.magic_size && std::equal(codec.magic.begin(), codec.magic.begin() + codec.magic_size,
                                                       data.begin())) {
       return codec.type;
@@ -106,7 +113,7 @@ std::string_view compression_suffix(Compression compression)
 std::vector<std::string> module_suffixes()
 {
   std::vector<std::string> suffixes{".ko"};
-  for (const Codec& codec : k_codecs) {
+  for (const Codec& codec : codecs()) {
     suffixes.push_back(".ko" + std::string(codec.suffix));
   }
   return suffixes;
@@ -130,7 +137,7 @@ std::optional<std::string> level_problem(int level)
     return std::nullopt;
   }
   std::string ranges;
-  for (const Codec& codec : k_codecs) {
+  for (const Codec& codec : codecs()) {
     if (level >= codec.levels.lowest && level <= codec.levels.highest) {
       return std::nullopt;
     }
@@ -138,6 +145,17 @@ std::optional<std::string> level_problem(int level)
               + std::to_string(codec.levels.highest);
   }
   return "level " + std::to_string(level) + " fits no format (" + ranges + ")";
+}
+
+std::optional<std::string> level_problem(int level, Compression compression)
+{
+  const Codec* codec = find_codec(compression);
+  if (codec == nullptr || level == k_default_level
+      || (level >= codec->levels.lowest && level <= codec->levels.highest)) {
+    return std::nullopt;
+  }
+  return std::string(codec->name) + " level " + std::to_string(level) + " is out of range ("
+         + std::to_string(codec->levels.lowest) + "-" + std::to_string(codec->levels.highest) + ")";
 }
 
 Bytes decompress(Compression compression, ByteView data, std::uint64_t max_size)
@@ -152,15 +170,10 @@ Bytes compress(Compression compression, ByteView data, int level)
   if (codec == nullptr) {
     return Bytes(data.begin(), data.end());
   }
-  if (level == k_default_level) {
-    level = codec->kernel_level;
+  if (const auto problem = level_problem(level, compression)) {
+    throw Error(Errc::failure, *problem);
   }
-  if (level < codec->levels.lowest || level > codec->levels.highest) {
-    throw Error(Errc::failure, std::string(codec->name) + " level " + std::to_string(level) + " is out of range ("
-                                 + std::to_string(codec->levels.lowest) + "-" + std::to_string(codec->levels.highest)
-                                 + ")");
-  }
-  return codec->compress(data, level);
+  return codec->compress(data, level == k_default_level ? codec->kernel_level : level);
 }
 
 } // namespace ksign::core

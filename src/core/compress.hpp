@@ -22,6 +22,9 @@ inline constexpr int k_default_level = -1;
 // The format `data` starts with: gzip 1f 8b 08, xz fd 37 7a 58 5a 00, zstd 28 b5 2f fd.
 [[nodiscard]] Compression detect_compression(ByteView data);
 
+// The most leading bytes detect_compression looks at.
+inline constexpr std::size_t k_compression_magic_size = 6;
+
 // "none", "gzip", "xz", "zstd".
 [[nodiscard]] std::string_view compression_name(Compression compression);
 
@@ -45,6 +48,10 @@ struct LevelRange
 
 // Why `level` fits no format at all, or nullopt when some format (or k_default_level) takes it.
 [[nodiscard]] std::optional<std::string> level_problem(int level);
+
+// Why `compression` cannot take `level` ("gzip level 15 is out of range (1-9)"), or nullopt
+// when it can (k_default_level always; Compression::none takes any, having no level).
+[[nodiscard]] std::optional<std::string> level_problem(int level, Compression compression);
 
 // The whole decompressed content. Only the first gzip member / xz stream / zstd frame is
 // used, as the kernel does; anything after it is an error (the kernel would ignore it and

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/kconfig.hpp"
 
+#include "core/certificate.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 

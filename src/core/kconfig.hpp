@@ -2,7 +2,7 @@
 #pragma once
 
 #include "core/hash.hpp"
-#include "core/keys.hpp"
+#include "core/key_types.hpp"
 
 #include <filesystem>
 #include <optional>

@@ -5,6 +5,7 @@
 #include "core/der.hpp"
 #include "core/elf_image.hpp"
 #include "core/hash.hpp"
+#include "core/oids.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/openssl.hpp"
@@ -108,18 +109,7 @@ std::optional<std::string> system_map_mismatch(const ElfImage& elf, const Symbol
 constexpr std::uint8_t k_oid_common_name[] = {0x55, 0x04, 0x03};
 constexpr std::uint8_t k_oid_organization[] = {0x55, 0x04, 0x0a};
 constexpr std::uint8_t k_oid_email[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01};
-constexpr std::uint8_t k_oid_rsa[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
-constexpr std::uint8_t k_oid_ec_public_key[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
 constexpr std::uint8_t k_oid_p192[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x01};
-constexpr std::uint8_t k_oid_p256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
-constexpr std::uint8_t k_oid_p384[] = {0x2b, 0x81, 0x04, 0x00, 0x22};
-constexpr std::uint8_t k_oid_p521[] = {0x2b, 0x81, 0x04, 0x00, 0x23};
-constexpr std::uint8_t k_oid_ml_dsa_prefix[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03}; // 2.16.840.1.101.3.4.3
-
-template<std::size_t N> bool is_oid(ByteView oid, const std::uint8_t (&expected)[N])
-{
-  return std::ranges::equal(oid, ByteView(expected, N));
-}
 
 std::string dotted_oid(ByteView oid)
 {
@@ -193,7 +183,7 @@ SubjectNames subject_names(ByteView subject_name)
 
 std::string kernel_key_algorithm(const CertificateParts& parts)
 {
-  if (is_oid(parts.key_algorithm, k_oid_rsa)) {
+  if (is_oid(parts.key_algorithm, k_oid_rsa_encryption)) {
     return "rsa";
   }
   if (is_oid(parts.key_algorithm, k_oid_ec_public_key) && parts.key_parameters) {
@@ -201,20 +191,20 @@ std::string kernel_key_algorithm(const CertificateParts& parts)
     if (is_oid(curve, k_oid_p192)) {
       return "ecdsa-nist-p192";
     }
-    if (is_oid(curve, k_oid_p256)) {
+    if (is_oid(curve, k_oid_prime256v1)) {
       return "ecdsa-nist-p256";
     }
-    if (is_oid(curve, k_oid_p384)) {
+    if (is_oid(curve, k_oid_secp384r1)) {
       return "ecdsa-nist-p384";
     }
-    if (is_oid(curve, k_oid_p521)) {
+    if (is_oid(curve, k_oid_secp521r1)) {
       return "ecdsa-nist-p521";
     }
     return "ecdsa (curve " + dotted_oid(curve) + ")";
   }
   const ByteView algorithm = parts.key_algorithm;
-  if (algorithm.size() == sizeof(k_oid_ml_dsa_prefix) + 1 &&
-      std::equal(std::begin(k_oid_ml_dsa_prefix), std::end(k_oid_ml_dsa_prefix), algorithm.begin())) {
+  if (algorithm.size() == sizeof(k_oid_nist_sig_prefix) + 1 &&
+      std::equal(std::begin(k_oid_nist_sig_prefix), std::end(k_oid_nist_sig_prefix), algorithm.begin())) {
     switch (algorithm.back()) {
     case 17:
       return "mldsa44";

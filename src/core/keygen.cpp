@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/keygen.hpp"
 
+#include "core/certificate.hpp"
 #include "util/error.hpp"
 
 #include <openssl/bn.h>
@@ -69,22 +70,6 @@ void set_random_serial(X509* cert)
   }
 }
 
-std::string bio_text(BIO* bio)
-{
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<std::size_t>(length));
-}
-
-BioPtr memory_bio()
-{
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio) {
-    throw_openssl("out of memory");
-  }
-  return bio;
-}
-
 } // namespace
 
 bool can_generate(KeyType type)
@@ -151,34 +136,11 @@ SigningKey generate_signing_key(KeyType type, HashAlgo hash, const std::string& 
 
 std::string private_key_pem(const EVP_PKEY* key)
 {
-  BioPtr bio = memory_bio();
+  const BioPtr bio = memory_bio();
   if (PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     throw_openssl("cannot write the private key");
   }
-  return bio_text(bio.get());
-}
-
-std::string certificate_pem(const X509* certificate)
-{
-  BioPtr bio = memory_bio();
-  if (PEM_write_bio_X509(bio.get(), certificate) != 1) {
-    throw_openssl("cannot write the certificate");
-  }
-  return bio_text(bio.get());
-}
-
-Bytes certificate_der(const X509* certificate)
-{
-  const int length = i2d_X509(certificate, nullptr);
-  if (length <= 0) {
-    throw_openssl("cannot encode the certificate");
-  }
-  Bytes der(static_cast<std::size_t>(length));
-  unsigned char* out = der.data();
-  if (i2d_X509(certificate, &out) != length) {
-    throw_openssl("cannot encode the certificate");
-  }
-  return der;
+  return memory_bio_text(bio.get());
 }
 
 } // namespace ksign::core

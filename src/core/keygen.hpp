@@ -22,9 +22,7 @@ void require_can_generate(KeyType type);
 // `hash` (ML-DSA signs directly). Throws Error(Errc::failure) for a type the linked OpenSSL lacks.
 [[nodiscard]] SigningKey generate_signing_key(KeyType type, HashAlgo hash, const std::string& common_name);
 
-// Unencrypted PKCS#8 PEM of the private key, PEM and DER of the certificate.
+// Unencrypted PKCS#8 PEM of the private key.
 [[nodiscard]] std::string private_key_pem(const EVP_PKEY* key);
-[[nodiscard]] std::string certificate_pem(const X509* certificate);
-[[nodiscard]] Bytes certificate_der(const X509* certificate);
 
 } // namespace ksign::core

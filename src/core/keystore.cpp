@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/keystore.hpp"
 
+#include "core/certificate.hpp"
 #include "core/keygen.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"

@@ -5,7 +5,13 @@
 #include "util/error.hpp"
 #include "util/file.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <set>
 
 namespace ksign::core {
@@ -87,6 +93,35 @@ std::vector<ModuleFile> collect_modules(std::span<const std::string> arguments, 
   std::stable_sort(modules.begin(), modules.end(),
                    [](const ModuleFile& a, const ModuleFile& b) { return a.size > b.size; });
   return modules;
+}
+
+std::optional<Compression> compression_of_file(const fs::path& path)
+{
+  // Non-blocking, so a FIFO given as a module cannot stall the check.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  std::array<std::uint8_t, k_compression_magic_size> head{};
+  std::size_t length = 0;
+  struct stat status{};
+  bool readable = ::fstat(fd, &status) == 0 && S_ISREG(status.st_mode);
+  while (readable && length < head.size()) {
+    const ssize_t got = ::read(fd, head.data() + length, head.size() - length);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    readable = got >= 0;
+    if (got <= 0) {
+      break;
+    }
+    length += static_cast<std::size_t>(got);
+  }
+  ::close(fd);
+  if (!readable) {
+    return std::nullopt;
+  }
+  return detect_compression(ByteView(head.data(), length));
 }
 
 } // namespace ksign::core

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "core/compress.hpp"
+
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -30,5 +33,10 @@ struct ModuleFile
 // (so parallel work ends with short jobs), without duplicates. Throws Error(Errc::failure) for an
 // argument that does not exist.
 [[nodiscard]] std::vector<ModuleFile> collect_modules(std::span<const std::string> arguments, bool recursive);
+
+// The compression the regular file `path` starts with, read from its first bytes only;
+// nullopt when it cannot be opened or read, or is not a regular file (whoever reads it whole
+// then says why).
+[[nodiscard]] std::optional<Compression> compression_of_file(const std::filesystem::path& path);
 
 } // namespace ksign::core

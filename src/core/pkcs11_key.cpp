@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/pkcs11_key.hpp"
 
+#include "core/certificate.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/openssl.hpp"

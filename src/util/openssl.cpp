@@ -14,6 +14,33 @@ void init_openssl()
   ERR_clear_error();
 }
 
+BioPtr memory_bio(ByteView data)
+{
+  // An empty span may have no data pointer, which BIO_new_mem_buf refuses.
+  static const std::uint8_t nothing = 0;
+  BioPtr bio(BIO_new_mem_buf(data.empty() ? &nothing : data.data(), static_cast<int>(data.size())));
+  if (!bio) {
+    throw_openssl("out of memory");
+  }
+  return bio;
+}
+
+BioPtr memory_bio()
+{
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio) {
+    throw_openssl("out of memory");
+  }
+  return bio;
+}
+
+std::string memory_bio_text(BIO* bio)
+{
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(length));
+}
+
 std::string drain_openssl_errors()
 {
   std::string text;

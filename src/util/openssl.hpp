@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "util/bytes.hpp"
 #include "util/error.hpp"
 
 #include <openssl/bio.h>
@@ -31,6 +32,14 @@ using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, OpensslDeleter<EVP_PKEY_CTX_
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpensslDeleter<EVP_MD_CTX_free>>;
 using X509Ptr = std::unique_ptr<X509, OpensslDeleter<X509_free>>;
 using X509NamePtr = std::unique_ptr<X509_NAME, OpensslDeleter<X509_NAME_free>>;
+
+// A read-only memory BIO over `data` (which must outlive it), or an empty one to write into;
+// both throw when out of memory.
+[[nodiscard]] BioPtr memory_bio(ByteView data);
+[[nodiscard]] BioPtr memory_bio();
+
+// What has been written into memory BIO `bio`.
+[[nodiscard]] std::string memory_bio_text(BIO* bio);
 
 // Set OpenSSL up for a short-lived process; call first thing in main. Skips the clean-up at exit
 // (the kernel frees a process faster than OpenSSL frees its tables) and seeds the random

@@ -54,6 +54,23 @@ cp "$T/m.ko.zst" "$T/level.ko.zst"
 check "--compress-level 19" "$KSIGN" sign --key "$T/keys/rsa.pem" --compress-level 19 "$T/level.ko.zst"
 check "level 19 verifies" "$KSIGN" verify --cert "$T/keys/rsa.crt" "$T/level.ko.zst"
 check_status 2 "a bad level" "$KSIGN" sign --key "$T/keys/rsa.pem" --compress-level 99 "$T/level.ko.zst"
+# A level zstd takes but gzip does not: refused before any module is touched, naming the
+# option, the format and a module in it; the .ko.zst beside it is left alone too.
+cp "$T/m.ko.gz" "$T/level.ko.gz"
+cp "$T/level.ko.zst" "$T/level-before.ko.zst"
+cp "$T/level.ko.gz" "$T/level-before.ko.gz"
+check_status 2 "level 15 on a .ko.gz" "$KSIGN" sign --key "$T/keys/rsa.pem" --compress-level 15 \
+  "$T/level.ko.zst" "$T/level.ko.gz"
+check_grep "the refusal names the option and gzip's range" "--compress-level: gzip level 15 is out of range \\(1-9\\); 1 module is gzip \\('.*/level\\.ko\\.gz'\\)$" "$T/.err"
+check_same "the .ko.zst is untouched" "$T/level-before.ko.zst" "$T/level.ko.zst"
+check_same "the .ko.gz is untouched" "$T/level-before.ko.gz" "$T/level.ko.gz"
+# Told by the magic bytes, not the name: a gzip module named .ko is refused as gzip.
+cp "$T/m.ko.gz" "$T/gzip-named.ko"
+check_status 2 "level 15 on gzip named .ko" "$KSIGN" sign --key "$T/keys/rsa.pem" --compress-level 15 "$T/gzip-named.ko"
+check_grep "refused as gzip" "1 module is gzip" "$T/.err"
+# A level every format present takes is used.
+check "level 9 on .ko.gz and .ko.zst" "$KSIGN" sign --key "$T/keys/rsa.pem" --compress-level 9 "$T/level.ko.zst" "$T/level.ko.gz"
+check "level 9 .ko.gz verifies" "$KSIGN" verify --cert "$T/keys/rsa.crt" "$T/level.ko.gz"
 
 # Corrupt compressed data: error, file untouched.
 for ext in gz xz zst; do

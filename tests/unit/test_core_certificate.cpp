@@ -2,9 +2,11 @@
 #include "catch.hpp"
 
 #include "core/certificate.hpp"
+#include "core/keygen.hpp"
 #include "core/keys.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/strings.hpp"
 
 using namespace ksign;
@@ -44,4 +46,55 @@ TEST_CASE("core::load_certificates, holds_certificate and names", "[certificate]
   CHECK(holds_certificate(bundle));
   CHECK_FALSE(holds_certificate(key_only));
   CHECK_THROWS_WITH(load_certificates(key_only), KSIGN_CONTAINS("no certificate in"));
+  CHECK_THROWS_WITH(load_certificate_der(key_only), KSIGN_CONTAINS("no certificate in"));
+  // A key between certificates is skipped too.
+  const fs::path mixed = dir.path() / "mixed.pem";
+  test::write_text(mixed, test::certificate_pem(first) + test::private_key_pem(second) + test::certificate_pem(second));
+  const std::vector<X509Ptr> around_key = load_certificates(mixed);
+  REQUIRE(around_key.size() == 2);
+  CHECK(subject_name(around_key[1].get()) == "second");
+  const fs::path empty = dir.path() / "empty.pem";
+  test::write_text(empty, "nothing here\n");
+  CHECK_THROWS_AS(load_certificates(empty), Error);
+  CHECK_FALSE(holds_certificate(empty));
+  const fs::path zero_bytes = dir.path() / "zero.pem";
+  test::write_text(zero_bytes, "");
+  CHECK_THROWS_WITH(load_certificates(zero_bytes), KSIGN_CONTAINS("no certificate in"));
+
+  // DER as it is, and PEM and DER written back out.
+  const fs::path der = dir.path() / "second.der";
+  util::replace_file_atomically(der, certificate_der(certificates[1].get()));
+  CHECK(holds_certificate(der));
+  CHECK(load_certificate_der(der) == second.certificate);
+  CHECK(subject_name(load_certificate(der).get()) == "second");
+  CHECK(certificate_pem(certificates[1].get()) == test::certificate_pem(second));
+}
+
+TEST_CASE("core::parse_certificate names what it could not parse", "[certificate]")
+{
+  CHECK_THROWS_WITH(parse_certificate(Bytes(64, 0x30), "the certificate 'x.der'"),
+                    KSIGN_CONTAINS("cannot parse the certificate 'x.der'"));
+}
+
+TEST_CASE("core::signer_identity reads the same fields from DER as OpenSSL's parser", "[certificate]")
+{
+  // Test keys (subjectKeyIdentifier only), ksign's own keys (more extensions), both key types.
+  const std::vector<SigningKey> keys = [] {
+    std::vector<SigningKey> made;
+    made.push_back(test::make_key(KeyType::rsa, "rsa"));
+    made.push_back(test::make_key(KeyType::ec, "ec", "prime256v1"));
+    made.push_back(generate_signing_key(KeyType::ec, HashAlgo::sha512, "generated"));
+    return made;
+  }();
+  for (const SigningKey& key : keys) {
+    const SignerIdentity from_der = signer_identity(ByteView(key.certificate));
+    const SignerIdentity from_openssl = signer_identity(parse_certificate(key.certificate).get());
+    CHECK(from_der.issuer == from_openssl.issuer);
+    CHECK(from_der.serial == from_openssl.serial);
+    CHECK(from_der.subject_key_id == from_openssl.subject_key_id);
+    CHECK(from_der.subject_key_id.size() == 20);
+  }
+  // Not a certificate: a format error, not a crash or a guess.
+  const Bytes truncated(keys[0].certificate.begin(), keys[0].certificate.begin() + 40);
+  CHECK_THROWS_AS(signer_identity(ByteView(truncated)), Error);
 }

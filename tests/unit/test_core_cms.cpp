@@ -2,7 +2,6 @@
 #include "catch.hpp"
 
 #include "core/cms.hpp"
-#include "core/keygen.hpp"
 #include "core/module_signer.hpp"
 #include "core/module_verifier.hpp"
 #include "core/modsig.hpp"
@@ -60,27 +59,4 @@ TEST_CASE("core::parse_signed_data rejects what the kernel rejects", "[cms]")
   const ParsedSignedData parsed = parse_signed_data(cms);
   CHECK(parsed.signature_oid == "1.2.840.113549.1.1.1");
   CHECK(parsed.signature_kind == SignatureKind::rsa_pkcs1);
-}
-
-TEST_CASE("core::signer_identity reads the same fields from DER as OpenSSL's parser", "[cms]")
-{
-  // Test keys (subjectKeyIdentifier only), ksign's own keys (more extensions), both key types.
-  const std::vector<SigningKey> keys = [] {
-    std::vector<SigningKey> made;
-    made.push_back(test::make_key(KeyType::rsa, "rsa"));
-    made.push_back(test::make_key(KeyType::ec, "ec", "prime256v1"));
-    made.push_back(generate_signing_key(KeyType::ec, HashAlgo::sha512, "generated"));
-    return made;
-  }();
-  for (const SigningKey& key : keys) {
-    const SignerIdentity from_der = signer_identity(ByteView(key.certificate));
-    const SignerIdentity from_openssl = signer_identity(parse_certificate(key.certificate).get());
-    CHECK(from_der.issuer == from_openssl.issuer);
-    CHECK(from_der.serial == from_openssl.serial);
-    CHECK(from_der.subject_key_id == from_openssl.subject_key_id);
-    CHECK(from_der.subject_key_id.size() == 20);
-  }
-  // Not a certificate: a format error, not a crash or a guess.
-  const Bytes truncated(keys[0].certificate.begin(), keys[0].certificate.begin() + 40);
-  CHECK_THROWS_AS(signer_identity(ByteView(truncated)), Error);
 }

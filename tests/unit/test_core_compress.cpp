@@ -179,6 +179,14 @@ TEST_CASE("core::compression_name and the codec table", "[compress]")
   CHECK_FALSE(level_problem(k_default_level).has_value());
   CHECK_FALSE(level_problem(15).has_value()); // zstd takes it
   CHECK(level_problem(99).value() == "level 99 fits no format (gzip 1-9, xz 0-9, zstd 1-" + std::to_string(ZSTD_maxCLevel()) + ")");
+  // One format's range, as compress() applies it.
+  CHECK(level_problem(15, Compression::gzip).value() == "gzip level 15 is out of range (1-9)");
+  CHECK_FALSE(level_problem(15, Compression::zstd).has_value());
+  CHECK_FALSE(level_problem(0, Compression::xz).has_value());
+  CHECK(level_problem(0, Compression::gzip).has_value());
+  CHECK_FALSE(level_problem(k_default_level, Compression::gzip).has_value());
+  CHECK_FALSE(level_problem(99, Compression::none).has_value()); // nothing to compress
+  CHECK_THROWS_WITH(compress(Compression::gzip, sample(), 15), KSIGN_CONTAINS("gzip level 15 is out of range (1-9)"));
   CHECK(compression_suffix(Compression::none).empty());
   CHECK(compression_suffix(Compression::gzip) == ".gz");
   CHECK(compression_suffix(Compression::xz) == ".xz");

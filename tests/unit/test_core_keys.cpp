@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
+// Loading the key that signs: private key files of every layout, certificates beside them.
 #include "catch.hpp"
 
+#include "core/certificate.hpp"
 #include "core/keys.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
@@ -62,37 +64,13 @@ TEST_CASE("core::load_signing_key", "[keys]")
     CHECK_THROWS_WITH(load_signing_key(encrypted, cert_der, std::string("wrong")), KSIGN_CONTAINS("wrong passphrase"));
     CHECK(load_signing_key(encrypted, cert_der, pass).type == KeyType::ec);
   }
+  SECTION("a file without a private key")
+  {
+    CHECK_THROWS_WITH(load_private_key(cert_der, std::nullopt), KSIGN_CONTAINS("cannot read a PEM private key"));
+    CHECK_THROWS_WITH(load_signing_key(other_cert, std::nullopt, std::nullopt),
+                      KSIGN_CONTAINS("cannot read a PEM private key"));
+  }
 }
-
-namespace {
-
-std::string pem_of(const EVP_PKEY* key, bool traditional)
-{
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  const int written = traditional
-                        ? PEM_write_bio_PrivateKey_traditional(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)
-                        : PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
-  REQUIRE(written == 1);
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(length));
-}
-
-// A signature made with `signer` that `original`'s public key accepts: the private half got through.
-bool signs_for(EVP_PKEY* signer, EVP_PKEY* original)
-{
-  const unsigned char digest[32] = {1, 2, 3};
-  unsigned char signature[1024];
-  std::size_t length = sizeof signature;
-  const EvpPkeyCtxPtr sign(EVP_PKEY_CTX_new(signer, nullptr));
-  const EvpPkeyCtxPtr verify(EVP_PKEY_CTX_new(original, nullptr));
-  return sign && verify && EVP_PKEY_sign_init(sign.get()) == 1
-         && EVP_PKEY_sign(sign.get(), signature, &length, digest, sizeof digest) == 1
-         && EVP_PKEY_verify_init(verify.get()) == 1
-         && EVP_PKEY_verify(verify.get(), signature, length, digest, sizeof digest) == 1;
-}
-
-} // namespace
 
 TEST_CASE("core::load_signing_key reads every layout OpenSSL writes", "[keys]")
 {
@@ -116,15 +94,15 @@ TEST_CASE("core::load_signing_key reads every layout OpenSSL writes", "[keys]")
     for (const bool traditional : {false, true}) {
       // PKCS#8 "PRIVATE KEY", then "RSA PRIVATE KEY" / "EC PRIVATE KEY"; for EC also without
       // the public key and with explicit curve parameters (both left to OpenSSL's reader).
-      std::vector<std::string> pems = {pem_of(original.key.get(), traditional)};
+      std::vector<std::string> pems = {test::key_pem(original.key.get(), traditional)};
       if (variant.type == KeyType::ec) {
         EvpPkeyPtr copy(EVP_PKEY_dup(original.key.get()));
         REQUIRE(EVP_PKEY_set_int_param(copy.get(), OSSL_PKEY_PARAM_EC_INCLUDE_PUBLIC, 0) == 1);
-        pems.push_back(pem_of(copy.get(), traditional));
+        pems.push_back(test::key_pem(copy.get(), traditional));
         copy.reset(EVP_PKEY_dup(original.key.get()));
         REQUIRE(EVP_PKEY_set_utf8_string_param(copy.get(), OSSL_PKEY_PARAM_EC_ENCODING,
                                                OSSL_PKEY_EC_ENCODING_EXPLICIT) == 1);
-        pems.push_back(pem_of(copy.get(), traditional));
+        pems.push_back(test::key_pem(copy.get(), traditional));
       }
       for (std::size_t i = 0; i < pems.size(); ++i) {
         INFO(variant.name << (traditional ? " traditional" : " pkcs8") << " layout " << i);
@@ -133,23 +111,8 @@ TEST_CASE("core::load_signing_key reads every layout OpenSSL writes", "[keys]")
         const SigningKey loaded = load_signing_key(file, cert, std::nullopt);
         CHECK(loaded.type == variant.type);
         CHECK(EVP_PKEY_eq(loaded.key.get(), original.key.get()) == 1);
-        CHECK(signs_for(loaded.key.get(), original.key.get()));
+        CHECK(test::signs_for(loaded.key.get(), original.key.get()));
       }
     }
   }
-}
-
-TEST_CASE("core::load_certificates", "[keys]")
-{
-  const test::TempDir dir;
-  const SigningKey a = test::make_key(KeyType::ec, "a");
-  const SigningKey b = test::make_key(KeyType::rsa, "b");
-  const auto bundle = dir.path() / "bundle.pem";
-  test::write_text(bundle, test::certificate_pem(a) + test::private_key_pem(b) + test::certificate_pem(b));
-  const auto certificates = load_certificates(bundle);
-  REQUIRE(certificates.size() == 2);
-  CHECK(subject_name(certificates[1].get()) == "b");
-  const auto empty = dir.path() / "empty.pem";
-  test::write_text(empty, "nothing here\n");
-  CHECK_THROWS_AS(load_certificates(empty), Error);
 }

@@ -4,6 +4,9 @@
 #include "core/module_files.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
+
+#include <sys/stat.h>
 
 #include <algorithm>
 
@@ -52,4 +55,27 @@ TEST_CASE("core::collect_modules", "[module_files]")
 
   const std::vector<std::string> mixed = {top_name, (top / "small.ko").string()};
   CHECK(directories_among(mixed) == std::vector<fs::path>{top});
+}
+
+TEST_CASE("core::compression_of_file reads the magic bytes, not the name", "[module_files]")
+{
+  const test::TempDir dir;
+  const fs::path gzip = dir.path() / "named.ko";
+  util::replace_file_atomically(gzip, compress(Compression::gzip, test::sample_module()));
+  const fs::path zstd = dir.path() / "z.ko.gz";
+  util::replace_file_atomically(zstd, compress(Compression::zstd, test::sample_module()));
+  const fs::path plain = dir.path() / "p.ko.xz";
+  util::replace_file_atomically(plain, test::sample_module());
+  const fs::path tiny = dir.path() / "tiny.ko";
+  test::write_text(tiny, "\x1f");
+  CHECK(compression_of_file(gzip) == Compression::gzip);
+  CHECK(compression_of_file(zstd) == Compression::zstd);
+  CHECK(compression_of_file(plain) == Compression::none);
+  CHECK(compression_of_file(tiny) == Compression::none);
+  // Nothing to read: left to whoever reads the file whole to explain.
+  CHECK_FALSE(compression_of_file(dir.path() / "missing.ko").has_value());
+  CHECK_FALSE(compression_of_file(dir.path()).has_value());
+  const fs::path fifo = dir.path() / "fifo.ko";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_FALSE(compression_of_file(fifo).has_value()); // and does not block
 }

@@ -17,13 +17,6 @@ namespace ksign::test {
 
 namespace {
 
-std::string bio_text(BIO* bio)
-{
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<std::size_t>(length));
-}
-
 void add_extension(X509* cert, int nid, const char* value)
 {
   X509V3_CTX context;
@@ -76,19 +69,44 @@ std::string private_key_pem(const core::SigningKey& key)
 {
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_PrivateKey(bio.get(), key.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  return bio_text(bio.get());
+  return memory_bio_text(bio.get());
 }
 
 std::string certificate_pem(const core::SigningKey& key)
 {
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(bio.get(), core::parse_certificate(key.certificate).get());
-  return bio_text(bio.get());
+  return memory_bio_text(bio.get());
 }
 
 Bytes certificate_der(const core::SigningKey& key)
 {
   return key.certificate;
+}
+
+std::string key_pem(const EVP_PKEY* key, bool traditional)
+{
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  const int written = traditional
+                        ? PEM_write_bio_PrivateKey_traditional(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)
+                        : PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
+  if (written != 1) {
+    throw_openssl("cannot write a test key");
+  }
+  return memory_bio_text(bio.get());
+}
+
+bool signs_for(EVP_PKEY* signer, EVP_PKEY* original)
+{
+  const unsigned char digest[32] = {1, 2, 3};
+  unsigned char signature[1024];
+  std::size_t length = sizeof signature;
+  const EvpPkeyCtxPtr sign(EVP_PKEY_CTX_new(signer, nullptr));
+  const EvpPkeyCtxPtr verify(EVP_PKEY_CTX_new(original, nullptr));
+  return sign && verify && EVP_PKEY_sign_init(sign.get()) == 1
+         && EVP_PKEY_sign(sign.get(), signature, &length, digest, sizeof digest) == 1
+         && EVP_PKEY_verify_init(verify.get()) == 1
+         && EVP_PKEY_verify(verify.get(), signature, length, digest, sizeof digest) == 1;
 }
 
 TempDir::TempDir()

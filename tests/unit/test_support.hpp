@@ -2,6 +2,7 @@
 // Real keys and certificates for unit tests, made with OpenSSL in-process (no files committed).
 #pragma once
 
+#include "core/certificate.hpp"
 #include "core/keys.hpp"
 #include "util/bytes.hpp"
 
@@ -20,6 +21,14 @@ namespace ksign::test {
 [[nodiscard]] std::string private_key_pem(const core::SigningKey& key);
 [[nodiscard]] std::string certificate_pem(const core::SigningKey& key);
 [[nodiscard]] Bytes certificate_der(const core::SigningKey& key);
+
+// Unencrypted PEM of `key`: PKCS#8 "PRIVATE KEY", or with `traditional` the older
+// "RSA PRIVATE KEY" / "EC PRIVATE KEY".
+[[nodiscard]] std::string key_pem(const EVP_PKEY* key, bool traditional);
+
+// Whether a signature made with `signer` passes with `original`'s public key: the private
+// half of `original` got through whatever made `signer`.
+[[nodiscard]] bool signs_for(EVP_PKEY* signer, EVP_PKEY* original);
 
 // The key, shared read-only as ModuleSigner takes it.
 [[nodiscard]] std::shared_ptr<const core::SigningKey> shared_key(core::SigningKey key);

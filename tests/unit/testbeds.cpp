@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "testbeds.hpp"
 
-#include "core/keys.hpp"
+#include "core/certificate.hpp"
 #include "util/file.hpp"
 #include "util/openssl.hpp"
 

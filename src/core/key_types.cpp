@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+#include "core/key_types.hpp"
+
+#include "util/strings.hpp"
+
+namespace ksign::core {
+
+namespace {
+
+struct KeyTypeName
+{
+  KeyType type;
+  std::string_view name;
+  const char* openssl_name;
+};
+
+constexpr KeyTypeName k_key_types[] = {
+  {KeyType::rsa, "rsa", "RSA"},
+  {KeyType::ec, "ec", "EC"},
+  {KeyType::ml_dsa_44, "ml-dsa-44", "ML-DSA-44"},
+  {KeyType::ml_dsa_65, "ml-dsa-65", "ML-DSA-65"},
+  {KeyType::ml_dsa_87, "ml-dsa-87", "ML-DSA-87"},
+};
+
+const KeyTypeName* entry_for(KeyType type)
+{
+  for (const KeyTypeName& entry : k_key_types) {
+    if (entry.type == type) {
+      return &entry;
+    }
+  }
+  return nullptr;
+}
+
+} // namespace
+
+std::string_view key_type_name(KeyType type)
+{
+  const KeyTypeName* entry = entry_for(type);
+  return entry != nullptr ? entry->name : "other";
+}
+
+std::optional<KeyType> parse_key_type(std::string_view name)
+{
+  for (const KeyTypeName& entry : k_key_types) {
+    if (entry.name == util::trim(name)) {
+      return entry.type;
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_ml_dsa(KeyType type)
+{
+  return type == KeyType::ml_dsa_44 || type == KeyType::ml_dsa_65 || type == KeyType::ml_dsa_87;
+}
+
+const char* openssl_key_name(KeyType type)
+{
+  const KeyTypeName* entry = entry_for(type);
+  return entry != nullptr ? entry->openssl_name : nullptr;
+}
+
+KeyType key_type_of(const EVP_PKEY* key)
+{
+  for (const KeyTypeName& entry : k_key_types) {
+    if (EVP_PKEY_is_a(key, entry.openssl_name) == 1) {
+      return entry.type;
+    }
+  }
+  return KeyType::other;
+}
+
+} // namespace ksign::core
