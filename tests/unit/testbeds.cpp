@@ -25,7 +25,7 @@ std::optional<fs::path> existing(const fs::path& dir, const char* marker, std::s
   if (fs::exists(dir / marker, ec)) {
     return dir;
   }
-  why = "no testbed at " + dir.string() + " (set KSIGN_TESTBED)";
+  why = "no testbed at " + dir.string() + " (set KSIGN_TESTBED_6 or KSIGN_TESTBED_7)";
   return std::nullopt;
 }
 
@@ -33,7 +33,8 @@ std::optional<fs::path> existing(const fs::path& dir, const char* marker, std::s
 
 std::optional<fs::path> testbed_6(std::string& why)
 {
-  const char* env = std::getenv("KSIGN_TESTBED");
+  // Not KSIGN_TESTBED: that names the kernel the qemu suite boots, which may be the 7.x one.
+  const char* env = std::getenv("KSIGN_TESTBED_6");
   const fs::path dir = env != nullptr && *env != '\0' ? fs::path(env) : source_root() / ".." / "shared" / "testbed";
   return existing(dir.lexically_normal(), "vmlinux", why);
 }
@@ -43,10 +44,7 @@ std::optional<fs::path> testbed_7(std::string& why)
   if (const char* env = std::getenv("KSIGN_TESTBED_7"); env != nullptr && *env != '\0') {
     return existing(fs::path(env), "vmlinux", why);
   }
-  std::string ignored;
-  const auto six = testbed_6(ignored);
-  const fs::path base = six ? six->parent_path() : (source_root() / ".." / "shared").lexically_normal();
-  return existing(base / "testbed-7", "vmlinux", why);
+  return existing((source_root() / ".." / "shared" / "testbed-7").lexically_normal(), "vmlinux", why);
 }
 
 std::vector<Bytes> certificates_der(const fs::path& file)

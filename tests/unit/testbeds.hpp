@@ -24,7 +24,7 @@
 
 namespace ksign::test {
 
-// The 6.12 testbed: $KSIGN_TESTBED, else $KSIGN_SOURCE_ROOT/../shared/testbed; nullopt when
+// The 6.12 testbed: $KSIGN_TESTBED_6, else $KSIGN_SOURCE_ROOT/../shared/testbed; nullopt when
 // it is not there (the reason is in `why`).
 [[nodiscard]] std::optional<std::filesystem::path> testbed_6(std::string& why);
 // The 7.2 testbed: $KSIGN_TESTBED_7, else a "testbed-7" beside the 6.12 testbed.
