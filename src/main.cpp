@@ -154,8 +154,7 @@ int run_command(const Command& command, std::span<const std::string> args)
     return status;
   } catch (const Error& e) {
     // Core states the fact; how to mend it is the command line's business.
-    fmt::print(stderr, "ksign {}: error: {}{}\n", command.name, e.what(),
-               e.code() == Errc::no_key ? " (run 'ksign keys' to make or complete it)" : "");
+    fmt::print(stderr, "ksign {}: error: {}\n", command.name, cli::explained(e));
     if (e.code() == Errc::usage) {
       fmt::print(stderr, "Try 'ksign {} --help' for more information.\n", command.name);
     }

@@ -24,10 +24,26 @@ namespace ksign::core {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// Throws Error(Errc::permission) naming `directory` when the entry `name` in it cannot be
+// looked at for lack of permission (a 0700 key directory of another user).
+void require_search_permission(const fs::path& directory, std::string_view name)
+{
+  std::error_code ec;
+  (void)fs::symlink_status(directory / name, ec);
+  if (ec == std::errc::permission_denied) {
+    throw Error(Errc::permission, "cannot read " + util::quote(directory));
+  }
+}
+
+} // namespace
+
 KeyFiles current_key_files(const fs::path& store)
 {
   const fs::path link = store / k_current_link;
   std::error_code ec;
+  require_search_permission(store, k_current_link);
   if (!fs::exists(link, ec)) {
     throw Error(Errc::no_key, "no current key in " + util::quote(store) + " (" + util::quote(link) + " is missing)");
   }
@@ -36,6 +52,7 @@ KeyFiles current_key_files(const fs::path& store)
   if (ec) {
     throw Error(Errc::failure, "cannot resolve " + util::quote(link) + ": " + ec.message());
   }
+  require_search_permission(files.directory, k_key_pem);
   files.key = files.directory / k_key_pem;
   if (!fs::exists(files.key)) {
     files.key = files.directory / k_private_pem;
