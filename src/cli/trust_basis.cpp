@@ -5,6 +5,7 @@
 #include "cli/paths.hpp"
 #include "core/kernel_trust.hpp"
 #include "core/kernel_verdict.hpp"
+#include "core/keystore.hpp"
 #include "core/keygen.hpp"
 #include "core/keys.hpp"
 #include "util/error.hpp"
@@ -63,11 +64,9 @@ TrustBasis from_image(std::string name, core::KernelTrust trust, core::KernelIma
 // Say what reading the image came to; a scan cannot tell the list from other data.
 void report_image(const TrustBasis& basis, Output& out)
 {
-  if (basis.sources.image.string().find(basis.name) == std::string::npos && !basis.name.starts_with("image ")) {
-    out.info("{}: {}", basis.name, image_summary(*basis.image, basis.sources));
-  } else {
-    out.info("{}", image_summary(*basis.image, basis.sources));
-  }
+  // An --image basis is named by its file already; an installed kernel by its release.
+  const bool named_by_file = basis.name.starts_with("image ");
+  out.info("{}{}", named_by_file ? "" : basis.name + ": ", image_summary(*basis.image, basis.sources));
   if (basis.image->system_map_problem) {
     out.warning("{}", *basis.image->system_map_problem);
   }
@@ -179,6 +178,44 @@ std::string trusted_list_text(const TrustBasis& basis)
     first = false;
   }
   return text;
+}
+
+ImageKeyTrust installed_image_trusts(const fs::path& moduledir, std::string_view release, const fs::path& certificate)
+{
+  ImageKeyTrust result;
+  const core::InstalledKernelTrust installed = core::read_installed_kernel_trust(moduledir, release, boot_root());
+  if (!installed.trust) {
+    result.problem = installed.failures.empty() ? "no image found" : "no image could be read: " + installed.failures.back().reason;
+    return result;
+  }
+  result.sources = installed.sources;
+  result.method = installed.trust->method;
+  try {
+    result.trust = core::certificate_trust(*installed.trust, core::load_certificate_der(certificate));
+  } catch (const Error& e) {
+    result.problem = e.what();
+  }
+  return result;
+}
+
+std::string image_key_trust_text(const ImageKeyTrust& trust)
+{
+  if (!trust.trust) {
+    return "cannot tell whether the kernel trusts it (" + trust.problem + ")";
+  }
+  const std::string where =
+    fmt::format("{}, {}", trust.sources.image.filename().string(), core::trust_method_name(*trust.method));
+  switch (*trust.trust) {
+  case core::SignerTrust::trusted:
+    return "trusted by its image (" + where + ")";
+  case core::SignerTrust::revoked:
+    return "REVOKED by its image (" + where + ")";
+  case core::SignerTrust::blacklisted:
+    return "BLACKLISTED by its image (" + where + ")";
+  case core::SignerTrust::unknown:
+    break;
+  }
+  return "NOT trusted by its image (" + where + "): its modules signed with it would be refused";
 }
 
 } // namespace ksign::cli

@@ -60,4 +60,19 @@ struct TrustBasis
 // 'MAP'): 3 certificates".
 [[nodiscard]] std::string image_summary(const core::KernelTrust& trust, const core::KernelImageSources& sources);
 
+// Whether an installed kernel's own image trusts the key of a certificate file (`keys --show`,
+// `status`): `trust` is empty when no image could be read, and `problem` says why.
+struct ImageKeyTrust
+{
+  std::optional<core::SignerTrust> trust;
+  core::KernelImageSources sources;
+  std::optional<core::TrustMethod> method;
+  std::string problem;
+};
+[[nodiscard]] ImageKeyTrust installed_image_trusts(const std::filesystem::path& moduledir, std::string_view release,
+                                                   const std::filesystem::path& certificate);
+
+// "trusted by its image (vmlinux, symbols)", "NOT trusted by its image ...", "no image to check".
+[[nodiscard]] std::string image_key_trust_text(const ImageKeyTrust& trust);
+
 } // namespace ksign::cli

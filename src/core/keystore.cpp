@@ -455,14 +455,18 @@ std::vector<KernelKey> installed_kernel_keys(const fs::path& moduledir)
     if (!entry.is_directory(ec)) {
       continue;
     }
-    KernelKey kernel{entry.path().filename().string(), {}, {}};
+    KernelKey kernel{entry.path().filename().string(), {}, {}, {}, std::nullopt};
     try {
       const KeyFiles files = current_key_files(kernel_key_store(moduledir, kernel.release));
       const X509Ptr certificate = load_certificate(files.certificate);
       kernel.key_id = subject_key_id_hex(certificate.get());
       kernel.fingerprint = fingerprint_sha256(certificate.get());
-    } catch (const Error&) {
-      // no (readable) ksign key for this kernel
+      kernel.certificate = files.certificate;
+    } catch (const Error& e) {
+      // no ksign key for this kernel, or one the caller may not read
+      if (e.code() == Errc::permission) {
+        kernel.unreadable = e;
+      }
     }
     kernels.push_back(std::move(kernel));
   }

@@ -4,6 +4,7 @@
 #include "core/hash.hpp"
 #include "core/keys.hpp"
 
+#include "util/error.hpp"
 #include "util/file.hpp"
 
 #include <chrono>
@@ -92,6 +93,8 @@ struct KernelKey
   std::string release;
   std::string key_id;      // empty: no ksign key installed with that kernel
   std::string fingerprint;
+  std::filesystem::path certificate;       // the installed key's certificate file
+  std::optional<Error> unreadable;         // Errc::permission: its key store cannot be read
 };
 
 // Every kernel release under `moduledir` with the key it carries, ordered by release.
