@@ -413,13 +413,11 @@ fs::path install_current_key(const fs::path& store, const fs::path& destination)
   if (ec) {
     throw Error(Errc::failure, "cannot create " + util::quote(destination) + ": " + ec.message());
   }
-  struct stat source_dir {};
-  if (::stat(files.directory.c_str(), &source_dir) != 0) {
-    throw_errno("cannot stat", files.directory);
-  }
   // Copy under a hidden name, then rename: the destination never holds half a key directory.
+  // It is world-readable (0755) so that `verify` and `keys --show` read its certificates
+  // without root; the private keys in it keep their 0600.
   const fs::path staging = destination / (".new-" + util::random_tag());
-  make_directory(staging, source_dir.st_mode & 07777);
+  make_directory(staging, 0755);
   const fs::path target = destination / files.directory.filename();
   try {
     for (const fs::directory_entry& entry : fs::directory_iterator(files.directory)) {
