@@ -36,8 +36,9 @@ const Command cmd_help = {.name = "help",
                           .run_own_argv = run_help};
 
 // The only list of commands: dispatch, help, completion and man-page checks all read it.
-const std::array<const Command*, 7> k_commands = {
-  &cmd::cmd_keys, &cmd::cmd_config, &cmd::cmd_install, &cmd::cmd_sign, &cmd::cmd_verify, &cmd::cmd_sign_file, &cmd_help,
+const std::array<const Command*, 8> k_commands = {
+  &cmd::cmd_keys, &cmd::cmd_config, &cmd::cmd_install, &cmd::cmd_sign,
+  &cmd::cmd_verify, &cmd::cmd_status, &cmd::cmd_sign_file, &cmd_help,
 };
 
 const Command* find_command(std::string_view name)
@@ -154,8 +155,7 @@ int run_command(const Command& command, std::span<const std::string> args)
     return status;
   } catch (const Error& e) {
     // Core states the fact; how to mend it is the command line's business.
-    fmt::print(stderr, "ksign {}: error: {}{}\n", command.name, e.what(),
-               e.code() == Errc::no_key ? " (run 'ksign keys' to make or complete it)" : "");
+    fmt::print(stderr, "ksign {}: error: {}\n", command.name, cli::explained(e));
     if (e.code() == Errc::usage) {
       fmt::print(stderr, "Try 'ksign {} --help' for more information.\n", command.name);
     }

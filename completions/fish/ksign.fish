@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # fish completion for ksign(1)
 
-set -l __ksign_commands keys config install sign verify sign-file help
+set -l __ksign_commands keys config install sign verify status sign-file help
 
 # Kernel releases that have a module directory: what --kernel takes.
 function __ksign_kernels
@@ -37,6 +37,7 @@ complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a conf
 complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a install -d 'copy the current key into a kernel package'
 complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a sign -d 'sign kernel modules'
 complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a verify -d 'check module signatures the way the kernel will'
+complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a status -d 'show what the running kernel enforces and trusts'
 complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a sign-file -d "the kernel's scripts/sign-file interface"
 complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a help -d 'describe ksign or one of its commands'
 complete -c ksign -n '__ksign_using help' -a "$__ksign_commands"
@@ -63,6 +64,8 @@ complete -c ksign -n '__ksign_using config' -s h -l help -d 'show help'
 # install
 complete -c ksign -n '__ksign_using install' -a '(__fish_complete_directories)'
 complete -c ksign -n '__ksign_using install' -s d -l dir -x -a '(__fish_complete_directories)' -d 'key store directory'
+complete -c ksign -n '__ksign_using install' -l config -r -F -d 'the kernel config that must trust the key'
+complete -c ksign -n '__ksign_using install' -l allow-untrusted-key -d 'install the key even when the config does not trust it'
 complete -c ksign -n '__ksign_using install' -s v -l verbose -d 'name what is copied'
 complete -c ksign -n '__ksign_using install' -s q -l quiet -d 'print errors only'
 complete -c ksign -n '__ksign_using install' -s h -l help -d 'show help'
@@ -87,13 +90,23 @@ complete -c ksign -n '__ksign_using sign' -s h -l help -d 'show help'
 complete -c ksign -n '__ksign_using verify' -a '(__ksign_module_paths)'
 complete -c ksign -n '__ksign_using verify' -s c -l cert -r -F -d 'trust the certificates in FILE'
 complete -c ksign -n '__ksign_using verify' -s d -l dir -x -a '(__fish_complete_directories)' -d 'trust the current key of a key store'
-complete -c ksign -n '__ksign_using verify' -l kernel -x -a '(__ksign_kernels)' -d 'trust the key installed with a kernel'
+complete -c ksign -n '__ksign_using verify' -l kernel -x -a '(__ksign_kernels)' -d 'judge by what an installed kernel trusts'
+complete -c ksign -n '__ksign_using verify' -l image -r -F -d 'judge by the certificates in a kernel image'
+complete -c ksign -n '__ksign_using verify' -l system-map -r -F -d 'with --image: its System.map'
+complete -c ksign -n '__ksign_using verify' -l running -d "judge by the running kernel's keyrings"
+complete -c ksign -n '__ksign_using verify' -l config -r -F -d "judge by the rules of the kernel built from this .config"
 complete -c ksign -n '__ksign_using verify' -s r -l recursive -d 'check modules in subdirectories too'
 complete -c ksign -n '__ksign_using verify' -s j -l jobs -x -d 'check N modules at a time (0: one per CPU)'
 complete -c ksign -n '__ksign_using verify' -l json -d 'print the results as JSON'
 complete -c ksign -n '__ksign_using verify' -s v -l verbose -d 'more detail per module'
 complete -c ksign -n '__ksign_using verify' -s q -l quiet -d 'print only the modules that are not ok'
 complete -c ksign -n '__ksign_using verify' -s h -l help -d 'show help'
+
+# status
+complete -c ksign -n '__ksign_using status' -l json -d 'print the status as JSON'
+complete -c ksign -n '__ksign_using status' -s v -l verbose -d 'say more'
+complete -c ksign -n '__ksign_using status' -s q -l quiet -d 'print errors only'
+complete -c ksign -n '__ksign_using status' -s h -l help -d 'show help'
 
 # sign-file [-dpk] <hash> <key> <x509> <module> [<dest>]: the hash comes first, then files.
 complete -c ksign -n '__ksign_using sign-file' -F

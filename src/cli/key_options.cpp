@@ -6,6 +6,8 @@
 #include "cli/paths.hpp"
 #include "core/certificate.hpp"
 #include "core/kconfig.hpp"
+#include "core/kernel_trust.hpp"
+#include "core/keys.hpp"
 #include "core/keystore.hpp"
 #include "core/pkcs11_key.hpp"
 #include "util/error.hpp"
@@ -31,6 +33,7 @@ fs::path key_store(const Invocation& invocation)
     if (release.empty() || release.find('/') != std::string::npos) {
       throw Error(Errc::usage, "--kernel takes a kernel release such as 6.12.1-arch1-1");
     }
+    (void)core::installed_kernel(module_root(), release);
     return core::kernel_key_store(module_root(), release);
   }
   std::error_code ec;

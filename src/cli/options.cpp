@@ -212,4 +212,16 @@ unsigned job_count(const cxxopts::ParseResult& result, const std::string& name)
   return static_cast<unsigned>(jobs);
 }
 
+std::string explained(const Error& error)
+{
+  switch (error.code()) {
+  case Errc::no_key:
+    return std::string(error.what()) + " (run 'ksign keys' to make or complete it)";
+  case Errc::permission:
+    return std::string(error.what()) + ": only root can (run with sudo)";
+  default:
+    return error.what();
+  }
+}
+
 } // namespace ksign::cli

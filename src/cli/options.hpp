@@ -32,6 +32,10 @@ inline constexpr std::string_view k_alias_group = "aliases";
 // Throws Error(usage) "--a and --b cannot be used together" when both were given.
 void reject_together(const cxxopts::ParseResult& result, std::string_view a, std::string_view b);
 
+// An Error's message with what the command line adds to it: how to make a key (no_key), who
+// may read a file (permission: "cannot read 'X': only root can (run with sudo)").
+[[nodiscard]] std::string explained(const Error& error);
+
 // The value of option `name` when given.
 [[nodiscard]] std::optional<std::string> optional_string(const cxxopts::ParseResult& result, const std::string& name);
 

@@ -16,4 +16,13 @@ std::filesystem::path module_root()
   return KSIGN_MODULEDIR;
 }
 
+std::filesystem::path boot_root()
+{
+  const char* value = std::getenv("KSIGN_BOOTDIR");
+  if (value != nullptr && value[0] != '\0') {
+    return value;
+  }
+  return "/boot";
+}
+
 } // namespace ksign::cli

@@ -9,4 +9,7 @@ namespace ksign::cli {
 // (meson option moduledir, /usr/lib/modules). Tests point it at a temporary tree.
 [[nodiscard]] std::filesystem::path module_root();
 
+// Where boot images and System.maps live (/boot/vmlinuz-KVER): $KSIGN_BOOTDIR, else /boot.
+[[nodiscard]] std::filesystem::path boot_root();
+
 } // namespace ksign::cli

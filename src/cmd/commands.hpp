@@ -13,5 +13,6 @@ extern const Command cmd_install;
 extern const Command cmd_sign;
 extern const Command cmd_verify;
 extern const Command cmd_sign_file;
+extern const Command cmd_status;
 
 } // namespace ksign::cmd

@@ -6,7 +6,10 @@
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
+#include "core/certificate.hpp"
 #include "core/kconfig.hpp"
+#include "core/keys.hpp"
+#include "core/keystore.hpp"
 #include "util/error.hpp"
 
 #include <fmt/core.h>
@@ -36,12 +39,17 @@ std::string_view level_name(core::ConfigFinding::Level level)
   return "error";
 }
 
-int check_configs(const std::vector<fs::path>& configs, cli::Output& out)
+int check_configs(const std::vector<fs::path>& configs, const fs::path& store, cli::Output& out)
 {
+  // The store's current key, when it has one, is what the configs should trust.
+  Bytes current;
+  if (core::current_key(store)) {
+    current = core::load_certificate_der(core::current_key_files(store).certificate);
+  }
   std::size_t errors = 0;
   std::size_t warnings = 0;
   for (const fs::path& path : configs) {
-    const std::vector<core::ConfigFinding> findings = core::check_signing_config(core::KernelConfig::read(path));
+    const std::vector<core::ConfigFinding> findings = core::check_signing_config(core::KernelConfig::read(path), current);
     out.result(path.string() + ":");
     for (const core::ConfigFinding& finding : findings) {
       errors += finding.level == core::ConfigFinding::Level::error ? 1 : 0;
@@ -61,7 +69,7 @@ int run_config(cli::Invocation& invocation)
 {
   const std::vector<fs::path> configs = core::expand_config_patterns(invocation.operands);
   if (invocation.options.count("check") > 0) {
-    return check_configs(configs, invocation.out);
+    return check_configs(configs, invocation.key_store, invocation.out);
   }
   cli::trust_current_key(invocation.key_store, configs, invocation.out);
   return cli::exit_success;

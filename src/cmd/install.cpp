@@ -6,6 +6,9 @@
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
+#include "core/certificate.hpp"
+#include "core/kconfig.hpp"
+#include "core/keys.hpp"
 #include "core/keystore.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -19,9 +22,58 @@ namespace {
 
 namespace fs = std::filesystem;
 
+void add_install_options(cxxopts::Options& options)
+{
+  options.add_options()
+    ("config", "the kernel config whose CONFIG_SYSTEM_TRUSTED_KEYS must hold the key (default: ./.config when present)",
+     cxxopts::value<std::string>(), "FILE")
+    ("allow-untrusted-key", "install the key even when the config does not trust it");
+}
+
+// A headers package whose key the kernel does not trust signs modules that kernel refuses:
+// stop here, where the mismatch is made, unless told otherwise.
+void require_trusted_by_config(cli::Invocation& invocation)
+{
+  const cxxopts::ParseResult& result = invocation.options;
+  std::optional<fs::path> config_path;
+  if (const auto given = cli::optional_string(result, "config")) {
+    config_path = *given;
+  } else if (std::error_code ec; fs::is_regular_file(".config", ec)) {
+    config_path = ".config";
+  }
+  if (!config_path) {
+    invocation.out.detail("no ./.config: not checking which key the kernel trusts");
+    return;
+  }
+  const core::KernelConfig config = core::KernelConfig::read(*config_path);
+  const core::KeyFiles key = core::current_key_files(invocation.key_store);
+  const Bytes certificate = core::load_certificate_der(key.certificate);
+  const std::optional<fs::path> trusted = core::trusted_keys_file(config);
+  std::string problem;
+  if (!trusted) {
+    problem = util::quote(*config_path) + " sets no " + std::string(core::k_trusted_keys_option);
+  } else if (std::error_code ec; !fs::is_regular_file(*trusted, ec)) {
+    problem = util::quote(*config_path) + "'s " + std::string(core::k_trusted_keys_option) + " names "
+              + util::quote(*trusted) + ", which does not exist";
+  } else if (!core::file_holds_certificate(*trusted, certificate)) {
+    problem = util::quote(*config_path) + " trusts " + util::quote(*trusted) + " (" + std::string(core::k_trusted_keys_option)
+              + "), which does not hold the key being installed";
+  } else {
+    return;
+  }
+  problem += ": the kernel built from it would refuse modules signed with " + util::quote(key.directory);
+  if (result.count("allow-untrusted-key") > 0) {
+    invocation.out.warning("{} (installing anyway: --allow-untrusted-key)", problem);
+    return;
+  }
+  throw Error(Errc::failure, problem + "; run 'ksign config " + config_path->string()
+                               + "' and rebuild, or give --allow-untrusted-key");
+}
+
 int run_install(cli::Invocation& invocation)
 {
   const fs::path destination = invocation.operands.front();
+  require_trusted_by_config(invocation);
   const fs::path copied = core::install_current_key(invocation.key_store, destination);
   invocation.out.detail("installed {} as {}", util::quote(copied), util::quote(destination / core::k_current_link));
   return cli::exit_success;
@@ -33,13 +85,16 @@ const Command cmd_install = {
   .name = "install",
   .summary = "copy the current key into a kernel headers package",
   .description = "Copy the current key directory and the 'current' link of a key store into DEST,\n"
-                 "creating DEST and keeping file modes, e.g. in a PKGBUILD's _package-headers():\n"
-                 "  ksign install \"$builddir/certs-local\"",
+                 "creating DEST, e.g. in a PKGBUILD's _package-headers():\n"
+                 "  ksign install \"$builddir/certs-local\"\n"
+                 "Certificates and the key directory are readable by everyone (verify needs them),\n"
+                 "private keys stay 0600. Refuses when ./.config (or --config) does not trust the key.",
   .operands = "<dest>",
   .min_operands = 1,
   .max_operands = 1,
   .takes_key_store = true,
   .verbose_help = "name what is copied",
+  .add_options = add_install_options,
   .run = run_install,
 };
 

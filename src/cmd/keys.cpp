@@ -6,6 +6,7 @@
 #include "cli/options.hpp"
 #include "cli/paths.hpp"
 #include "cli/output.hpp"
+#include "cli/trust_basis.hpp"
 #include "cmd/commands.hpp"
 #include "core/certificate.hpp"
 #include "core/kconfig.hpp"
@@ -124,6 +125,14 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
       if (!k.fingerprint.empty()) {
         fmt::print(", \"key_id\": {}, \"fingerprint_sha256\": {}, \"is_current\": {}", util::json_string(k.key_id),
                    util::json_string(k.fingerprint), k.fingerprint == fingerprint ? "true" : "false");
+        const cli::ImageKeyTrust trust = cli::installed_image_trusts(cli::module_root(), k.release, k.certificate);
+        fmt::print(", \"image_trusts_key\": {}", trust.trust ? util::json_string(core::signer_trust_name(*trust.trust)) : "null");
+        if (trust.trust) {
+          fmt::print(", \"image\": {}", util::json_string(trust.sources.image.string()));
+        }
+      }
+      if (k.unreadable) {
+        fmt::print(", \"problem\": {}", util::json_string(cli::explained(*k.unreadable)));
       }
       fmt::print("}}");
     }
@@ -155,10 +164,18 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
     fmt::print("  none\n");
   }
   for (const core::KernelKey& k : kernels) {
-    fmt::print("  {:<32} {}\n", k.release,
-               k.fingerprint.empty()           ? "no ksign key"
-               : k.fingerprint == fingerprint ? "the current key"
-                                              : "another key (key id " + k.key_id + ")");
+    if (k.unreadable) {
+      fmt::print("  {:<32} {}\n", k.release, cli::explained(*k.unreadable));
+      continue;
+    }
+    if (k.fingerprint.empty()) {
+      fmt::print("  {:<32} no ksign key\n", k.release);
+      continue;
+    }
+    // Which key it carries, and whether the kernel itself (its image) trusts that key.
+    fmt::print("  {:<32} {}; {}\n", k.release,
+               k.fingerprint == fingerprint ? "the current key" : "another key (key id " + k.key_id + ")",
+               cli::image_key_trust_text(cli::installed_image_trusts(cli::module_root(), k.release, k.certificate)));
   }
   return cli::exit_success;
 }

@@ -9,7 +9,9 @@
 #include "cli/paths.hpp"
 #include "core/certificate.hpp"
 #include "core/kconfig.hpp"
+#include "cli/trust_basis.hpp"
 #include "core/kernel_trust.hpp"
+#include "core/keyrings.hpp"
 #include "core/module_files.hpp"
 #include "core/module_verifier.hpp"
 #include "util/error.hpp"
@@ -18,6 +20,8 @@
 #include "util/work_queue.hpp"
 
 #include <fmt/core.h>
+
+#include <unistd.h>
 
 #include <map>
 
@@ -33,6 +37,11 @@ void add_verify_options(cxxopts::Options& options)
     ("r,recursive", "check modules in subdirectories of a directory too")
     ("j,jobs", "check N modules at a time (0: one per CPU)", cxxopts::value<int>()->default_value("0"), "N")
     ("json", "print the results as JSON on stdout")
+    ("image", "judge by the certificates compiled into the kernel image FILE (vmlinux or bzImage)",
+     cxxopts::value<std::string>(), "FILE")
+    ("system-map", "with --image: the System.map that locates its certificate list", cxxopts::value<std::string>(),
+     "FILE")
+    ("running", "judge by the running kernel's keyrings (/proc/keys)")
     ("config", "judge by the rules of the kernel built from this .config (the ML-DSA waiver); --kernel KVER "
                "reads that kernel's own", cxxopts::value<std::string>(), "FILE");
   cli::add_kernel_option(options);
@@ -43,7 +52,169 @@ struct ModuleResult
   std::filesystem::path path;
   core::Verification verification;
   std::string read_error; // the file could not be read at all
+  std::string keyring;    // --running: the keyring that holds the signer
 };
+
+// The running kernel's keyrings, and why they cannot decide when they cannot.
+struct RunningTrust
+{
+  core::RunningKeys keys;
+  std::string why_none; // "" when the keyrings hold keys the caller can see
+};
+
+// What the modules are judged against: certificates (an image's lists, files) or the running
+// kernel's keyrings. Gathered once, before any module is read.
+struct Trust
+{
+  std::optional<cli::TrustBasis> basis;
+  std::optional<RunningTrust> running;
+  core::KernelRules rules; // from the kernel's .config, where it is known
+
+  [[nodiscard]] ModuleResult verify(const std::filesystem::path& path) const;
+  // "kernel 6.12.9 trusts: ..." for refusals.
+  [[nodiscard]] std::string trusted_text() const;
+};
+
+std::string keyring_list(const core::RunningKeys& keys)
+{
+  std::string text;
+  for (const core::RunningKeyring& keyring : keys.keyrings) {
+    text += fmt::format("{}{} {}", text.empty() ? "" : ", ", core::system_keyring_name(keyring.which),
+                        keyring.count == 0 ? std::string("empty") : std::to_string(keyring.count));
+  }
+  return text.empty() ? "none" : text;
+}
+
+RunningTrust running_trust()
+{
+  RunningTrust running{core::read_running_keys(), {}};
+  bool readable = true;
+  std::size_t keys = 0;
+  for (const core::RunningKeyring& keyring : running.keys.keyrings) {
+    readable = readable && keyring.members.has_value();
+    keys += keyring.which == core::SystemKeyring::blacklist ? 0 : keyring.count;
+  }
+  if (running.keys.keyrings.empty()) {
+    running.why_none = ::geteuid() == 0 ? "the running kernel has no system keyrings (no module signing support)"
+                                        : "/proc/keys shows this user no system keyrings: only root can read them "
+                                          "(run with sudo)";
+  } else if (keys == 0) {
+    running.why_none = "the running kernel's keyrings hold no keys (" + keyring_list(running.keys) + ")";
+  } else if (!readable) {
+    running.why_none = "cannot read the running kernel's keyrings: only root can (run with sudo)";
+  }
+  return running;
+}
+
+ModuleResult Trust::verify(const std::filesystem::path& path) const
+{
+  ModuleResult r;
+  r.path = path;
+  try {
+    const Bytes file = util::read_file(path);
+    if (basis) {
+      r.verification = basis->verify(file, rules);
+      return r;
+    }
+    // The keyrings hold no public keys to check the signature with: the verdict is the
+    // kernel's key lookup, after ksign's own checks of the module's structure.
+    static const core::TrustedKeys none;
+    r.verification = core::verify_module(file, none, rules);
+    core::Verification& v = r.verification;
+    if (v.verdict != core::Verdict::unknown_key || !v.reference) {
+      return r;
+    }
+    const core::RunningMatch match = core::find_running_signer(running->keys, *v.reference);
+    if (match.revoked) {
+      v.problem = "the running kernel's .blacklist keyring holds the signer";
+    } else if (match.keyring) {
+      v.verdict = core::Verdict::ok;
+      r.keyring = std::string(core::system_keyring_name(match.held_by.value_or(*match.keyring)));
+      if (match.key_entry != nullptr) {
+        v.signer = match.key_entry->subject;
+        v.key_id = match.key_entry->key_id;
+      }
+    } else {
+      v.problem = running->why_none.empty() ? "no keyring of the running kernel holds the signer (searched "
+                                                + keyring_list(running->keys) + ")"
+                                            : running->why_none;
+    }
+  } catch (const std::exception& e) {
+    r.read_error = e.what();
+  }
+  return r;
+}
+
+std::string Trust::trusted_text() const
+{
+  if (basis) {
+    return cli::trusted_list_text(*basis);
+  }
+  if (!running->why_none.empty()) {
+    return "the running kernel trusts no key ksign can see: " + running->why_none;
+  }
+  std::string text = "the running kernel trusts:";
+  bool first = true;
+  for (const core::ProcAsymmetricKey& key : running->keys.keys) {
+    text += fmt::format("{} '{}' {}", first ? "" : ",", key.subject, key.key_id);
+    first = false;
+  }
+  return text;
+}
+
+// Which certificates or keyrings the modules are judged against (--image, --running,
+// --kernel alone: an audit; else --cert, --kernel's or the key store's current key).
+Trust gather_trust(cli::Invocation& invocation)
+{
+  const cxxopts::ParseResult& result = invocation.options;
+  cli::Output& out = invocation.out;
+  cli::reject_together(result, "image", "running");
+  cli::reject_together(result, "image", "kernel");
+  cli::reject_together(result, "running", "kernel");
+  cli::reject_together(result, "running", "cert");
+  if (result.count("system-map") > 0 && result.count("image") == 0) {
+    throw Error(Errc::usage, "--system-map goes with --image");
+  }
+  std::vector<std::filesystem::path> extra;
+  if (result.count("cert") > 0) {
+    for (const std::string& name : result["cert"].as<std::vector<std::string>>()) {
+      extra.emplace_back(name);
+    }
+  }
+  Trust trust;
+  // The kernel's own rules where its config is known: --config, else the installed kernel's.
+  std::optional<std::filesystem::path> config_file;
+  if (result.count("config") > 0) {
+    config_file = result["config"].as<std::string>();
+  } else if (result.count("kernel") > 0) {
+    config_file = core::installed_kernel_config(cli::module_root(), result["kernel"].as<std::string>());
+  }
+  if (config_file) {
+    trust.rules = core::kernel_rules(core::KernelConfig::read(*config_file));
+  }
+  if (result.count("running") > 0) {
+    trust.running = running_trust();
+    if (!trust.running->why_none.empty()) {
+      out.warning("{}", trust.running->why_none);
+    } else {
+      out.info("judging by the running kernel's keyrings: {}", keyring_list(trust.running->keys));
+    }
+  } else if (result.count("image") > 0) {
+    core::KernelImageSources sources{result["image"].as<std::string>(), std::nullopt};
+    if (const auto map = cli::optional_string(result, "system-map")) {
+      sources.system_map = *map;
+    }
+    trust.basis = cli::image_basis(sources, extra, out);
+  } else if (result.count("kernel") > 0) {
+    if (invocation.key_store_given) {
+      throw Error(Errc::usage, "--dir and --kernel cannot be used together");
+    }
+    trust.basis = cli::installed_kernel_basis(cli::module_root(), result["kernel"].as<std::string>(), extra, out);
+  } else {
+    trust.basis = cli::certificate_basis(cli::trusted_certificate_files(invocation));
+  }
+  return trust;
+}
 
 // The words a verdict is shown with, in module lines and in the summary alike.
 std::string_view verdict_words(core::Verdict verdict)
@@ -90,7 +261,11 @@ std::string describe(const core::Verification& v, bool color)
   case core::Verdict::unsigned_module:
     return paint(verdict_words(core::Verdict::unsigned_module), false, color);
   case core::Verdict::unknown_key:
-    return fmt::format("{} ({}{}{})", paint(verdict_words(core::Verdict::unknown_key), false, color), signer, signer.empty() ? "" : ", ", hash);
+    if (!v.sig_key.empty()) {
+      signer += std::string(signer.empty() ? "" : ", ") + "sig_key " + v.sig_key;
+    }
+    return fmt::format("{} ({}{}{}{})", paint(verdict_words(core::Verdict::unknown_key), false, color), signer,
+                       signer.empty() ? "" : ", ", hash, v.problem.empty() ? "" : "; " + v.problem);
   case core::Verdict::bad_signature:
     return fmt::format("{} ({})", paint(verdict_words(core::Verdict::bad_signature), false, color), v.problem);
   case core::Verdict::signed_attributes:
@@ -102,7 +277,54 @@ std::string describe(const core::Verification& v, bool color)
   return "malformed";
 }
 
-void print_json(const std::vector<ModuleResult>& results, const std::map<std::string, std::size_t>& counts)
+// What the modules were judged against, with the fields a refusal names.
+void print_trust_json(const Trust& trust)
+{
+  if (trust.running) {
+    fmt::print("{{\"source\": \"running\", \"keyrings\": [");
+    bool first = true;
+    for (const core::RunningKeyring& keyring : trust.running->keys.keyrings) {
+      fmt::print("{}{{\"name\": {}, \"count\": {}}}", first ? "" : ", ",
+                 util::json_string(core::system_keyring_name(keyring.which)), keyring.count);
+      first = false;
+    }
+    fmt::print("], \"keys\": [");
+    first = true;
+    for (const core::ProcAsymmetricKey& key : trust.running->keys.keys) {
+      fmt::print("{}{{\"subject\": {}, \"key_id\": {}}}", first ? "" : ", ", util::json_string(key.subject),
+                 util::json_string(key.key_id));
+      first = false;
+    }
+    fmt::print("]");
+    if (!trust.running->why_none.empty()) {
+      fmt::print(", \"problem\": {}", util::json_string(trust.running->why_none));
+    }
+    fmt::print("}}");
+    return;
+  }
+  const cli::TrustBasis& basis = *trust.basis;
+  fmt::print("{{\"source\": {}, \"name\": {}", util::json_string(basis.image ? "image" : basis.guessed ? "guessed" : "certificates"),
+             util::json_string(basis.name));
+  if (basis.image) {
+    fmt::print(", \"image\": {}, \"method\": {}", util::json_string(basis.sources.image.string()),
+               util::json_string(core::trust_method_name(basis.image->method)));
+    if (basis.image->method == core::TrustMethod::system_map && basis.sources.system_map) {
+      fmt::print(", \"system_map\": {}", util::json_string(basis.sources.system_map->string()));
+    }
+  }
+  fmt::print(", \"certificates\": [");
+  bool first = true;
+  for (const cli::TrustedCertificate& certificate : basis.certificates) {
+    fmt::print("{}{{\"subject\": {}, \"sig_key\": {}, \"key_id\": {}, \"origin\": {}}}", first ? "" : ", ",
+               util::json_string(certificate.subject), util::json_string(certificate.sig_key),
+               util::json_string(certificate.key_id), util::json_string(certificate.origin));
+    first = false;
+  }
+  fmt::print("]}}");
+}
+
+void print_json(const std::vector<ModuleResult>& results, const std::map<std::string, std::size_t>& counts,
+                const Trust& trust)
 {
   fmt::print("{{\n  \"modules\": [");
   bool first = true;
@@ -124,6 +346,15 @@ void print_json(const std::vector<ModuleResult>& results, const std::map<std::st
     if (!v.note.empty()) {
       fmt::print(", \"note\": {}", util::json_string(v.note));
     }
+    if (!v.sig_key.empty()) {
+      fmt::print(", \"sig_key\": {}", util::json_string(v.sig_key));
+    }
+    if (v.reference) {
+      fmt::print(", \"kernel_key_id\": {}", util::json_string(core::kernel_signer_id_hex(*v.reference)));
+    }
+    if (!r.keyring.empty()) {
+      fmt::print(", \"keyring\": {}", util::json_string(r.keyring));
+    }
     const std::string& problem = r.read_error.empty() ? v.problem : r.read_error;
     if (!problem.empty()) {
       fmt::print(", \"problem\": {}", util::json_string(problem));
@@ -134,7 +365,9 @@ void print_json(const std::vector<ModuleResult>& results, const std::map<std::st
   for (const auto& [name, count] : counts) {
     fmt::print(", {}: {}", util::json_string(name), count);
   }
-  fmt::print("}}\n}}\n");
+  fmt::print("}},\n  \"trust\": ");
+  print_trust_json(trust);
+  fmt::print("\n}}\n");
 }
 
 int run_verify(cli::Invocation& invocation)
@@ -149,47 +382,9 @@ int run_verify(cli::Invocation& invocation)
   if (invocation.operands.empty() && !audit) {
     throw Error(Errc::usage, "no module given (or give --kernel KVER alone to audit an installed kernel)");
   }
-  std::vector<std::string> arguments;
-  std::vector<std::filesystem::path> certificate_files;
-  if (audit) {
-    const std::string release = result["kernel"].as<std::string>();
-    arguments = core::kernel_module_directories(cli::module_root(), release);
-    for (const core::TrustSource& source : core::kernel_trust_sources(cli::module_root(), release)) {
-      out.info("trusting {} ({})", util::quote(source.file), source.origin);
-      certificate_files.push_back(source.file);
-    }
-    if (result.count("cert") > 0) {
-      for (const std::string& name : result["cert"].as<std::vector<std::string>>()) {
-        certificate_files.emplace_back(name);
-      }
-    }
-    if (certificate_files.empty()) {
-      out.warning("found no certificate that kernel {} trusts; every signed module will show as unknown key",
-                  release);
-    }
-  } else {
-    arguments = invocation.operands;
-    certificate_files = cli::trusted_certificate_files(invocation);
-  }
-
-  // The kernel's own rules where its config is known: --config, else the installed kernel's.
-  core::KernelRules rules;
-  std::optional<std::filesystem::path> config_file;
-  if (result.count("config") > 0) {
-    config_file = result["config"].as<std::string>();
-  } else if (result.count("kernel") > 0) {
-    config_file = core::installed_kernel_config(cli::module_root(), result["kernel"].as<std::string>());
-  }
-  if (config_file) {
-    rules = core::kernel_rules(core::KernelConfig::read(*config_file));
-  }
-
-  core::TrustedKeys trusted;
-  for (const std::filesystem::path& file : certificate_files) {
-    for (X509Ptr& certificate : core::load_certificates(file)) {
-      trusted.add(std::move(certificate));
-    }
-  }
+  const Trust trust = gather_trust(invocation);
+  const std::vector<std::string> arguments =
+    audit ? core::kernel_module_directories(cli::module_root(), result["kernel"].as<std::string>()) : invocation.operands;
 
   const bool recursive = audit || result.count("recursive") > 0;
   std::vector<core::ModuleFile> modules;
@@ -201,7 +396,7 @@ int run_verify(cli::Invocation& invocation)
           modules.push_back(std::move(module));
         }
       } catch (const Error& e) {
-        missing.push_back({argument, {}, e.what()});
+        missing.push_back({argument, {}, e.what(), {}});
       }
     }
   }
@@ -211,14 +406,7 @@ int run_verify(cli::Invocation& invocation)
   std::vector<ModuleResult> results(modules.size());
   out.start_progress("verifying", modules.size());
   util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
-    ModuleResult& r = results[index];
-    r.path = modules[index].path;
-    try {
-      const Bytes file = util::read_file(r.path);
-      r.verification = core::verify_module(file, trusted, rules);
-    } catch (const std::exception& e) {
-      r.read_error = e.what();
-    }
+    results[index] = trust.verify(modules[index].path);
     out.step_progress();
   });
   out.finish_progress();
@@ -229,9 +417,11 @@ int run_verify(cli::Invocation& invocation)
   const bool color = cli::use_color(stdout);
   std::map<std::string, std::size_t> counts;
   std::size_t not_ok = 0;
+  std::size_t unknown = 0;
   for (const ModuleResult& r : results) {
     const bool ok = r.read_error.empty() && r.verification.verdict == core::Verdict::ok;
     not_ok += ok ? 0 : 1;
+    unknown += r.read_error.empty() && r.verification.verdict == core::Verdict::unknown_key ? 1 : 0;
     ++counts[r.read_error.empty() ? std::string(json ? core::verdict_name(r.verification.verdict)
                                                      : verdict_words(r.verification.verdict))
                                   : "unreadable"];
@@ -242,11 +432,16 @@ int run_verify(cli::Invocation& invocation)
       out.error("{}", r.read_error);
     } else if (!ok || (out.verbosity() != cli::Verbosity::quiet && (!audit || out.verbosity() == cli::Verbosity::verbose))) {
       // An audit lists only the modules that would not load, unless --verbose.
-      out.result(fmt::format("{}: {}", r.path.string(), describe(r.verification, color)));
+      out.result(fmt::format("{}: {}{}", r.path.string(), describe(r.verification, color),
+                             r.keyring.empty() ? "" : " in " + r.keyring));
     }
   }
+  if (!json && unknown > 0) {
+    // What the kernel would have taken instead, once for all the refusals above.
+    out.result(trust.trusted_text());
+  }
   if (json) {
-    print_json(results, counts);
+    print_json(results, counts, trust);
   } else if (results.size() > 1) {
     std::string summary;
     for (const auto& [name, count] : counts) {
@@ -272,7 +467,9 @@ const Command cmd_verify = {
   .summary = "check module signatures the way the kernel will",
   .description = "Check module signatures the way the kernel does, against trusted certificates (--cert,\n"
                  "else the key store's current certificate). With --kernel KVER and no modules: audit\n"
-                 "every module installed for KVER against everything that kernel trusts. Exit status 0\n"
+                 "every module installed for KVER against the certificates compiled into its image\n"
+                 "(build/vmlinux, vmlinuz, /boot/vmlinuz-KVER). --image FILE judges by a kernel image\n"
+                 "that is not installed yet, --running by the running kernel's keyrings. Exit status 0\n"
                  "only when every module is ok.",
   .operands = "<module|dir>...",
   .max_operands = cli::k_any,

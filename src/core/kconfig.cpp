@@ -2,6 +2,8 @@
 #include "core/kconfig.hpp"
 
 #include "core/certificate.hpp"
+#include "core/keygen.hpp"
+
 #include "util/error.hpp"
 #include "util/file.hpp"
 
@@ -257,7 +259,30 @@ SigningSettings agreed_signing_settings(std::span<const fs::path> configs)
   return *agreed;
 }
 
-std::vector<ConfigFinding> check_signing_config(const KernelConfig& config)
+std::optional<fs::path> trusted_keys_file(const KernelConfig& config)
+{
+  const std::optional<std::string> trusted = config.value(k_trusted_keys_option);
+  if (!trusted || trusted->empty()) {
+    return std::nullopt;
+  }
+  fs::path file = *trusted;
+  if (file.is_relative()) {
+    file = config.path().parent_path() / file;
+  }
+  return file;
+}
+
+bool file_holds_certificate(const fs::path& file, ByteView certificate)
+{
+  for (const X509Ptr& held : load_certificates(file)) {
+    if (std::ranges::equal(certificate_der(held.get()), certificate)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<ConfigFinding> check_signing_config(const KernelConfig& config, ByteView current_certificate)
 {
   using Level = ConfigFinding::Level;
   std::vector<ConfigFinding> findings;
@@ -345,8 +370,15 @@ std::vector<ConfigFinding> check_signing_config(const KernelConfig& config)
       } else {
         try {
           const std::size_t count = load_certificates(file).size();
-          report(Level::ok, std::string(k_trusted_keys_option),
-                 util::quote(file) + " (" + std::to_string(count) + (count == 1 ? " certificate)" : " certificates)"));
+          if (!current_certificate.empty() && !file_holds_certificate(file, current_certificate)) {
+            findings.push_back({Level::warning, std::string(k_trusted_keys_option),
+                                util::quote(file) + " does not hold the key store's current key: a kernel built "
+                                  "with it refuses modules signed with that key",
+                                ConfigFinding::Fix::trust_current_key});
+          } else {
+            report(Level::ok, std::string(k_trusted_keys_option),
+                   util::quote(file) + " (" + std::to_string(count) + (count == 1 ? " certificate)" : " certificates)"));
+          }
         } catch (const Error& e) {
           report(Level::error, std::string(k_trusted_keys_option), e.what());
         }

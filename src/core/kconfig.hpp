@@ -3,6 +3,8 @@
 
 #include "core/hash.hpp"
 #include "core/key_types.hpp"
+#include "core/keys.hpp"
+#include "util/bytes.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -78,6 +80,16 @@ struct ConfigFinding
 [[nodiscard]] SigningSettings agreed_signing_settings(std::span<const std::filesystem::path> configs);
 
 // The module-signing settings kernel-sign's documentation recommends (chapter 3.1), judged.
-[[nodiscard]] std::vector<ConfigFinding> check_signing_config(const KernelConfig& config);
+// With `current_certificate` (DER: the key store's current key), a CONFIG_SYSTEM_TRUSTED_KEYS
+// file that does not hold it is a warning: the kernel built from it would refuse that key.
+[[nodiscard]] std::vector<ConfigFinding> check_signing_config(const KernelConfig& config,
+                                                              ByteView current_certificate = {});
+
+// The file CONFIG_SYSTEM_TRUSTED_KEYS names (a relative name is relative to the config's
+// directory, the top of the kernel tree), or nullopt when it is not set.
+[[nodiscard]] std::optional<std::filesystem::path> trusted_keys_file(const KernelConfig& config);
+
+// Whether the certificate file `file` (DER, PEM or a bundle) holds the DER certificate `certificate`.
+[[nodiscard]] bool file_holds_certificate(const std::filesystem::path& file, ByteView certificate);
 
 } // namespace ksign::core

@@ -12,7 +12,18 @@ namespace ksign::core {
 
 namespace fs = std::filesystem;
 
-std::vector<TrustSource> kernel_trust_sources(const fs::path& moduledir, std::string_view release)
+fs::path installed_kernel(const fs::path& moduledir, std::string_view release)
+{
+  const fs::path root = moduledir / std::string(release);
+  std::error_code ec;
+  if (release.empty() || release.find('/') != std::string_view::npos || !fs::is_directory(root, ec)) {
+    throw Error(Errc::failure, "no installed kernel '" + std::string(release) + "' in " + util::quote(moduledir));
+  }
+  return root;
+}
+
+std::vector<TrustSource> kernel_trust_sources(const fs::path& moduledir, std::string_view release,
+                                              std::vector<Error>* unreadable)
 {
   std::vector<TrustSource> sources;
   const fs::path build = moduledir / std::string(release) / "build";
@@ -23,8 +34,11 @@ std::vector<TrustSource> kernel_trust_sources(const fs::path& moduledir, std::st
   }
   try {
     sources.push_back({current_key_files(kernel_key_store(moduledir, release)).certificate, "ksign key (certs-local)"});
-  } catch (const Error&) {
-    // no ksign key store installed with this kernel
+  } catch (const Error& e) {
+    // no ksign key store installed with this kernel, or one the caller may not read
+    if (e.code() == Errc::permission && unreadable != nullptr) {
+      unreadable->push_back(e);
+    }
   }
   if (const auto config_path = installed_kernel_config(moduledir, release)) {
     const KernelConfig config = KernelConfig::read(*config_path);
@@ -53,11 +67,8 @@ std::optional<fs::path> installed_kernel_config(const fs::path& moduledir, std::
 
 std::vector<std::string> kernel_module_directories(const fs::path& moduledir, std::string_view release)
 {
-  const fs::path root = moduledir / std::string(release);
+  const fs::path root = installed_kernel(moduledir, release);
   std::error_code ec;
-  if (!fs::is_directory(root, ec)) {
-    throw Error(Errc::failure, "no installed kernel " + util::quote(root));
-  }
   std::vector<std::string> directories;
   for (const fs::directory_entry& entry : fs::directory_iterator(root, ec)) {
     const std::string name = entry.path().filename().string();

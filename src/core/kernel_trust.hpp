@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "util/error.hpp"
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -19,9 +21,16 @@ struct TrustSource
 // Everything that kernel `release` under `moduledir` trusts that can be found on disk: its
 // build tree's certs/signing_key.x509 (the key its own modules were signed with), the current
 // key of its certs-local key store, and the file its config's CONFIG_SYSTEM_TRUSTED_KEYS names
-// (relative names are relative to the build tree). Missing pieces are skipped.
+// (relative names are relative to the build tree). Missing pieces are skipped; a key store the
+// caller may not read is skipped too, and its Error(Errc::permission) added to `unreadable`.
+// These are guesses: the kernel trusts what it was built with (see kernel_image.hpp).
 [[nodiscard]] std::vector<TrustSource> kernel_trust_sources(const std::filesystem::path& moduledir,
-                                                            std::string_view release);
+                                                            std::string_view release,
+                                                            std::vector<Error>* unreadable = nullptr);
+
+// <moduledir>/<release>. Throws Error(Errc::failure) "no installed kernel 'X' in 'moduledir'"
+// when it is not a directory.
+[[nodiscard]] std::filesystem::path installed_kernel(const std::filesystem::path& moduledir, std::string_view release);
 
 // The .config an installed kernel was built with (<moduledir>/<release>/build/.config), when
 // its headers ship it.

@@ -25,10 +25,26 @@ namespace ksign::core {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// Throws Error(Errc::permission) naming `directory` when the entry `name` in it cannot be
+// looked at for lack of permission (a 0700 key directory of another user).
+void require_search_permission(const fs::path& directory, std::string_view name)
+{
+  std::error_code ec;
+  (void)fs::symlink_status(directory / name, ec);
+  if (ec == std::errc::permission_denied) {
+    throw Error(Errc::permission, "cannot read " + util::quote(directory));
+  }
+}
+
+} // namespace
+
 KeyFiles current_key_files(const fs::path& store)
 {
   const fs::path link = store / k_current_link;
   std::error_code ec;
+  require_search_permission(store, k_current_link);
   if (!fs::exists(link, ec)) {
     throw Error(Errc::no_key, "no current key in " + util::quote(store) + " (" + util::quote(link) + " is missing)");
   }
@@ -37,6 +53,7 @@ KeyFiles current_key_files(const fs::path& store)
   if (ec) {
     throw Error(Errc::failure, "cannot resolve " + util::quote(link) + ": " + ec.message());
   }
+  require_search_permission(files.directory, k_key_pem);
   files.key = files.directory / k_key_pem;
   if (!fs::exists(files.key)) {
     files.key = files.directory / k_private_pem;
@@ -397,13 +414,11 @@ fs::path install_current_key(const fs::path& store, const fs::path& destination)
   if (ec) {
     throw Error(Errc::failure, "cannot create " + util::quote(destination) + ": " + ec.message());
   }
-  struct stat source_dir {};
-  if (::stat(files.directory.c_str(), &source_dir) != 0) {
-    throw_errno("cannot stat", files.directory);
-  }
   // Copy under a hidden name, then rename: the destination never holds half a key directory.
+  // It is world-readable (0755) so that `verify` and `keys --show` read its certificates
+  // without root; the private keys in it keep their 0600.
   const fs::path staging = destination / (".new-" + util::random_tag());
-  make_directory(staging, source_dir.st_mode & 07777);
+  make_directory(staging, 0755);
   const fs::path target = destination / files.directory.filename();
   try {
     for (const fs::directory_entry& entry : fs::directory_iterator(files.directory)) {
@@ -439,14 +454,18 @@ std::vector<KernelKey> installed_kernel_keys(const fs::path& moduledir)
     if (!entry.is_directory(ec)) {
       continue;
     }
-    KernelKey kernel{entry.path().filename().string(), {}, {}};
+    KernelKey kernel{entry.path().filename().string(), {}, {}, {}, std::nullopt};
     try {
       const KeyFiles files = current_key_files(kernel_key_store(moduledir, kernel.release));
       const X509Ptr certificate = load_certificate(files.certificate);
       kernel.key_id = subject_key_id_hex(certificate.get());
       kernel.fingerprint = fingerprint_sha256(certificate.get());
-    } catch (const Error&) {
-      // no (readable) ksign key for this kernel
+      kernel.certificate = files.certificate;
+    } catch (const Error& e) {
+      // no ksign key for this kernel, or one the caller may not read
+      if (e.code() == Errc::permission) {
+        kernel.unreadable = e;
+      }
     }
     kernels.push_back(std::move(kernel));
   }

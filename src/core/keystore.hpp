@@ -4,6 +4,7 @@
 #include "core/hash.hpp"
 #include "core/keys.hpp"
 
+#include "util/error.hpp"
 #include "util/file.hpp"
 
 #include <chrono>
@@ -92,6 +93,8 @@ struct KernelKey
   std::string release;
   std::string key_id;      // empty: no ksign key installed with that kernel
   std::string fingerprint;
+  std::filesystem::path certificate;       // the installed key's certificate file
+  std::optional<Error> unreadable;         // Errc::permission: its key store cannot be read
 };
 
 // Every kernel release under `moduledir` with the key it carries, ordered by release.
@@ -165,7 +168,8 @@ bool complete_key_directory(const std::filesystem::path& directory);
 std::vector<std::filesystem::path> prune_key_directories(const std::filesystem::path& store, std::size_t keep);
 
 // Copy the current key directory (files and modes) and the `current` link into `destination`,
-// creating it; what a kernel headers package installs as build/certs-local. Returns the copied
+// creating it; what a kernel headers package installs as build/certs-local. The copied
+// directory is 0755 (certificates readable by all), private key files stay 0600. Returns the copied
 // key directory inside `destination`.
 std::filesystem::path install_current_key(const std::filesystem::path& store,
                                           const std::filesystem::path& destination);

@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace ksign::core {
 
@@ -72,6 +73,21 @@ const TrustedKeys::Key* TrustedKeys::find_by_key_id(ByteView subject_key_id) con
     }
   }
   return nullptr;
+}
+
+std::string modinfo_hex(ByteView bytes)
+{
+  std::string text = util::to_hex(bytes, ":");
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return text;
+}
+
+std::string modinfo_serial(ByteView serial)
+{
+  while (serial.size() > 1 && serial.front() == 0) {
+    serial = serial.subspan(1);
+  }
+  return modinfo_hex(serial);
 }
 
 namespace {
@@ -166,10 +182,13 @@ Verification verify_module(ByteView file, const TrustedKeys& trusted, const Kern
     return verdict(result, Verdict::malformed, e.what());
   }
   result.hash = cms.digest;
+  result.reference = signer_reference(cms);
   if (cms.id_kind == SignerIdKind::issuer_and_serial) {
     result.signer = name_of(cms.issuer);
+    result.sig_key = modinfo_serial(cms.serial);
   } else {
     result.key_id = util::to_hex(cms.subject_key_id);
+    result.sig_key = modinfo_hex(cms.subject_key_id);
   }
   if (cms.signer_count != 1) {
     return verdict(result, Verdict::malformed,

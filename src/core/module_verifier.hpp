@@ -4,6 +4,7 @@
 #include "core/compress.hpp"
 #include "core/hash.hpp"
 #include "core/keys.hpp"
+#include "core/signer_match.hpp"
 #include "util/bytes.hpp"
 #include "util/openssl.hpp"
 
@@ -31,6 +32,8 @@ struct Verification
   std::string note;     // what an ok needed, when it is not plain (the ML-DSA waiver)
   std::string signer;   // certificate subject CN (trusted) or the issuer CN named in the signature
   std::string key_id;   // subjectKeyIdentifier hex of the trusted key, or what the signature names
+  std::string sig_key;  // what modinfo shows as sig_key: the serial (or SKID) the signature names, "4A:F4:..."
+  std::optional<SignerReference> reference; // how the signature names its signer, once it parsed
   std::optional<HashAlgo> hash;
   Compression compression = Compression::none;
 };
@@ -74,5 +77,11 @@ class KernelConfig;
 // Never throws for a bad module: every problem with its bytes (Errc::format) becomes the
 // verdict; only a failure of ksign itself (out of memory, OpenSSL) throws.
 [[nodiscard]] Verification verify_module(ByteView file, const TrustedKeys& trusted, const KernelRules& rules = {});
+
+// An identifier as modinfo spells sig_key: upper-case hex bytes joined by colons.
+[[nodiscard]] std::string modinfo_hex(ByteView bytes);
+// A serial (INTEGER content octets) as modinfo shows it: as a number, so without the leading
+// zero byte DER puts before a serial whose top bit is set.
+[[nodiscard]] std::string modinfo_serial(ByteView serial);
 
 } // namespace ksign::core

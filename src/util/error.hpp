@@ -8,12 +8,13 @@ namespace ksign {
 
 // What kind of failure an Error reports. Each kind has a reader: main turns `usage` into exit
 // status 2 (only the dispatcher and commands throw it: a bad command line) and tells how to
-// make a key for `no_key`; `ksign verify` turns `format` into the verdict "malformed" where
+// make a key for `no_key` and who may read for `permission`; `ksign verify` turns `format` into the verdict "malformed" where
 // anything else means the module was unreadable.
 enum class Errc {
   failure, // anything that went wrong: I/O, OpenSSL, a config problem (exit 1)
   format,  // input is not what it claims to be (module, trailer, signature, compressed data)
   no_key,  // a key store has no current key, or it lacks a file `ksign keys` writes (exit 1)
+  permission, // a file or directory the caller may not read ("cannot read 'X'"; exit 1)
   usage,   // bad command line: exit 2
 };
 

@@ -93,3 +93,11 @@ check_status 1 "check a config naming a missing file" "$KSIGN" config --check "$
 check_grep "missing certificate is an error" "^  error +CONFIG_SYSTEM_TRUSTED_KEYS: '$(re_quote "$T")/nonexistent\\.pem' does not exist" "$T/.out"
 check_status 0 "check -q prints only problems" "$KSIGN" config --check -q "$T/cfg/config.a"
 check_no_grep "-q hides ok lines" '^  ok' "$T/.out"
+
+# --check with the key store: a trusted-keys file that is not the store's current key is flagged.
+check_status 0 "check against the store it trusts" "$KSIGN" config --check --dir "$S" "$T/cfg/config.a"
+check_grep "the current key: ok" '^  ok +CONFIG_SYSTEM_TRUSTED_KEYS:' "$T/.out"
+check "a newer key" "$KSIGN" keys --dir "$S" --refresh always
+check_status 0 "check after the refresh" "$KSIGN" config --check --dir "$S" "$T/cfg/config.a"
+check_grep "not the current key: a warning" "^  warning +CONFIG_SYSTEM_TRUSTED_KEYS: .* does not hold the key store's current key.*\(run 'ksign config'\)" "$T/.out"
+check_no_grep "and not ok" '^  ok +CONFIG_SYSTEM_TRUSTED_KEYS' "$T/.out"

@@ -18,13 +18,14 @@ check "make two keys" bash -c "'$KSIGN' keys --dir '$S' && '$KSIGN' keys --dir '
 name=$(readlink "$S/current")
 check "install into a new tree" "$KSIGN" install --dir "$S" "$P"
 [ "$(readlink "$P/current")" = "$name" ] && pass || fail "current link: $(readlink "$P/current"), expected $name"
-check_same "exactly the current key is copied" <(cd "$S/$name" && find . -printf '%p %y %m %s\n' | sort) \
-  <(cd "$P/$name" && find . -printf '%p %y %m %s\n' | sort)
+check_same "exactly the current key is copied" <(cd "$S/$name" && find . -mindepth 1 -printf '%p %y %m %s\n' | sort) \
+  <(cd "$P/$name" && find . -mindepth 1 -printf '%p %y %m %s\n' | sort)
 for f in signing_key.pem signing_prv.pem signing_crt.crt signing_crt.pem khash ktype; do
   check_same "$f copied" "$S/current/$f" "$P/current/$f"
 done
 check_grep "private key stays 0600" '^600$' <(stat -c %a "$P/current/signing_key.pem")
-check_grep "key directory stays 0700" '^700$' <(stat -c %a "$P/$name")
+check_grep "installed key directory is world-readable (0755)" '^755$' <(stat -c %a "$P/$name")
+check_grep "its certificate is world-readable" '^644$' <(stat -c %a "$P/current/signing_crt.pem")
 [ "$(find "$P" -mindepth 1 -maxdepth 1 | wc -l)" -eq 2 ] && pass || fail "more than the key and the link: $(ls -A "$P")"
 
 # The installed key signs and its certificate verifies, through ksign's own --keydir.
@@ -52,3 +53,17 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && as_nobody "$KSIGN" -
   check "as a normal user" as_nobody bash -c "cd '$U' && '$KSIGN' keys && '$KSIGN' install pkg/build/certs-local"
   check_grep "user: private key 0600" '^600$' <(stat -c %a "$U/pkg/build/certs-local/current/signing_key.pem")
 fi
+
+# The key must be the one the kernel config trusts: ./.config, or --config.
+check "another store" "$KSIGN" keys --dir "$T/other"
+printf 'CONFIG_SYSTEM_TRUSTED_KEYS="%s"\n' "$(realpath "$T/other/current/signing_crt.pem")" >"$T/kconfig"
+check_status 1 "install refuses a key the config does not trust" "$KSIGN" install --dir "$S" --config "$T/kconfig" "$T/pkg3"
+check_contains "names the config" "$T/kconfig" "$T/.err"
+check_grep "says what the kernel would do" "would refuse modules signed with" "$T/.err"
+check_grep "names the override" "--allow-untrusted-key" "$T/.err"
+[ -e "$T/pkg3/current" ] && fail "a refused install copied the key" || pass
+check "--allow-untrusted-key installs anyway" "$KSIGN" install --dir "$S" --config "$T/kconfig" --allow-untrusted-key "$T/pkg3"
+check_grep "with a warning" "warning: .*installing anyway" "$T/.err"
+mkdir -p "$T/src" && cp "$T/kconfig" "$T/src/.config"
+check_status 1 "./.config is read without --config" bash -c "cd '$T/src' && '$KSIGN' install --dir '$S' '$T/pkg4'"
+check "the trusted key installs" "$KSIGN" install --dir "$T/other" --config "$T/kconfig" "$T/pkg5"

@@ -111,7 +111,7 @@ if [ "$zsh_dir" != no ] && command -v zsh >/dev/null; then
 fi
 
 # Man pages: built when scdoc is there (option manpages auto) or demanded (enabled).
-pages="ksign ksign-keys ksign-config ksign-install ksign-sign ksign-verify ksign-sign-file"
+pages="ksign ksign-keys ksign-config ksign-install ksign-sign ksign-verify ksign-sign-file ksign-status"
 manpages=$(option manpages)
 if [ "$manpages" = enabled ] || { [ "$manpages" = auto ] && command -v scdoc >/dev/null; }; then
   for page in $pages; do
@@ -162,6 +162,26 @@ if [ "$(option dkms)" = true ]; then
   fi
 else
   check "no DKMS files with -Ddkms=false" test ! -e "$D$sysconfdir/dkms"
+fi
+
+# The gate before a reboot: pacman hook, kernel-install plugin, and the script they run.
+if [ "$(option verify_hooks)" = true ]; then
+  hook=$D$datadir/libalpm/hooks/90-ksign-verify.hook
+  plugin=$D$prefix/lib/kernel/install.d/90-ksign-verify.install
+  script=$D$libexecdir/ksign/ksign-verify-hook
+  check "pacman hook in $datadir/libalpm/hooks" test -f "$hook"
+  check "kernel-install plugin in $prefix/lib/kernel/install.d" test -x "$plugin"
+  check "hook script in $libexecdir/ksign" test -x "$script"
+  check_contains "the pacman hook runs the installed script" "Exec = $libexecdir/ksign/ksign-verify-hook --paths" "$hook"
+  check_contains "the plugin runs the installed script" "exec $libexecdir/ksign/ksign-verify-hook" "$plugin"
+  check_contains "the script runs the installed ksign" "ksign=\${KSIGN:-$bindir/ksign}" "$script"
+  # The script really calls `ksign verify --kernel` and reports a refusal without failing.
+  mkdir -p "$T/hookmods/6.99.3-hook/extra"
+  cp "$KSIGN_SOURCE_ROOT/tests/data/sample/ksign_sample.ko" "$T/hookmods/6.99.3-hook/extra/u.ko"
+  check "the hook script reports and does not fail" env KSIGN="$D$bindir/ksign" KSIGN_MODULEDIR="$T/hookmods" \
+    KSIGN_BOOTDIR="$T/hookmods" KSIGN_VERIFY_HOOK_CONF=/nonexistent sh "$script" 6.99.3-hook
+  check_grep "names the refusal" "u.ko: unsigned" "$T/.out"
+  check_grep "says it would refuse" "kernel 6.99.3-hook would refuse modules" "$T/.out"
 fi
 
 # Nothing lands outside the prefix except what must (sysconfdir of /usr is /etc) or what an
