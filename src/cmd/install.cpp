@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 // `ksign install`: copy the current key into a kernel headers package (build/certs-local), the
-// way kernel-sign's install-certs.py did, without rsync and without root.
+// way kernel-sign's install-certs.py did, without rsync and without root. With --public only the
+// certificates go into the package; the private key stays in the key store, found through a
+// link named after its key id (core::register_key_directory).
 
 #include "cli/key_options.hpp"
 #include "cli/options.hpp"
 #include "cli/output.hpp"
+#include "cli/paths.hpp"
 #include "cmd/commands.hpp"
 #include "core/keystore.hpp"
 #include "util/error.hpp"
@@ -19,11 +22,41 @@ namespace {
 
 namespace fs = std::filesystem;
 
+void add_install_options(cxxopts::Options& options)
+{
+  options.add_options()
+    ("public", "install the certificates only; the private key stays in the key store, found through "
+               "a link named after its key id (see --register)")
+    ("register", "with --public: put that link in DIR (default: $KSIGN_CONFIG_DIR/keys.d, else "
+                 "/etc/ksign/keys.d; in a PKGBUILD: \"$pkgdir/etc/ksign/keys.d\")",
+     cxxopts::value<std::string>(), "DIR");
+  cli::add_loose_key_option(options);
+}
+
 int run_install(cli::Invocation& invocation)
 {
+  const cxxopts::ParseResult& result = invocation.options;
+  const bool public_only = result.count("public") > 0;
+  if (result.count("register") > 0 && !public_only) {
+    throw Error(Errc::usage, "--register goes with --public");
+  }
   const fs::path destination = invocation.operands.front();
-  const fs::path copied = core::install_current_key(invocation.key_store, destination);
+  cli::guard_key_directory(invocation.key_store, invocation);
+  const core::KeyFiles files = core::current_key_files(invocation.key_store);
+  for (const std::string_view name : {core::k_key_pem, core::k_private_pem}) {
+    cli::guard_private_key(files.directory / name, invocation);
+  }
+  for (const fs::path& removed : core::remove_unfinished_entries(destination, false)) {
+    invocation.out.info("removed {}, left unfinished by an interrupted run", util::quote(removed));
+  }
+  const fs::path copied = core::install_current_key(
+    invocation.key_store, destination, public_only ? core::InstallWhat::certificates : core::InstallWhat::everything);
   invocation.out.detail("installed {} as {}", util::quote(copied), util::quote(destination / core::k_current_link));
+  if (public_only) {
+    const fs::path registry = cli::optional_string(result, "register").value_or(cli::key_registry().string());
+    const fs::path link = core::register_key_directory(registry, files.directory);
+    invocation.out.detail("{} -> {}", util::quote(link), util::quote(fs::read_symlink(link)));
+  }
   return cli::exit_success;
 }
 
@@ -33,13 +66,17 @@ const Command cmd_install = {
   .name = "install",
   .summary = "copy the current key into a kernel headers package",
   .description = "Copy the current key directory and the 'current' link of a key store into DEST,\n"
-                 "creating DEST and keeping file modes, e.g. in a PKGBUILD's _package-headers():\n"
-                 "  ksign install \"$builddir/certs-local\"",
+                 "creating DEST (0755 at most), private keys 0600, e.g. in a PKGBUILD's _package-headers():\n"
+                 "  ksign install \"$builddir/certs-local\"\n"
+                 "With --public only the certificates are copied, and a link named after the key id\n"
+                 "tells 'ksign sign --kernel' and DKMS where the private key is:\n"
+                 "  ksign install --public \"$builddir/certs-local\" --register \"$pkgdir/etc/ksign/keys.d\"",
   .operands = "<dest>",
   .min_operands = 1,
   .max_operands = 1,
   .takes_key_store = true,
   .verbose_help = "name what is copied",
+  .add_options = add_install_options,
   .run = run_install,
 };
 

@@ -157,6 +157,9 @@ int run_sign_file(std::span<const std::string> args)
   settings.hash = cli::chosen_hash(hash_name, std::nullopt, "<hash algo>");
   settings.owner_best_effort = true;
   settings.signer_id = parsed.key_id ? core::SignerIdKind::subject_key_id : core::SignerIdKind::issuer_and_serial;
+  // Only a warning here: DKMS's own mok.key is not always 0600, and Kbuild calls us unattended.
+  cli::Output out("sign-file");
+  cli::guard_private_key(key_file, false, true, out);
   auto key = std::make_shared<core::SigningKey>(core::load_signing_key(key_file, cert_file, cli::key_passphrase()));
   if (parsed.key_id && !core::has_subject_key_id(key->certificate)) {
     throw Error(Errc::failure, "-k: " + std::string(core::k_no_subject_key_id));

@@ -331,6 +331,15 @@ const char* openssl_key_name(KeyType type)
   return nullptr;
 }
 
+std::optional<int> short_rsa_key_bits(const EVP_PKEY* key)
+{
+  if (key_type_of(key) != KeyType::rsa) {
+    return std::nullopt;
+  }
+  const int bits = EVP_PKEY_get_bits(key);
+  return bits < k_min_rsa_bits ? std::optional<int>(bits) : std::nullopt;
+}
+
 KeyType key_type_of(const EVP_PKEY* key)
 {
   for (const KeyTypeName& entry : k_key_types) {

@@ -20,6 +20,13 @@ enum class KeyType { rsa, ec, ml_dsa_44, ml_dsa_65, ml_dsa_87, other };
 [[nodiscard]] std::optional<KeyType> parse_key_type(std::string_view name);
 [[nodiscard]] KeyType key_type_of(const EVP_PKEY* key);
 
+// RSA keys shorter than this can be factored with public effort (NIST SP 800-57 retired them).
+inline constexpr int k_min_rsa_bits = 2048;
+
+// An RSA key shorter than k_min_rsa_bits: its length in bits; otherwise (a long enough RSA key,
+// any other type) nullopt.
+[[nodiscard]] std::optional<int> short_rsa_key_bits(const EVP_PKEY* key);
+
 // ML-DSA-44/65/87: signs the module itself, with sha512 named in the signature.
 [[nodiscard]] bool is_ml_dsa(KeyType type);
 

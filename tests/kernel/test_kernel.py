@@ -278,7 +278,15 @@ def flip_byte(path, offset):
 
 
 def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store_error):
-    keys = testbed / "keys"
+    # The testbed's keys are read-only copies anyone can read; ksign refuses private keys that
+    # group or others can read (the ssh rule), so the cases sign with private copies.
+    keys = work / "testbed-keys"
+    keys.mkdir(exist_ok=True)
+    for source in (testbed / "keys").iterdir():
+        copy = keys / source.name
+        copy.unlink(missing_ok=True)
+        copy.write_bytes(source.read_bytes())
+        copy.chmod(0o600 if source.suffix == ".pem" else 0o644)
     key = {name: keys / f"{name}.pem" for name in ("trusted-rsa", "trusted-ec", "untrusted-ec")}
     cert = {name: keys / f"{name}.crt" for name in key}
     stock_trust = [cert["trusted-rsa"], cert["trusted-ec"]]
