@@ -303,8 +303,12 @@ bool is_pidless_staging_name(std::string_view name)
 std::vector<fs::path> remove_unfinished_entries(const fs::path& directory, bool locked)
 {
   std::vector<fs::path> removed = util::remove_dead_temporaries(directory, no_base, k_staging_prefix, "", true);
-  const std::vector<fs::path> links = util::remove_dead_temporaries(directory, no_base, k_link_prefix, "");
-  removed.insert(removed.end(), links.begin(), links.end());
+  for (const std::vector<fs::path>& more :
+       {util::remove_dead_temporaries(directory, no_base, k_link_prefix, ""),
+        // Files being replaced in the store itself (.refresh): any ksign temporary is ours.
+        util::remove_dead_temporaries(directory, [](std::string_view) { return true; })}) {
+    removed.insert(removed.end(), more.begin(), more.end());
+  }
   if (locked) {
     // Older runs named them without their pid; under the lock none of them is still being written.
     std::error_code ec;

@@ -148,11 +148,11 @@ std::filesystem::path write_key_directory(const std::filesystem::path& store, co
                                           HashAlgo hash);
 
 // Remove what runs stopped by SIGKILL or a crash left in `directory` (a key store or an
-// install destination): hidden ".new-<pid>-<tag>" key directories, which may hold private keys,
-// and ".current-<pid>-<tag>" links, of processes that are gone. With `locked` (the caller holds
-// the store's KeyStoreLock) also the ".new-<tag>" directories of versions without pids in the
-// names. Returns what was removed. (Signals other than SIGKILL wait for a key directory to be
-// complete, so they leave nothing.)
+// install destination), when their process is gone: hidden ".new-<pid>-<tag>" key directories,
+// which may hold private keys, ".current-<pid>-<tag>" links and util::temporary_name files.
+// With `locked` (the caller holds the store's KeyStoreLock) also the ".new-<tag>" directories
+// of versions without pids in the names. Returns what was removed. (Other signals wait for a
+// key directory to be complete, so they leave nothing.)
 std::vector<std::filesystem::path> remove_unfinished_entries(const std::filesystem::path& directory, bool locked);
 
 // Point store/current at `directory` (a child of `store`): a relative symlink made under a

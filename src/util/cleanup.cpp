@@ -53,7 +53,7 @@ std::atomic<char*>* slot_at(std::size_t index)
 }
 
 // Async-signal-safe: atomics, unlink, sigaction and raise only.
-extern "C" void remove_temporaries_and_die(int signal_number)
+void remove_temporaries_and_die(int signal_number)
 {
   const int saved_errno = errno;
   g_cleanup_started.store(true);
@@ -171,7 +171,7 @@ pid_t temporary_owner(std::string_view name, const std::function<bool(std::strin
                       std::string_view prefix, std::string_view infix)
 {
   // <prefix><base><infix><pid>-<tag>, read from the end: the base may contain anything.
-  if (!name.starts_with(prefix) || name.size() < prefix.size() + infix.size() + k_tag_length + 3) {
+  if (!name.starts_with(prefix) || name.size() < prefix.size() + infix.size() + k_tag_length + 2) {
     return 0;
   }
   if (!is_tag(name.substr(name.size() - k_tag_length)) || name[name.size() - k_tag_length - 1] != '-') {

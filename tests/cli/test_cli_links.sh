@@ -37,7 +37,7 @@ ln -s sub/in.ko "$T/tree/alias.ko"            # inside the tree: the same file, 
 ln -s ../../outside/out.ko "$T/tree/sub/ext.ko" # outside: skipped
 check "sign -r a tree with links" sign -v -r "$T/tree"
 check_contains "names the skipped link" "skipped '$T/tree/sub/ext.ko': a symbolic link to '$T/outside/out.ko', outside '$T/tree'" "$T/.err"
-check_line "one module signed, by its own name" "ksign sign: signed '$T/tree/sub/in.ko'" "$T/.err"
+check_line "one module signed, by its own name" "signed '$T/tree/sub/in.ko'" "$T/.err"
 check_same "the file outside is untouched" "$T/outside/orig.ko" "$T/outside/out.ko"
 [ -L "$T/tree/alias.ko" ] && [ -L "$T/tree/sub/ext.ko" ] && pass || fail "a link in the tree became a file"
 check "the file inside is signed" verify_ok "$T/tree/sub/in.ko"

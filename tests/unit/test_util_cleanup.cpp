@@ -45,10 +45,11 @@ TEST_CASE("util::temporary_name and util::temporary_owner", "[cleanup]")
   }
   // Key-store staging names: ".new-<pid>-<tag>", no base.
   const std::string staging = util::temporary_name("", ".new-", "");
-  CHECK(util::temporary_owner(staging, no_base) == ::getpid());
-  CHECK(util::temporary_owner(".new-42-abcd1234", no_base) == 42);
-  CHECK(util::temporary_owner(".new-abcd1234", no_base) == 0);
-  CHECK(util::temporary_owner(".new-x42-abcd1234", no_base) == 0);
+  CHECK(util::temporary_owner(staging, no_base, ".new-", "") == ::getpid());
+  CHECK(util::temporary_owner(".new-42-abcd1234", no_base, ".new-", "") == 42);
+  CHECK(util::temporary_owner(".new-abcd1234", no_base, ".new-", "") == 0);
+  CHECK(util::temporary_owner(".new-x42-abcd1234", no_base, ".new-", "") == 0);
+  CHECK(util::temporary_owner(".new-42-abcd1234", no_base) == 0); // not a module temporary
 }
 
 TEST_CASE("util::remove_dead_temporaries", "[cleanup]")
