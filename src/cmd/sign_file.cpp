@@ -16,6 +16,8 @@
 
 #include <fmt/core.h>
 
+#include <sys/stat.h>
+
 #include <memory>
 #include <optional>
 #include <vector>
@@ -169,6 +171,13 @@ int run_sign_file(std::span<const std::string> args)
   if (parsed.detached_only) {
     write_p7s(module, for_module(module, [&] { return signer.detached_signature(module); }));
     return cli::exit_success;
+  }
+  struct stat st {};
+  if (dest == module && ::stat(module.c_str(), &st) == 0 && st.st_nlink > 1) {
+    // The kernel's sign-file splits them too; ksign sign keeps them together.
+    out.warning("{} has {} names (hard links): as with the kernel's sign-file, only this one gets the signed "
+                "module ('ksign sign' with every name keeps them one file)",
+                util::quote(module), st.st_nlink);
   }
   const core::SignOutcome outcome = for_module(module, [&] { return signer.sign_file(module, dest); });
   warn_if_owner_lost(dest, outcome);

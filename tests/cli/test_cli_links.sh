@@ -68,3 +68,9 @@ check_line "still one file" 2 <(stat -c %h "$T/part/p.ko")
 check "both names given: signed" sign "$T/part/p.ko" "$T/outside/p-elsewhere.ko"
 check_line "still one file after signing" "$(stat -c %i "$T/part/p.ko")" <(stat -c %i "$T/outside/p-elsewhere.ko")
 check "verifies" verify_ok "$T/outside/p-elsewhere.ko"
+
+# sign-file (the kernel's interface) behaves like the kernel's tool, and says so.
+cp "$sample" "$T/sfh.ko"
+ln "$T/sfh.ko" "$T/sfh2.ko"
+check "sign-file on a hard-linked module" "$KSIGN" sign-file sha256 "$T/keys/ec.pem" "$T/keys/ec.der" "$T/sfh.ko"
+check_contains "warns that the names split" "has 2 names (hard links)" "$T/.err"
