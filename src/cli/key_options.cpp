@@ -98,6 +98,8 @@ SigningKeySource signing_key_source(const Invocation& invocation)
                                    + ": run 'ksign install --public' from the key store that made it, "
                                      "or give --key FILE --cert FILE");
     }
+    // Whoever can write to the registry chooses the key: the ssh rule holds for it too.
+    guard_key_directory(key_registry(), invocation);
     files.key = registered.key;
   }
   source.key = files.key;
@@ -141,12 +143,12 @@ bool allows_loose_key(const Invocation& invocation)
 void loose(const std::string& problem, const std::string& fix, bool allow_loose, bool warn_only, Output& out)
 {
   if (warn_only) {
-    out.warning("{}; run '{}'", problem, fix);
+    out.warning("{}; run: {}", problem, fix);
   } else if (allow_loose) {
     out.warning("{} (used anyway: {})", problem, k_loose_key_flag);
   } else {
-    throw Error(Errc::failure, problem + "; run '" + fix + "', or give " + std::string(k_loose_key_flag)
-                                 + " to use it anyway");
+    throw Error(Errc::failure, problem + "; run: " + fix + " (or give " + std::string(k_loose_key_flag)
+                                 + " to use it anyway)");
   }
 }
 

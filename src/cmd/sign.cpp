@@ -18,8 +18,8 @@
 #include <fmt/core.h>
 
 #include <atomic>
-#include <set>
 #include <memory>
+#include <set>
 
 namespace ksign::cmd {
 
@@ -45,7 +45,7 @@ void add_sign_options(cxxopts::Options& options)
 
 // Temporaries of ksign runs that were killed (their pid is gone) in the directories this run
 // writes to: removed, and named with -v.
-void remove_dead_temporaries(const std::vector<core::ModuleFile>& modules,
+void tidy_after_killed_runs(const std::vector<core::ModuleFile>& modules,
                              const std::optional<std::filesystem::path>& output, cli::Output& out)
 {
   std::set<std::filesystem::path> directories;
@@ -122,7 +122,7 @@ int run_sign(cli::Invocation& invocation)
     output = *output_name;
   }
 
-  remove_dead_temporaries(modules, output, out);
+  tidy_after_killed_runs(modules, output, out);
 
   std::atomic<std::size_t> failures{0};
   const auto report = [&](const std::filesystem::path& path, const std::string& problem) {

@@ -120,6 +120,11 @@ check_status 1 "no registry: a clear message" env KSIGN_CONFIG_DIR="$T/elsewhere
 check_contains "says what is missing" "has its certificate" "$T/.err"
 check_contains "names the link it looked for" "'$T/elsewhere/keys.d/$keyid' does not exist" "$T/.err"
 check_contains "says how to mend it" "ksign install --public" "$T/.err"
+chmod 777 "$T/etc/ksign/keys.d"
+check_status 1 "a registry anyone can write to" env KSIGN_CONFIG_DIR="$T/etc/ksign" KSIGN_MODULEDIR="$M" \
+  "$KSIGN" sign --kernel 6.99.1-arch1-1 "$T/k.ko"
+check_contains "names it" "anyone can write to '$T/etc/ksign/keys.d'" "$T/.err"
+chmod 755 "$T/etc/ksign/keys.d"
 # --register puts the link elsewhere (a PKGBUILD: "$pkgdir/etc/ksign/keys.d").
 check "install --public --register" "$KSIGN" install --public --dir "$S" --register "$T/pkgdir/etc/ksign/keys.d" "$T/pkgdir/build/certs-local"
 [ -L "$T/pkgdir/etc/ksign/keys.d/$keyid" ] && pass || fail "--register: no link"
