@@ -154,7 +154,8 @@ void loose(const std::string& problem, const std::string& fix, bool allow_loose,
 
 } // namespace
 
-void guard_key_directory(const fs::path& directory, bool allow_loose, bool warn_only, Output& out)
+void guard_key_directory(const fs::path& directory, const fs::path& what, bool allow_loose, bool warn_only,
+                         Output& out)
 {
   // Every directory above the key counts: whoever can write to one can swap what is below it.
   std::error_code ec;
@@ -164,8 +165,8 @@ void guard_key_directory(const fs::path& directory, bool allow_loose, bool warn_
     if (::stat(at.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & S_IWOTH) != 0
         && (st.st_mode & S_ISVTX) == 0) {
       const std::string problem =
-        fmt::format("anyone can write to {} (mode {:04o}, no sticky bit), which holds the key store or key {}",
-                    util::quote(at), st.st_mode & 07777, util::quote(directory));
+        fmt::format("anyone can write to {} (mode {:04o}, no sticky bit), so anyone can replace {} below it",
+                    util::quote(at), st.st_mode & 07777, util::quote(what));
       loose(problem, "chmod o-w " + util::quote(at), allow_loose, warn_only, out);
     }
     if (at == at.parent_path() || at.empty()) {
@@ -186,7 +187,7 @@ void guard_private_key(const fs::path& key, bool allow_loose, bool warn_only, Ou
                   (st.st_mode & 044) != 0 ? "read" : "changed", st.st_mode & 07777);
     loose(problem, "chmod 600 " + util::quote(key), allow_loose, warn_only, out);
   }
-  guard_key_directory(key.has_parent_path() ? key.parent_path() : fs::path("."), allow_loose, warn_only, out);
+  guard_key_directory(key.has_parent_path() ? key.parent_path() : fs::path("."), key, allow_loose, warn_only, out);
 }
 
 void guard_private_key(const fs::path& key, const Invocation& invocation)
@@ -196,7 +197,7 @@ void guard_private_key(const fs::path& key, const Invocation& invocation)
 
 void guard_key_directory(const fs::path& directory, const Invocation& invocation)
 {
-  guard_key_directory(directory, allows_loose_key(invocation), false, invocation.out);
+  guard_key_directory(directory, directory, allows_loose_key(invocation), false, invocation.out);
 }
 
 void warn_if_short_key(const EVP_PKEY* key, const std::string& what, Output& out)
