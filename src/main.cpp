@@ -10,6 +10,7 @@
 #include "cmd/commands.hpp"
 #include "config.h"
 #include "core/keystore.hpp"
+#include "util/cleanup.hpp"
 #include "util/error.hpp"
 #include "util/openssl.hpp"
 #include "util/strings.hpp"
@@ -145,6 +146,7 @@ int dispatch(const Command& command, std::span<const std::string> args)
 int run_command(const Command& command, std::span<const std::string> args)
 {
   init_openssl(); // here, not in main: --version and --help need no OpenSSL
+  util::install_cleanup_handlers(); // a signal removes this run's temporaries
   try {
     const int status = dispatch(command, args);
     // A full disk or a closed pipe must not pass for success.

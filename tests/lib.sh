@@ -169,5 +169,7 @@ make_key() {
     -addext "subjectKeyIdentifier=hash" \
     "${newkey[@]}" -keyout "$dir/$name.key" -out "$dir/$name.crt" 2>/dev/null
   cat "$dir/$name.key" "$dir/$name.crt" >"$dir/$name.pem"
+  # Private keys readable by their owner only, as ksign requires (the ssh rule).
+  chmod 600 "$dir/$name.key" "$dir/$name.pem"
   openssl x509 -in "$dir/$name.crt" -outform DER -out "$dir/$name.der"
 }

@@ -13,6 +13,10 @@
 #include "util/error.hpp"
 #include "util/file.hpp"
 
+#include <fmt/core.h>
+
+#include <sys/stat.h>
+
 #include <cstdlib>
 
 namespace ksign::cli {
@@ -84,7 +88,25 @@ SigningKeySource signing_key_source(const Invocation& invocation)
   if (result.count("cert") > 0) {
     throw Error(Errc::usage, "--cert needs --key (the private key to sign with)");
   }
-  const core::KeyFiles files = core::current_key_files(key_store(invocation));
+  const fs::path store = key_store(invocation);
+  core::KeyFiles files = result.count("kernel") > 0 ? core::current_certificate_files(store) : core::current_key_files(store);
+  if (files.key.empty()) {
+    // Installed with `ksign install --public`: the private key stayed in its owner's key store.
+    const core::RegisteredKey registered = core::find_registered_key(key_registry(), files.certificate);
+    if (registered.key.empty()) {
+      throw Error(Errc::failure, "kernel " + result["kernel"].as<std::string>() + " has its certificate "
+                                   + util::quote(files.certificate) + " but no private key, and "
+                                   + util::quote(registered.link)
+                                   + (fs::exists(fs::symlink_status(registered.link))
+                                        ? " leads to no signing_key.pem or signing_prv.pem"
+                                        : " does not exist")
+                                   + ": run 'ksign install --public' from the key store that made it, "
+                                     "or give --key FILE --cert FILE");
+    }
+    // Whoever can write to the registry chooses the key: the ssh rule holds for it too.
+    guard_key_directory(key_registry(), invocation);
+    files.key = registered.key;
+  }
   source.key = files.key;
   source.certificate = files.certificate;
   source.recorded_hash = files.hash;
@@ -101,9 +123,94 @@ std::vector<fs::path> trusted_certificate_files(const Invocation& invocation)
     }
   }
   if (files.empty() || invocation.key_store_given || result.count("kernel") > 0) {
-    files.push_back(core::current_key_files(key_store(invocation)).certificate);
+    files.push_back(core::current_certificate_files(key_store(invocation)).certificate);
   }
   return files;
+}
+
+void add_loose_key_option(cxxopts::Options& options)
+{
+  options.add_options()
+    ("allow-loose-key", "use a private key even when group or others can read it, or when anyone "
+                        "can write to its key store's directory (warns)");
+}
+
+namespace {
+
+constexpr std::string_view k_loose_key_flag = "--allow-loose-key";
+
+bool allows_loose_key(const Invocation& invocation)
+{
+  return invocation.options.count(std::string(k_loose_key_flag.substr(2))) > 0;
+}
+
+// Refuse `problem` (naming `fix`), or warn about it when allowed.
+void loose(const std::string& problem, const std::string& fix, bool allow_loose, bool warn_only, Output& out)
+{
+  if (warn_only) {
+    out.warning("{}; run: {}", problem, fix);
+  } else if (allow_loose) {
+    out.warning("{} (used anyway: {})", problem, k_loose_key_flag);
+  } else {
+    throw Error(Errc::failure, problem + "; run: " + fix + " (or give " + std::string(k_loose_key_flag)
+                                 + " to use it anyway)");
+  }
+}
+
+} // namespace
+
+void guard_key_directory(const fs::path& directory, const fs::path& what, bool allow_loose, bool warn_only,
+                         Output& out)
+{
+  // Every directory above the key counts: whoever can write to one can swap what is below it.
+  std::error_code ec;
+  const fs::path resolved = fs::weakly_canonical(fs::absolute(directory), ec);
+  for (fs::path at = ec ? fs::absolute(directory) : resolved;; at = at.parent_path()) {
+    struct stat st {};
+    if (::stat(at.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & S_IWOTH) != 0
+        && (st.st_mode & S_ISVTX) == 0) {
+      const std::string problem =
+        fmt::format("anyone can write to {} (mode {:04o}, no sticky bit), so anyone can replace {} below it",
+                    util::quote(at), st.st_mode & 07777, util::quote(what));
+      loose(problem, "chmod o-w " + util::quote(at), allow_loose, warn_only, out);
+    }
+    if (at == at.parent_path() || at.empty()) {
+      break;
+    }
+  }
+}
+
+void guard_private_key(const fs::path& key, bool allow_loose, bool warn_only, Output& out)
+{
+  struct stat st {};
+  if (::stat(key.c_str(), &st) != 0) {
+    return;
+  }
+  if ((st.st_mode & 077) != 0) {
+    const std::string problem =
+      fmt::format("the private key {} can be {} by group or others (mode {:04o})", util::quote(key),
+                  (st.st_mode & 044) != 0 ? "read" : "changed", st.st_mode & 07777);
+    loose(problem, "chmod 600 " + util::quote(key), allow_loose, warn_only, out);
+  }
+  guard_key_directory(key.has_parent_path() ? key.parent_path() : fs::path("."), key, allow_loose, warn_only, out);
+}
+
+void guard_private_key(const fs::path& key, const Invocation& invocation)
+{
+  guard_private_key(key, allows_loose_key(invocation), false, invocation.out);
+}
+
+void guard_key_directory(const fs::path& directory, const Invocation& invocation)
+{
+  guard_key_directory(directory, directory, allows_loose_key(invocation), false, invocation.out);
+}
+
+void warn_if_short_key(const EVP_PKEY* key, const std::string& what, Output& out)
+{
+  if (const auto bits = core::short_rsa_key_bits(key)) {
+    out.warning("{} is an RSA key of {} bits; keys shorter than {} bits are weak: make a new one", what, *bits,
+                core::k_min_rsa_bits);
+  }
 }
 
 std::optional<std::string> key_passphrase()

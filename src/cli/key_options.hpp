@@ -5,6 +5,7 @@
 #include "core/hash.hpp"
 
 #include <cxxopts.hpp>
+#include <openssl/types.h>
 
 #include <filesystem>
 #include <optional>
@@ -38,6 +39,20 @@ void add_kernel_option(cxxopts::Options& options);
 // (`keys` and `config` both do it), saying which configs changed.
 void trust_current_key(const std::filesystem::path& store, std::span<const std::filesystem::path> configs,
                        Output& out);
+
+// --allow-loose-key, for the commands that read private keys (sign, keys, install).
+void add_loose_key_option(cxxopts::Options& options);
+
+// The ssh rule for private keys: a key file that group or others can read or write, and a
+// directory above it (or above a key store) that anyone can write to without the sticky bit,
+// are refused, naming the file and the fix to run; with --allow-loose-key (or `warn_only`, for
+// sign-file) they are used with a warning. What does not exist is left to the loader.
+void guard_private_key(const std::filesystem::path& key, const Invocation& invocation);
+void guard_private_key(const std::filesystem::path& key, bool allow_loose, bool warn_only, Output& out);
+void guard_key_directory(const std::filesystem::path& directory, const Invocation& invocation);
+
+// A warning for an RSA key shorter than core::k_min_rsa_bits; `what` names it.
+void warn_if_short_key(const EVP_PKEY* key, const std::string& what, Output& out);
 
 // The passphrase for an encrypted key: $KBUILD_SIGN_PIN, as the kernel's sign-file reads it.
 [[nodiscard]] std::optional<std::string> key_passphrase();

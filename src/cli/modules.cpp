@@ -6,9 +6,15 @@
 
 namespace ksign::cli {
 
-std::vector<core::ModuleFile> collect_modules_or_explain(std::span<const std::string> arguments, bool recursive)
+std::vector<core::ModuleFile> collect_modules_or_explain(std::span<const std::string> arguments, bool recursive,
+                                                        Output& out)
 {
-  std::vector<core::ModuleFile> modules = core::collect_modules(arguments, recursive);
+  std::vector<core::SkippedLink> skipped;
+  std::vector<core::ModuleFile> modules = core::collect_modules(arguments, recursive, &skipped);
+  for (const core::SkippedLink& link : skipped) {
+    out.info("skipped {}: a symbolic link to {}, outside {}", util::quote(link.link), util::quote(link.target),
+             util::quote(link.directory));
+  }
   if (!modules.empty()) {
     return modules;
   }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "cli/output.hpp"
 #include "core/module_files.hpp"
 
 #include <span>
@@ -11,7 +12,8 @@ namespace ksign::cli {
 
 // core::collect_modules, but an empty result is an error that says why: a directory given
 // without -r/--recursive whose modules are all in subdirectories says so.
+// Symbolic links that were not followed are named, one line each, at normal verbosity.
 [[nodiscard]] std::vector<core::ModuleFile> collect_modules_or_explain(std::span<const std::string> arguments,
-                                                                       bool recursive);
+                                                                       bool recursive, Output& out);
 
 } // namespace ksign::cli

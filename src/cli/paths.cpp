@@ -25,4 +25,18 @@ std::filesystem::path boot_root()
   return "/boot";
 }
 
+std::filesystem::path config_directory()
+{
+  const char* value = std::getenv("KSIGN_CONFIG_DIR");
+  if (value != nullptr && value[0] != '\0') {
+    return value;
+  }
+  return std::filesystem::path(KSIGN_SYSCONFDIR) / "ksign";
+}
+
+std::filesystem::path key_registry()
+{
+  return config_directory() / "keys.d";
+}
+
 } // namespace ksign::cli

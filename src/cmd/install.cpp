@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 // `ksign install`: copy the current key into a kernel headers package (build/certs-local), the
-// way kernel-sign's install-certs.py did, without rsync and without root.
+// way kernel-sign's install-certs.py did, without rsync and without root. With --public only the
+// certificates go into the package; the private key stays in the key store, found through a
+// link named after its key id (core::register_key_directory).
 
 #include "cli/key_options.hpp"
 #include "cli/options.hpp"
 #include "cli/output.hpp"
+#include "cli/paths.hpp"
 #include "cmd/commands.hpp"
 #include "core/certificate.hpp"
 #include "core/kconfig.hpp"
@@ -27,7 +30,13 @@ void add_install_options(cxxopts::Options& options)
   options.add_options()
     ("config", "the kernel config whose CONFIG_SYSTEM_TRUSTED_KEYS must hold the key (default: ./.config when present)",
      cxxopts::value<std::string>(), "FILE")
-    ("allow-untrusted-key", "install the key even when the config does not trust it");
+    ("allow-untrusted-key", "install the key even when the config does not trust it")
+    ("public", "install the certificates only; the private key stays in the key store, found through "
+               "a link named after its key id (see --register)")
+    ("register", "with --public: put that link in DIR (default: $KSIGN_CONFIG_DIR/keys.d, else "
+                 "/etc/ksign/keys.d; in a PKGBUILD: \"$pkgdir/etc/ksign/keys.d\")",
+     cxxopts::value<std::string>(), "DIR");
+  cli::add_loose_key_option(options);
 }
 
 // A headers package whose key the kernel does not trust signs modules that kernel refuses:
@@ -72,10 +81,29 @@ void require_trusted_by_config(cli::Invocation& invocation)
 
 int run_install(cli::Invocation& invocation)
 {
+  const cxxopts::ParseResult& result = invocation.options;
+  const bool public_only = result.count("public") > 0;
+  if (result.count("register") > 0 && !public_only) {
+    throw Error(Errc::usage, "--register goes with --public");
+  }
   const fs::path destination = invocation.operands.front();
   require_trusted_by_config(invocation);
-  const fs::path copied = core::install_current_key(invocation.key_store, destination);
+  cli::guard_key_directory(invocation.key_store, invocation);
+  const core::KeyFiles files = core::current_key_files(invocation.key_store);
+  for (const std::string_view name : {core::k_key_pem, core::k_private_pem}) {
+    cli::guard_private_key(files.directory / name, invocation);
+  }
+  for (const fs::path& removed : core::remove_unfinished_entries(destination, false)) {
+    invocation.out.info("removed {}, left unfinished by an interrupted run", util::quote(removed));
+  }
+  const fs::path copied = core::install_current_key(
+    invocation.key_store, destination, public_only ? core::InstallWhat::certificates : core::InstallWhat::everything);
   invocation.out.detail("installed {} as {}", util::quote(copied), util::quote(destination / core::k_current_link));
+  if (public_only) {
+    const fs::path registry = cli::optional_string(result, "register").value_or(cli::key_registry().string());
+    const fs::path link = core::register_key_directory(registry, files.directory);
+    invocation.out.detail("{} -> {}", util::quote(link), util::quote(fs::read_symlink(link)));
+  }
   return cli::exit_success;
 }
 
@@ -85,10 +113,13 @@ const Command cmd_install = {
   .name = "install",
   .summary = "copy the current key into a kernel headers package",
   .description = "Copy the current key directory and the 'current' link of a key store into DEST,\n"
-                 "creating DEST, e.g. in a PKGBUILD's _package-headers():\n"
+                 "creating DEST (0755 at most), e.g. in a PKGBUILD's _package-headers():\n"
                  "  ksign install \"$builddir/certs-local\"\n"
                  "Certificates and the key directory are readable by everyone (verify needs them),\n"
-                 "private keys stay 0600. Refuses when ./.config (or --config) does not trust the key.",
+                 "private keys stay 0600. Refuses when ./.config (or --config) does not trust the key.\n"
+                 "With --public only the certificates are copied, and a link named after the key id\n"
+                 "tells 'ksign sign --kernel' and DKMS where the private key is:\n"
+                 "  ksign install --public \"$builddir/certs-local\" --register \"$pkgdir/etc/ksign/keys.d\"",
   .operands = "<dest>",
   .min_operands = 1,
   .max_operands = 1,

@@ -46,6 +46,7 @@ void add_keys_options(cxxopts::Options& options)
     ("show", "describe the current key (type, hash, age, next refresh, key id) and which installed "
              "kernels carry it; changes nothing")
     ("json", "with --show: print it as JSON");
+  cli::add_loose_key_option(options);
 }
 
 // The certificate's subject names the host and the day, so `ksign verify` and the kernel's
@@ -224,7 +225,11 @@ int run_keys(cli::Invocation& invocation)
     core::require_can_generate(from_configs->key_type);
   }
 
+  cli::guard_key_directory(store, invocation);
   const core::KeyStoreLock lock(store);
+  for (const fs::path& removed : core::remove_unfinished_entries(store, true)) {
+    out.info("removed {}, left unfinished by an interrupted run", util::quote(removed));
+  }
   if (given_period) {
     core::record_refresh_period(store, *given_period);
   }
@@ -239,6 +244,12 @@ int run_keys(cli::Invocation& invocation)
     out.info("new {} key ({}) in {}: {}", core::key_type_name(wanted.key_type), core::hash_name(wanted.hash),
              util::quote(directory), reason_text(*reason, policy));
   } else {
+    for (const std::string_view name : {core::k_key_pem, core::k_private_pem}) {
+      cli::guard_private_key(current->directory / name, invocation);
+    }
+    const core::KeyFiles files = core::current_key_files(store);
+    cli::warn_if_short_key(X509_get0_pubkey(core::load_certificate(files.certificate).get()),
+                           "the current key " + util::quote(files.key), out);
     out.detail("keeping the current key {}", util::quote(current->directory));
     if (!configs.empty() && core::complete_key_directory(current->directory)) {
       out.info("added {} to {}", core::k_cert_pem, util::quote(current->directory));

@@ -10,6 +10,7 @@
 #include "core/compress.hpp"
 #include "core/module_files.hpp"
 #include "core/module_signer.hpp"
+#include "util/cleanup.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/staged_committer.hpp"
@@ -21,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <set>
 
 namespace ksign::cmd {
 
@@ -86,6 +88,36 @@ void add_sign_options(cxxopts::Options& options)
     ("compress-level", "level for recompressing " + module_suffix_list(true) + " modules (default: the kernel's)",
      cxxopts::value<int>(), "N");
   cli::add_kernel_option(options);
+  cli::add_loose_key_option(options);
+}
+
+// Temporaries of ksign runs that were killed (their pid is gone) in the directories this run
+// writes to: removed, and named with -v.
+void tidy_after_killed_runs(const std::vector<core::ModuleFile>& modules,
+                             const std::optional<std::filesystem::path>& output, cli::Output& out)
+{
+  std::set<std::filesystem::path> directories;
+  const auto add = [&](const std::filesystem::path& file) {
+    directories.insert(file.has_parent_path() ? file.parent_path() : std::filesystem::path("."));
+  };
+  if (output) {
+    add(*output);
+  } else {
+    for (const core::ModuleFile& module : modules) {
+      std::error_code ec;
+      add(module.path);
+      add(std::filesystem::canonical(module.path, ec)); // where a symbolic link's file is written
+      for (const std::filesystem::path& name : module.hard_links) {
+        add(name);
+      }
+    }
+  }
+  const auto module_name = [](std::string_view base) { return core::has_module_name(std::string(base)); };
+  for (const std::filesystem::path& directory : directories) {
+    for (const std::filesystem::path& removed : util::remove_dead_temporaries(directory, module_name)) {
+      out.detail("removed {}, left by an interrupted run", util::quote(removed));
+    }
+  }
 }
 
 int run_sign(cli::Invocation& invocation)
@@ -116,8 +148,10 @@ int run_sign(cli::Invocation& invocation)
   settings.signer_id = result.count("keyid") > 0 ? core::SignerIdKind::subject_key_id
                                                  : core::SignerIdKind::issuer_and_serial;
 
+  cli::guard_private_key(source.key, invocation);
   auto key = std::make_shared<core::SigningKey>(
     core::load_signing_key(source.key, source.certificate, cli::key_passphrase()));
+  cli::warn_if_short_key(key->key.get(), "the key " + util::quote(source.key), out);
   if (core::is_ml_dsa(key->type) && settings.hash != core::HashAlgo::sha512) {
     throw Error(Errc::usage, "--hash: ML-DSA module signatures use sha512");
   }
@@ -127,7 +161,7 @@ int run_sign(cli::Invocation& invocation)
   const core::ModuleSigner signer(std::move(key), settings);
 
   const std::vector<core::ModuleFile> modules =
-    cli::collect_modules_or_explain(arguments, result.count("recursive") > 0);
+    cli::collect_modules_or_explain(arguments, result.count("recursive") > 0, out);
   std::optional<std::filesystem::path> output;
   if (output_name) {
     if (modules.size() != 1) {
@@ -138,6 +172,8 @@ int run_sign(cli::Invocation& invocation)
   if (settings.compression_level != core::k_default_level) {
     check_level_fits_modules(settings.compression_level, modules);
   }
+
+  tidy_after_killed_runs(modules, output, out);
 
   std::atomic<std::size_t> failures{0};
   const auto report = [&](const std::filesystem::path& path, const std::string& problem) {
@@ -164,11 +200,27 @@ int run_sign(cli::Invocation& invocation)
                                     modules.size() > 1 ? util::StagedCommitter::Mode::background
                                                        : util::StagedCommitter::Mode::in_caller);
     util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
-      const std::filesystem::path& path = modules[index].path;
+      const core::ModuleFile& module = modules[index];
+      const std::filesystem::path& path = module.path;
       try {
+        if (!output && module.link_count > 1 + module.hard_links.size()) {
+          // Renaming a signed file over one name would leave the other names unsigned.
+          throw Error(Errc::failure, fmt::format(
+            "it has {} names (hard links) and only {} of them {} among the modules given; ksign signs every "
+            "name of a file or none: give them all (their directory, with -r), or make this one a file of "
+            "its own ('cp {} tmp && mv tmp {}')",
+            module.link_count, 1 + module.hard_links.size(), module.hard_links.empty() ? "is" : "are",
+            path.string(), path.string()));
+        }
         util::StagedFile staged;
         const core::SignOutcome outcome = signer.stage_file(path, output.value_or(path), staged);
+        if (!output) {
+          staged.hard_links = module.hard_links;
+        }
         descriptions[index] = util::quote(path)
+                              + (module.hard_links.empty() || output
+                                   ? std::string()
+                                   : fmt::format(" and its {} other names", module.hard_links.size()))
                               + (outcome.compression == core::Compression::none
                                    ? std::string()
                                    : " (" + std::string(core::compression_name(outcome.compression)) + ")")

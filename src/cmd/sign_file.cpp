@@ -16,6 +16,8 @@
 
 #include <fmt/core.h>
 
+#include <sys/stat.h>
+
 #include <memory>
 #include <optional>
 #include <vector>
@@ -155,6 +157,9 @@ int run_sign_file(std::span<const std::string> args)
   settings.hash = cli::chosen_hash(hash_name, std::nullopt, "<hash algo>");
   settings.owner_best_effort = true;
   settings.signer_id = parsed.key_id ? core::SignerIdKind::subject_key_id : core::SignerIdKind::issuer_and_serial;
+  // Only a warning here: DKMS's own mok.key is not always 0600, and Kbuild calls us unattended.
+  cli::Output out("sign-file");
+  cli::guard_private_key(key_file, false, true, out);
   auto key = std::make_shared<core::SigningKey>(core::load_signing_key(key_file, cert_file, cli::key_passphrase()));
   if (parsed.key_id && !core::has_subject_key_id(key->certificate)) {
     throw Error(Errc::failure, "-k: " + std::string(core::k_no_subject_key_id));
@@ -164,6 +169,13 @@ int run_sign_file(std::span<const std::string> args)
   if (parsed.detached_only) {
     write_p7s(module, for_module(module, [&] { return signer.detached_signature(module); }));
     return cli::exit_success;
+  }
+  struct stat st {};
+  if (dest == module && ::stat(module.c_str(), &st) == 0 && st.st_nlink > 1) {
+    // The kernel's sign-file splits them too; ksign sign keeps them together.
+    out.warning("{} has {} names (hard links): as with the kernel's sign-file, only this one gets the signed "
+                "module ('ksign sign' with every name keeps them one file)",
+                util::quote(module), st.st_nlink);
   }
   const core::SignOutcome outcome = for_module(module, [&] { return signer.sign_file(module, dest); });
   warn_if_owner_lost(dest, outcome);

@@ -401,7 +401,7 @@ int run_verify(cli::Invocation& invocation)
     }
   }
   if (!json || (modules.empty() && missing.empty())) {
-    modules = cli::collect_modules_or_explain(arguments, recursive);
+    modules = cli::collect_modules_or_explain(arguments, recursive, out);
   }
   std::vector<ModuleResult> results(modules.size());
   out.start_progress("verifying", modules.size());

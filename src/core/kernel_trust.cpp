@@ -33,7 +33,7 @@ std::vector<TrustSource> kernel_trust_sources(const fs::path& moduledir, std::st
     sources.push_back({build_key, "the kernel build's own key"});
   }
   try {
-    sources.push_back({current_key_files(kernel_key_store(moduledir, release)).certificate, "ksign key (certs-local)"});
+    sources.push_back({current_certificate_files(kernel_key_store(moduledir, release)).certificate, "ksign key (certs-local)"});
   } catch (const Error& e) {
     // no ksign key store installed with this kernel, or one the caller may not read
     if (e.code() == Errc::permission && unreadable != nullptr) {

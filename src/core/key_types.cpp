@@ -71,4 +71,13 @@ KeyType key_type_of(const EVP_PKEY* key)
   return KeyType::other;
 }
 
+std::optional<int> short_rsa_key_bits(const EVP_PKEY* key)
+{
+  if (key_type_of(key) != KeyType::rsa) {
+    return std::nullopt;
+  }
+  const int bits = EVP_PKEY_get_bits(key);
+  return bits < k_min_rsa_bits ? std::optional<int>(bits) : std::nullopt;
+}
+
 } // namespace ksign::core

@@ -23,4 +23,11 @@ enum class KeyType { rsa, ec, ml_dsa_44, ml_dsa_65, ml_dsa_87, other };
 // OpenSSL's name for the key type ("RSA", "EC", "ML-DSA-65"), or nullptr for `other`.
 [[nodiscard]] const char* openssl_key_name(KeyType type);
 
+// RSA keys shorter than this can be factored with public effort (NIST SP 800-57 retired them).
+inline constexpr int k_min_rsa_bits = 2048;
+
+// An RSA key shorter than k_min_rsa_bits: its length in bits; otherwise (a long enough RSA key,
+// any other type) nullopt.
+[[nodiscard]] std::optional<int> short_rsa_key_bits(const EVP_PKEY* key);
+
 } // namespace ksign::core

@@ -3,6 +3,7 @@
 
 #include "core/certificate.hpp"
 #include "core/keygen.hpp"
+#include "util/cleanup.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/strings.hpp"
@@ -42,6 +43,15 @@ void require_search_permission(const fs::path& directory, std::string_view name)
 
 KeyFiles current_key_files(const fs::path& store)
 {
+  KeyFiles files = current_certificate_files(store);
+  if (files.key.empty()) {
+    throw Error(Errc::failure, "key directory " + util::quote(files.directory) + " has no " + std::string(k_private_pem));
+  }
+  return files;
+}
+
+KeyFiles current_certificate_files(const fs::path& store)
+{
   const fs::path link = store / k_current_link;
   std::error_code ec;
   require_search_permission(store, k_current_link);
@@ -54,19 +64,19 @@ KeyFiles current_key_files(const fs::path& store)
     throw Error(Errc::failure, "cannot resolve " + util::quote(link) + ": " + ec.message());
   }
   require_search_permission(files.directory, k_key_pem);
-  files.key = files.directory / k_key_pem;
-  if (!fs::exists(files.key)) {
-    files.key = files.directory / k_private_pem;
+  for (const std::string_view name : {k_key_pem, k_private_pem}) {
+    if (fs::exists(files.directory / name)) {
+      files.key = files.directory / name;
+      break;
+    }
   }
   files.certificate = files.directory / k_cert_der;
   if (!fs::exists(files.certificate)) {
     files.certificate = files.directory / k_cert_pem;
   }
-  for (const fs::path& needed : {files.key, files.certificate}) {
-    if (!fs::exists(needed)) {
-      throw Error(Errc::failure, "key directory " + util::quote(files.directory) + " has no "
-                                  + needed.filename().string());
-    }
+  if (!fs::exists(files.certificate)) {
+    throw Error(Errc::failure, "key directory " + util::quote(files.directory) + " has no "
+                                + files.certificate.filename().string());
   }
   const fs::path hash_path = files.directory / k_hash_file;
   if (fs::exists(hash_path)) {
@@ -280,9 +290,65 @@ std::optional<RefreshReason> refresh_reason(const std::optional<CurrentKey>& cur
   return std::nullopt;
 }
 
+namespace {
+
+// Hidden names of half-made entries: ".new-<pid>-<tag>" directories, ".current-<pid>-<tag>" links.
+constexpr std::string_view k_staging_prefix = ".new-";
+constexpr std::string_view k_link_prefix = ".current-";
+
+bool no_base(std::string_view /*base*/)
+{
+  return false;
+}
+
+fs::path staging_directory(const fs::path& parent)
+{
+  return parent / util::temporary_name("", k_staging_prefix, "");
+}
+
+// The name the versions before pids were in the names used: ".new-<tag>".
+bool is_pidless_staging_name(std::string_view name)
+{
+  if (!name.starts_with(k_staging_prefix) || name.size() != k_staging_prefix.size() + 8) {
+    return false;
+  }
+  return std::all_of(name.begin() + static_cast<std::ptrdiff_t>(k_staging_prefix.size()), name.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
+}
+
+} // namespace
+
+std::vector<fs::path> remove_unfinished_entries(const fs::path& directory, bool locked)
+{
+  std::vector<fs::path> removed = util::remove_dead_temporaries(directory, no_base, k_staging_prefix, "", true);
+  for (const std::vector<fs::path>& more :
+       {util::remove_dead_temporaries(directory, no_base, k_link_prefix, ""),
+        // Files being replaced in the store itself (.refresh): any ksign temporary is ours.
+        util::remove_dead_temporaries(directory, [](std::string_view) { return true; })}) {
+    removed.insert(removed.end(), more.begin(), more.end());
+  }
+  if (locked) {
+    // Older runs named them without their pid; under the lock none of them is still being written.
+    std::error_code ec;
+    for (fs::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code entry_ec;
+      if (is_pidless_staging_name(it->path().filename().native()) && it->is_directory(entry_ec)
+          && !it->is_symlink(entry_ec) && fs::remove_all(it->path(), entry_ec) != static_cast<std::uintmax_t>(-1)
+          && !entry_ec) {
+        removed.push_back(it->path());
+      }
+    }
+  }
+  std::sort(removed.begin(), removed.end());
+  return removed;
+}
+
 fs::path write_key_directory(const fs::path& store, const SigningKey& key, HashAlgo hash)
 {
-  const fs::path staging = store / (".new-" + util::random_tag());
+  // A signal waits until the directory is complete and renamed (a few milliseconds); SIGKILL
+  // leaves the hidden directory, which the next run removes (remove_unfinished_entries).
+  const util::SignalsDeferred deferred;
+  const fs::path staging = staging_directory(store);
   make_directory(staging, 0700);
   try {
     const std::string private_pem = private_key_pem(key.key.get());
@@ -318,8 +384,9 @@ fs::path write_key_directory(const fs::path& store, const SigningKey& key, HashA
 
 void switch_current(const fs::path& store, const fs::path& directory)
 {
+  const util::SignalsDeferred deferred;
   const fs::path link = store / k_current_link;
-  const fs::path temporary = store / (".current-" + util::random_tag());
+  const fs::path temporary = store / util::temporary_name("", k_link_prefix, "");
   if (::symlink(directory.filename().c_str(), temporary.c_str()) != 0) {
     throw_errno("cannot create a link in", store);
   }
@@ -406,27 +473,56 @@ std::vector<fs::path> prune_key_directories(const fs::path& store, std::size_t k
   return removed;
 }
 
-fs::path install_current_key(const fs::path& store, const fs::path& destination)
+namespace {
+
+// mkdir -p, each new directory 0755 less the umask: never wider, whatever the umask.
+void make_directories(const fs::path& path)
+{
+  std::error_code ec;
+  if (path.empty() || fs::is_directory(path, ec)) {
+    return;
+  }
+  if (path.has_parent_path() && path.parent_path() != path) {
+    make_directories(path.parent_path());
+  }
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    throw_errno("cannot create", path);
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    throw Error(Errc::failure, "cannot create " + util::quote(path) + ": not a directory");
+  }
+  // mkdir applies the umask; a umask of 000 would still give 0755, as asked. Only narrower.
+}
+
+bool is_private_key_file(std::string_view name)
+{
+  return name == k_key_pem || name == k_private_pem;
+}
+
+} // namespace
+
+fs::path install_current_key(const fs::path& store, const fs::path& destination, InstallWhat what)
 {
   const KeyFiles files = current_key_files(store);
-  std::error_code ec;
-  fs::create_directories(destination, ec);
-  if (ec) {
-    throw Error(Errc::failure, "cannot create " + util::quote(destination) + ": " + ec.message());
-  }
+  make_directories(destination);
   // Copy under a hidden name, then rename: the destination never holds half a key directory.
   // It is world-readable (0755) so that `verify` and `keys --show` read its certificates
   // without root; the private keys in it keep their 0600.
-  const fs::path staging = destination / (".new-" + util::random_tag());
+  const util::SignalsDeferred deferred;
+  const fs::path staging = staging_directory(destination);
   make_directory(staging, 0755);
   const fs::path target = destination / files.directory.filename();
+  std::error_code ec;
   try {
     for (const fs::directory_entry& entry : fs::directory_iterator(files.directory)) {
-      if (!entry.is_regular_file()) {
+      const std::string name = entry.path().filename().string();
+      if (!entry.is_regular_file() || (what == InstallWhat::certificates && is_private_key_file(name))) {
         continue; // kernel-sign stores hold only files; anything else is not ours to copy
       }
-      // copy_file keeps the permission bits (0600 private keys stay 0600).
-      fs::copy_file(entry.path(), staging / entry.path().filename());
+      // Private keys 0600 whatever their source had; nothing wider than 0755 (no group or other write).
+      const mode_t mode = is_private_key_file(name) ? 0600 : static_cast<mode_t>(fs::status(entry.path()).permissions()) & 0755;
+      write_bytes(staging / name, util::read_file(entry.path()), mode);
     }
     if (fs::exists(fs::symlink_status(target, ec))) {
       fs::remove_all(target);
@@ -446,6 +542,61 @@ fs::path install_current_key(const fs::path& store, const fs::path& destination)
   return target;
 }
 
+std::string key_link_name(const X509* certificate)
+{
+  const std::string key_id = subject_key_id_hex(certificate);
+  return key_id.empty() ? "sha256-" + fingerprint_sha256(certificate) : key_id;
+}
+
+fs::path register_key_directory(const fs::path& registry, const fs::path& key_directory)
+{
+  std::error_code ec;
+  const fs::path absolute = fs::canonical(key_directory, ec);
+  if (ec) {
+    throw Error(Errc::failure, "cannot resolve " + util::quote(key_directory) + ": " + ec.message());
+  }
+  const X509Ptr certificate = load_certificate(absolute / k_cert_der);
+  make_directories(registry);
+  const fs::path link = registry / key_link_name(certificate.get());
+  const util::SignalsDeferred deferred;
+  const fs::path temporary = registry / util::temporary_name("", k_link_prefix, "");
+  const std::size_t token = util::remember_temporary(temporary);
+  if (::symlink(absolute.c_str(), temporary.c_str()) != 0) {
+    const int saved = errno;
+    util::forget_temporary(token);
+    errno = saved;
+    throw_errno("cannot create a link in", registry);
+  }
+  if (::rename(temporary.c_str(), link.c_str()) != 0) {
+    const int saved = errno;
+    ::unlink(temporary.c_str());
+    util::forget_temporary(token);
+    errno = saved;
+    throw_errno("cannot create", link);
+  }
+  util::forget_temporary(token);
+  return link;
+}
+
+RegisteredKey find_registered_key(const fs::path& registry, const fs::path& certificate_file)
+{
+  const X509Ptr certificate = load_certificate(certificate_file);
+  RegisteredKey found;
+  found.link = registry / key_link_name(certificate.get());
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(found.link, ec))) {
+    return found;
+  }
+  for (const std::string_view name : {k_key_pem, k_private_pem}) {
+    const fs::path key = found.link / name;
+    if (fs::is_regular_file(key, ec)) {
+      found.key = key;
+      break;
+    }
+  }
+  return found;
+}
+
 std::vector<KernelKey> installed_kernel_keys(const fs::path& moduledir)
 {
   std::vector<KernelKey> kernels;
@@ -456,7 +607,7 @@ std::vector<KernelKey> installed_kernel_keys(const fs::path& moduledir)
     }
     KernelKey kernel{entry.path().filename().string(), {}, {}, {}, std::nullopt};
     try {
-      const KeyFiles files = current_key_files(kernel_key_store(moduledir, kernel.release));
+      const KeyFiles files = current_certificate_files(kernel_key_store(moduledir, kernel.release));
       const X509Ptr certificate = load_certificate(files.certificate);
       kernel.key_id = subject_key_id_hex(certificate.get());
       kernel.fingerprint = fingerprint_sha256(certificate.get());

@@ -51,6 +51,10 @@ struct KeyFiles
 // naming what is missing when there is no usable current key.
 [[nodiscard]] KeyFiles current_key_files(const std::filesystem::path& store);
 
+// The same for a key directory that may hold certificates only (ksign install --public): `key`
+// is then empty.
+[[nodiscard]] KeyFiles current_certificate_files(const std::filesystem::path& store);
+
 // Where an installed kernel keeps its ksign keys: <moduledir>/<kernel_release>/build/certs-local.
 [[nodiscard]] std::filesystem::path kernel_key_store(const std::filesystem::path& moduledir,
                                                      std::string_view kernel_release);
@@ -146,6 +150,14 @@ struct RefreshReason
 std::filesystem::path write_key_directory(const std::filesystem::path& store, const SigningKey& key,
                                           HashAlgo hash);
 
+// Remove what runs stopped by SIGKILL or a crash left in `directory` (a key store or an
+// install destination), when their process is gone: hidden ".new-<pid>-<tag>" key directories,
+// which may hold private keys, ".current-<pid>-<tag>" links and util::temporary_name files.
+// With `locked` (the caller holds the store's KeyStoreLock) also the ".new-<tag>" directories
+// of versions without pids in the names. Returns what was removed. (Other signals wait for a
+// key directory to be complete, so they leave nothing.)
+std::vector<std::filesystem::path> remove_unfinished_entries(const std::filesystem::path& directory, bool locked);
+
 // Point store/current at `directory` (a child of `store`): a relative symlink made under a
 // temporary name and renamed over `current`, so readers see the old or the new key, never none.
 void switch_current(const std::filesystem::path& store, const std::filesystem::path& directory);
@@ -167,11 +179,35 @@ bool complete_key_directory(const std::filesystem::path& directory);
 // the removed directories.
 std::vector<std::filesystem::path> prune_key_directories(const std::filesystem::path& store, std::size_t keep);
 
-// Copy the current key directory (files and modes) and the `current` link into `destination`,
-// creating it; what a kernel headers package installs as build/certs-local. The copied
-// directory is 0755 (certificates readable by all), private key files stay 0600. Returns the copied
-// key directory inside `destination`.
-std::filesystem::path install_current_key(const std::filesystem::path& store,
-                                          const std::filesystem::path& destination);
+// What install_current_key copies: the whole key directory, or all but the private key files.
+enum class InstallWhat { everything, certificates };
+
+// Copy the current key directory and the `current` link into `destination`, creating it and
+// its parents (0755 at most); what a kernel headers package installs as build/certs-local.
+// The key directory is 0755 (certificates readable by all); private key files are written 0600, other files keep their mode less group and other write,
+// whatever the umask. Returns the copied key directory inside `destination`.
+std::filesystem::path install_current_key(const std::filesystem::path& store, const std::filesystem::path& destination,
+                                          InstallWhat what = InstallWhat::everything);
+
+// Kernels installed with certificates only find their private key through a registry: a
+// directory (by default /etc/ksign/keys.d) of symbolic links, each named after a certificate's
+// subjectKeyIdentifier in lower-case hex ("sha256-<fingerprint>" without one) and pointing at
+// the key directory, in its owner's key store, that holds the private key.
+[[nodiscard]] std::string key_link_name(const X509* certificate);
+
+// Link registry/<key id> to `key_directory` (made absolute), creating `registry` (0755 at
+// most) when needed and replacing an older link of that name atomically. Returns the link.
+std::filesystem::path register_key_directory(const std::filesystem::path& registry,
+                                             const std::filesystem::path& key_directory);
+
+struct RegisteredKey
+{
+  std::filesystem::path link; // registry/<key id>, whether or not it exists
+  std::filesystem::path key;  // the private key file through it; empty when there is none
+};
+
+// The private key `registry` names for the certificate in `certificate_file`.
+[[nodiscard]] RegisteredKey find_registered_key(const std::filesystem::path& registry,
+                                                const std::filesystem::path& certificate_file);
 
 } // namespace ksign::core

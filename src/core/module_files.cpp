@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <map>
 #include <set>
 
 namespace ksign::core {
@@ -51,13 +52,46 @@ std::vector<fs::path> directories_among(std::span<const std::string> arguments)
   return directories;
 }
 
-std::vector<ModuleFile> collect_modules(std::span<const std::string> arguments, bool recursive)
+namespace {
+
+// A name of a file, comparable however it was spelled: its directory resolved.
+fs::path name_key(const fs::path& path)
+{
+  std::error_code ec;
+  const fs::path parent = fs::canonical(path.has_parent_path() ? path.parent_path() : fs::path("."), ec);
+  return ec ? path.lexically_normal() : parent / path.filename();
+}
+
+bool is_inside(const fs::path& path, const fs::path& directory)
+{
+  const fs::path relative = path.lexically_relative(directory);
+  return !relative.empty() && *relative.begin() != "..";
+}
+
+} // namespace
+
+std::vector<ModuleFile> collect_modules(std::span<const std::string> arguments, bool recursive,
+                                        std::vector<SkippedLink>* skipped)
 {
   std::vector<ModuleFile> modules;
-  std::set<fs::path> seen;
-  const auto add = [&](const fs::path& path, std::uintmax_t size) {
-    if (seen.insert(path.lexically_normal()).second) {
-      modules.push_back({path, size});
+  std::map<std::pair<dev_t, ino_t>, std::size_t> by_file; // (device, inode) -> index in modules
+  std::vector<std::set<fs::path>> names;                  // per module, its names seen (name_key)
+  // `path` names a file; `real_name` is the directory entry holding it (path itself, or where
+  // the symbolic link `path` finally leads).
+  const auto add = [&](const fs::path& path, const fs::path& real_name) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      return;
+    }
+    const fs::path key = name_key(real_name);
+    const auto [it, is_new] = by_file.try_emplace({st.st_dev, st.st_ino}, modules.size());
+    if (is_new) {
+      modules.push_back({path, static_cast<std::uintmax_t>(st.st_size), {}, static_cast<std::uintmax_t>(st.st_nlink)});
+      names.push_back({key});
+    } else if (names[it->second].insert(key).second) {
+      modules[it->second].hard_links.push_back(real_name);
+    } else if (path == real_name && fs::is_symlink(fs::symlink_status(modules[it->second].path))) {
+      modules[it->second].path = path; // found through a link first: named by the file itself
     }
   };
   for (const std::string& argument : arguments) {
@@ -68,14 +102,30 @@ std::vector<ModuleFile> collect_modules(std::span<const std::string> arguments, 
       throw Error(Errc::failure, "cannot find " + util::quote(path) + (ec ? ": " + ec.message() : ""));
     }
     if (!fs::is_directory(status)) {
-      add(path, fs::file_size(path, ec));
+      add(path, fs::is_symlink(fs::symlink_status(path, ec)) ? fs::canonical(path, ec) : path);
       continue;
     }
+    const fs::path tree = fs::canonical(path, ec);
     const auto consider = [&](const fs::directory_entry& entry) {
       std::error_code entry_ec;
-      if (entry.is_regular_file(entry_ec) && has_module_name(entry.path())) {
-        add(entry.path(), entry.file_size(entry_ec));
+      if (!entry.is_regular_file(entry_ec) || !has_module_name(entry.path())) {
+        return;
       }
+      if (!entry.is_symlink(entry_ec)) {
+        add(entry.path(), entry.path());
+        return;
+      }
+      const fs::path target = fs::canonical(entry.path(), entry_ec);
+      if (entry_ec) {
+        return;
+      }
+      if (!is_inside(target, tree)) {
+        if (skipped != nullptr) {
+          skipped->push_back({entry.path(), target, path});
+        }
+        return;
+      }
+      add(entry.path(), target);
     };
     if (recursive) {
       for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "util/file.hpp"
 
+#include "util/cleanup.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
@@ -153,9 +154,58 @@ void write_all(int fd, std::span<const ByteView> parts, const fs::path& path)
 
 } // namespace
 
-StagedFile stage_file(const fs::path& target, std::span<const ByteView> parts, const ReplaceOptions& options,
+fs::path replacement_target(const fs::path& path)
+{
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
+    return path;
+  }
+  std::error_code ec;
+  fs::path resolved = fs::canonical(path, ec);
+  if (ec) {
+    throw Error(Errc::failure, "cannot follow the symbolic link " + quote(path) + ": " + ec.message());
+  }
+  return resolved;
+}
+
+namespace {
+
+// Remove a staged temporary that will not be renamed.
+void discard(const StagedFile& file) noexcept
+{
+  ::unlink(file.temporary.c_str());
+  forget_temporary(file.cleanup_token);
+}
+
+// Link `file`'s temporary to each of its hard links' names, atomically for each name. Returns
+// an error message, empty on success.
+std::string relink_hard_links(const StagedFile& file)
+{
+  for (const fs::path& name : file.hard_links) {
+    const fs::path directory = name.has_parent_path() ? name.parent_path() : fs::path(".");
+    const fs::path temporary = directory / temporary_name(name.filename().native());
+    const std::size_t token = remember_temporary(temporary);
+    std::string error;
+    if (::link(file.temporary.c_str(), temporary.c_str()) != 0) {
+      error = "cannot link " + quote(name) + " to the signed file: " + std::strerror(errno);
+    } else if (::rename(temporary.c_str(), name.c_str()) != 0) {
+      error = "cannot replace " + quote(name) + ": " + std::strerror(errno);
+      ::unlink(temporary.c_str());
+    }
+    forget_temporary(token);
+    if (!error.empty()) {
+      return error;
+    }
+  }
+  return {};
+}
+
+} // namespace
+
+StagedFile stage_file(const fs::path& given_target, std::span<const ByteView> parts, const ReplaceOptions& options,
                       Durability durability)
 {
+  const fs::path target = replacement_target(given_target);
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
 
   // Mode and owner: from the reference file, else from the target, else new.
@@ -171,19 +221,27 @@ StagedFile stage_file(const fs::path& target, std::span<const ByteView> parts, c
   fs::path temporary;
   bool owner_kept = true;
   Fd fd;
+  std::size_t token = 0;
   for (int attempt = 0; attempt < 100 && !fd; ++attempt) {
-    std::string name(1, '.');
-    name += target.filename().native();
-    name += ".ksign-";
-    name += random_tag();
-    temporary = directory / name;
+    temporary = directory / temporary_name(target.filename().native());
+    // Remembered before it exists: a signal between open and remember would leave it behind.
+    token = remember_temporary(temporary);
     fd = Fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!fd && errno != EEXIST) {
-      throw_errno("cannot create a temporary file in", directory, errno);
+    if (!fd) {
+      const int err = errno;
+      forget_temporary(token);
+      if (err != EEXIST) {
+        throw_errno("cannot create a temporary file in", directory, err);
+      }
     }
   }
   if (!fd) {
     throw Error(Errc::failure, "cannot create a temporary file in " + quote(directory));
+  }
+  if (cleanup_started()) {
+    // The cleanup handler may have swept before the file existed; the process is ending.
+    ::unlink(temporary.c_str());
+    throw Error(Errc::failure, "interrupted");
   }
 
   try {
@@ -216,9 +274,11 @@ StagedFile stage_file(const fs::path& target, std::span<const ByteView> parts, c
     }
   } catch (...) {
     ::unlink(temporary.c_str());
+    forget_temporary(token);
     throw;
   }
-  return {temporary, target, owner_kept};
+  StagedFile staged{temporary, target, owner_kept, {}, token};
+  return staged;
 }
 
 void replace_file_atomically(const fs::path& target, std::span<const ByteView> parts,
@@ -260,25 +320,34 @@ std::vector<std::string> commit_staged(std::span<const StagedFile> files)
     }
   }
   for (std::size_t i = 0; i < files.size(); ++i) {
+    std::string& error = errors[i];
     if (!sync_error.empty()) {
-      errors[i] = sync_error;
-    } else if (::rename(files[i].temporary.c_str(), files[i].target.c_str()) != 0) {
-      errors[i] = "cannot replace " + quote(files[i].target) + ": " + std::strerror(errno);
-    } else {
-      continue;
+      error = sync_error;
+    } else if (error = relink_hard_links(files[i]);
+               error.empty() && ::rename(files[i].temporary.c_str(), files[i].target.c_str()) != 0) {
+      error = "cannot replace " + quote(files[i].target) + ": " + std::strerror(errno);
     }
-    ::unlink(files[i].temporary.c_str());
+    if (error.empty()) {
+      forget_temporary(files[i].cleanup_token);
+    } else {
+      discard(files[i]);
+    }
   }
   return errors;
 }
 
 void rename_staged(const StagedFile& file)
 {
+  if (std::string error = relink_hard_links(file); !error.empty()) {
+    discard(file);
+    throw Error(Errc::failure, error);
+  }
   if (::rename(file.temporary.c_str(), file.target.c_str()) != 0) {
     const int err = errno;
-    ::unlink(file.temporary.c_str());
+    discard(file);
     throw_errno("cannot replace", file.target, err);
   }
+  forget_temporary(file.cleanup_token);
 }
 
 void replace_file_atomically(const fs::path& target, ByteView data, const ReplaceOptions& options)

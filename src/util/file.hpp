@@ -56,6 +56,9 @@ struct ReplaceOptions
 // Replace `target` by the concatenation of `parts`, atomically: a temporary file in the same
 // directory is written with one writev, fsynced, given the old file's mode and owner, and
 // renamed over `target`. On any failure `target` is left as it was and the temporary is removed.
+// A `target` that is a symbolic link is kept: the file it points to is replaced (see
+// replacement_target). Temporaries are named by util::temporary_name and removed by the
+// cleanup handlers (util/cleanup.hpp) when a signal stops the run.
 void replace_file_atomically(const std::filesystem::path& target, std::span<const ByteView> parts,
                              const ReplaceOptions& options = {});
 
@@ -65,12 +68,20 @@ enum class Durability {
   batched, // left to commit_staged(), which syncs many files at once
 };
 
+// The file that replacing `path` replaces: `path` itself, or when it is a symbolic link, the
+// file it finally points to (the link stays). Throws Error for a link that leads nowhere.
+[[nodiscard]] std::filesystem::path replacement_target(const std::filesystem::path& path);
+
 // A temporary file written beside `target`, ready to be renamed over it.
 struct StagedFile
 {
   std::filesystem::path temporary;
   std::filesystem::path target;
   bool owner_kept = true; // false: ReplaceOptions::owner_best_effort had to give up the owner
+  // Other names (hard links) of the file `target` held: committing links each of them to the
+  // new file too, so the names stay one file.
+  std::vector<std::filesystem::path> hard_links;
+  std::size_t cleanup_token = 0; // util::remember_temporary's, for `temporary`
 };
 
 // The first half of replace_file_atomically: write `parts` to a temporary in `target`'s
@@ -79,12 +90,13 @@ struct StagedFile
                                     const ReplaceOptions& options, Durability durability);
 
 // The second half for many files: make them durable (one syncfs per file system), then rename
-// each over its target. Returns one message per file, empty for those that were replaced;
+// each over its target (after linking it to its other names, each through a temporary name
+// renamed over the old one). Returns one message per file, empty for those that were replaced;
 // a failed file's temporary is removed and its target left as it was.
 [[nodiscard]] std::vector<std::string> commit_staged(std::span<const StagedFile> files);
 
-// Rename one staged file (written with Durability::now) over its target; on failure the
-// temporary is removed and Error thrown.
+// Rename one staged file (written with Durability::now) over its target and its hard links;
+// on failure the temporary is removed and Error thrown.
 void rename_staged(const StagedFile& file);
 
 // Convenience for one buffer.

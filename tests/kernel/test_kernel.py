@@ -281,6 +281,18 @@ def flip_byte(path, offset):
     path.write_bytes(bytes(data))
 
 
+def private_key_copies(testbed, work):
+    """The testbed's keys, with the private ones (.pem) readable by their owner only."""
+    keys = work / "testbed-keys"
+    keys.mkdir(exist_ok=True)
+    for source in (testbed / "keys").iterdir():
+        copy = keys / source.name
+        copy.unlink(missing_ok=True)
+        copy.write_bytes(source.read_bytes())
+        copy.chmod(0o600 if source.suffix == ".pem" else 0o644)
+    return keys
+
+
 def has_ml_dsa(testbed):
     """A kernel-7 testbed: ML-DSA keys it trusts (testbed-7's keys/trusted-mldsa*)."""
     return all((testbed / "keys" / f"{name}.pem").is_file() for name in ML_DSA_KEYS)
@@ -303,7 +315,9 @@ def with_signed_attributes(openssl, path, key, cert, hash_name):
 
 
 def make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store_error, openssl):
-    keys = testbed / "keys"
+    # The testbed's keys are read-only copies anyone can read; ksign refuses private keys that
+    # group or others can read (the ssh rule), so the cases sign with private copies.
+    keys = private_key_copies(testbed, work)
     names = ("trusted-rsa", "trusted-ec", "untrusted-ec") + (ML_DSA_KEYS if has_ml_dsa(testbed) else ())
     key = {name: keys / f"{name}.pem" for name in names}
     cert = {name: keys / f"{name}.crt" for name in key}

@@ -48,6 +48,20 @@ check "install the key for $kver" "$KSIGN" install --dir "$T/store" "$certs_loca
 check_line "kernel with keys: ksign's key" "key=$certs_local/current/signing_prv.pem cert=$certs_local/current/signing_crt.crt sign=$T/bin/sign-file" <(probe "$kver")
 check_grep "other kernel: DKMS defaults kept" '^key= cert= ' <(probe 6.99.0-nokeys)
 
+# Headers with the certificates only (install --public): the key is found through keys.d.
+rm -rf "$certs_local"
+check "install --public for $kver" env KSIGN_CONFIG_DIR="$T/etc" "$KSIGN" install --public --dir "$T/store" "$certs_local"
+probe_public() { # config dir -> the mok_* values the drop-in leaves
+  env -i kernelver="$kver" KSIGN_CONFIG_DIR="$1" bash -c ". '$T/ksign.conf'; echo \"key=\${mok_signing_key:-} cert=\${mok_certificate:-}\"" 2>"$T/probe.err"
+}
+keyid=$(ls "$T/etc/keys.d")
+check_line "public: the key through keys.d" "key=$T/etc/keys.d/$keyid/signing_prv.pem cert=$certs_local/current/signing_crt.crt" \
+  <(probe_public "$T/etc")
+check_grep "public, no link: DKMS defaults kept" '^key= cert=$' <(probe_public "$T/nothing")
+check_grep "and says why" 'has a ksign certificate but no private key' "$T/probe.err"
+rm -rf "$certs_local"
+check "install the whole key again" "$KSIGN" install --dir "$T/store" "$certs_local"
+
 # The real thing: dkms add + build with the drop-in, in a private DKMS tree.
 cp "$T/ksign.conf" "$dropin"
 mkdir -p "$T/src" "$T/dkms"

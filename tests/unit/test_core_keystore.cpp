@@ -11,6 +11,7 @@
 
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -144,6 +145,48 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
     // Again, over the first copy: same result, nothing left behind.
     install_current_key(store, package);
     CHECK(key_directories(package) == std::vector<fs::path>{copied});
+  }
+  SECTION("install of the certificates only, and the registry that finds the private key")
+  {
+    const fs::path package = dir.path() / "pkg/build/certs-local";
+    const fs::path copied = install_current_key(store, package, InstallWhat::certificates);
+    CHECK_FALSE(fs::exists(copied / "signing_key.pem"));
+    CHECK_FALSE(fs::exists(copied / "signing_prv.pem"));
+    CHECK(fs::exists(copied / "signing_crt.crt"));
+    CHECK_THROWS_WITH(current_key_files(package), KSIGN_CONTAINS("has no signing_prv.pem"));
+    const KeyFiles public_files = current_certificate_files(package);
+    CHECK(public_files.key.empty());
+    const fs::path registry = dir.path() / "etc/ksign/keys.d";
+    CHECK(find_registered_key(registry, public_files.certificate).key.empty());
+    const fs::path link = register_key_directory(registry, first);
+    CHECK(link.filename() == subject_key_id_hex(parse_certificate(key.certificate).get()));
+    CHECK((mode_of(registry) & 022) == 0); // 0755 at most
+    const RegisteredKey found = find_registered_key(registry, public_files.certificate);
+    CHECK(found.link == link);
+    CHECK(fs::equivalent(found.key, first / "signing_key.pem"));
+    // Registering again replaces the link; nothing else is left in the registry.
+    register_key_directory(registry, first);
+    CHECK(std::distance(fs::directory_iterator(registry), fs::directory_iterator()) == 1);
+  }
+  SECTION("an interrupted run's key directory is removed, a live one's kept")
+  {
+    const pid_t dead = ::fork();
+    if (dead == 0) {
+      ::_exit(0);
+    }
+    ::waitpid(dead, nullptr, 0);
+    const fs::path dead_dir = store / (".new-" + std::to_string(dead) + "-abcd1234");
+    const fs::path live_dir = store / (".new-" + std::to_string(::getpid()) + "-abcd1234");
+    const fs::path old_dir = store / ".new-abcd1234"; // named before pids were in the names
+    for (const fs::path& d : {dead_dir, live_dir, old_dir}) {
+      fs::create_directory(d);
+      test::write_text(d / "signing_key.pem", "secret");
+    }
+    CHECK(remove_unfinished_entries(store, false) == std::vector<fs::path>{dead_dir});
+    CHECK(fs::exists(old_dir));
+    CHECK(remove_unfinished_entries(store, true) == std::vector<fs::path>{old_dir});
+    CHECK(fs::exists(live_dir));
+    CHECK(key_directories(store) == std::vector<fs::path>{first});
   }
   SECTION("an old kernel-sign directory gets its certificate-only PEM")
   {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <set>
 
 using namespace ksign;
 using namespace ksign::core;
@@ -78,4 +79,39 @@ TEST_CASE("core::compression_of_file reads the magic bytes, not the name", "[mod
   const fs::path fifo = dir.path() / "fifo.ko";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   CHECK_FALSE(compression_of_file(fifo).has_value()); // and does not block
+}
+
+TEST_CASE("core::collect_modules and links", "[module_files]")
+{
+  const test::TempDir dir;
+  const fs::path tree = dir.path() / "tree";
+  const fs::path outside = dir.path() / "outside";
+  fs::create_directories(tree / "sub");
+  fs::create_directories(outside);
+  test::write_text(tree / "sub" / "real.ko", "xx");
+  test::write_text(outside / "far.ko", "xxx");
+  fs::create_symlink("sub/real.ko", tree / "alias.ko");
+  fs::create_symlink("../../outside/far.ko", tree / "sub" / "far.ko");
+  fs::create_hard_link(tree / "sub" / "real.ko", tree / "hard.ko");
+  const std::string tree_name = tree.string();
+
+  std::vector<SkippedLink> skipped;
+  const std::vector<ModuleFile> modules = collect_modules(std::span(&tree_name, 1), true, &skipped);
+  // One file, however many names: the symbolic link inside is an alias, the hard link a second name.
+  REQUIRE(modules.size() == 1);
+  CHECK(modules[0].link_count == 2);
+  REQUIRE(modules[0].hard_links.size() == 1);
+  const std::set<fs::path> names = {modules[0].path, modules[0].hard_links[0]};
+  CHECK(names == std::set<fs::path>{tree / "sub" / "real.ko", tree / "hard.ko"});
+  // The link out of the tree is not followed.
+  REQUIRE(skipped.size() == 1);
+  CHECK(skipped[0].link == tree / "sub" / "far.ko");
+  CHECK(skipped[0].target == fs::canonical(outside / "far.ko"));
+
+  // Given as an argument, a link is followed wherever it leads (and keeps its name).
+  const std::vector<std::string> link = {(tree / "sub" / "far.ko").string()};
+  const std::vector<ModuleFile> given = collect_modules(link, false);
+  REQUIRE(given.size() == 1);
+  CHECK(given[0].path == tree / "sub" / "far.ko");
+  CHECK(given[0].size == 3);
 }
