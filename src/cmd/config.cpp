@@ -8,6 +8,7 @@
 #include "cmd/commands.hpp"
 #include "core/kconfig.hpp"
 #include "util/error.hpp"
+#include "util/strings.hpp"
 
 #include <fmt/core.h>
 
@@ -42,7 +43,7 @@ int check_configs(const std::vector<fs::path>& configs, cli::Output& out)
   std::size_t warnings = 0;
   for (const fs::path& path : configs) {
     const std::vector<core::ConfigFinding> findings = core::check_signing_config(core::KernelConfig::read(path));
-    out.result(path.string() + ":");
+    out.result(util::escape(path.native()) + ":");
     for (const core::ConfigFinding& finding : findings) {
       errors += finding.level == core::ConfigFinding::Level::error ? 1 : 0;
       warnings += finding.level == core::ConfigFinding::Level::warning ? 1 : 0;
@@ -50,7 +51,8 @@ int check_configs(const std::vector<fs::path>& configs, cli::Output& out)
         continue;
       }
       const char* fix = finding.fix == core::ConfigFinding::Fix::trust_current_key ? " (run 'ksign config')" : "";
-      out.result(fmt::format("  {:<8} {}: {}{}", level_name(finding.level), finding.option, finding.message, fix));
+      out.result(fmt::format("  {:<8} {}: {}{}", level_name(finding.level), finding.option, util::escape(finding.message),
+                             fix));
     }
   }
   out.info("{} {}, {} {}", errors, errors == 1 ? "error" : "errors", warnings, warnings == 1 ? "warning" : "warnings");

@@ -11,6 +11,7 @@
 #include "core/keygen.hpp"
 #include "core/keystore.hpp"
 #include "util/error.hpp"
+#include "util/strings.hpp"
 #include "util/file.hpp"
 #include "util/json.hpp"
 #include "util/time.hpp"
@@ -130,11 +131,12 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
     return cli::exit_success;
   }
 
-  fmt::print("key store:    {}\n", absolute_store);
+  // Names and the subject come from files: escaped, as everything Output prints.
+  fmt::print("key store:    {}\n", util::escape(absolute_store));
   if (!current) {
     fmt::print("current key:  none (make one with 'ksign keys')\n");
   } else {
-    fmt::print("current key:  {}\n", current->directory.filename().string());
+    fmt::print("current key:  {}\n", util::escape(current->directory.filename().native()));
     fmt::print("type, hash:   {}, {}\n", current->type ? core::key_type_name(*current->type) : "unknown",
                current->hash ? core::hash_name(*current->hash) : "unknown");
     fmt::print("created:      {} ({} ago)\n", utc_text(created), util::short_duration(age));
@@ -145,16 +147,16 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
     } else {
       fmt::print("next refresh: at every 'ksign keys' (--refresh always)\n");
     }
-    fmt::print("subject:      {}\n", subject);
+    fmt::print("subject:      {}\n", util::escape(subject));
     fmt::print("key id:       {}\n", key_id);
     fmt::print("fingerprint:  sha256 {}\n", fingerprint);
   }
-  fmt::print("installed kernels ({}):\n", cli::module_root().string());
+  fmt::print("installed kernels ({}):\n", util::escape(cli::module_root().native()));
   if (kernels.empty()) {
     fmt::print("  none\n");
   }
   for (const core::KernelKey& k : kernels) {
-    fmt::print("  {:<32} {}\n", k.release,
+    fmt::print("  {:<32} {}\n", util::escape(k.release),
                k.fingerprint.empty()           ? "no ksign key"
                : k.fingerprint == fingerprint ? "the current key"
                                               : "another key (key id " + k.key_id + ")");

@@ -55,6 +55,7 @@ int run_sign(cli::Invocation& invocation)
     }
   }
   const unsigned jobs = cli::job_count(result);
+  settings.max_module_size = cli::max_module_size();
   const std::optional<std::string> hash_name = cli::optional_string(result, "hash");
   if (hash_name) {
     (void)cli::chosen_hash(hash_name, std::nullopt);
@@ -124,7 +125,7 @@ int run_sign(cli::Invocation& invocation)
                               + (outcome.was_signed ? ", replacing its old signature" : "");
         committer.add(std::move(staged), index);
       } catch (const std::exception& e) {
-        report(path, e.what());
+        report(path, exception_text(e));
       }
       // Per module as it is signed: the committer reports a whole batch at once.
       out.step_progress();

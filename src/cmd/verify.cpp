@@ -13,6 +13,7 @@
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/json.hpp"
+#include "util/strings.hpp"
 #include "util/work_queue.hpp"
 
 #include <fmt/core.h>
@@ -67,15 +68,18 @@ std::string paint(std::string_view text, bool ok, bool color)
   return fmt::format("{}{}\033[0m", ok ? "\033[32m" : "\033[1;31m", text);
 }
 
+// The verdict part of a module's line. The signer name and the problem come from the module's
+// signature, so they are escaped here: the line also carries our colours, and Output prints
+// result lines as given.
 std::string describe(const core::Verification& v, bool color)
 {
   std::string hash = v.hash ? std::string(core::hash_name(*v.hash)) : "unknown hash";
   std::string signer;
   if (!v.signer.empty()) {
-    signer += "signer '" + v.signer + "'";
+    signer += "signer '" + util::escape(v.signer) + "'";
   }
   if (!v.key_id.empty()) {
-    signer += std::string(signer.empty() ? "" : ", ") + "key id " + v.key_id;
+    signer += std::string(signer.empty() ? "" : ", ") + "key id " + util::escape(v.key_id);
   }
   switch (v.verdict) {
   case core::Verdict::ok:
@@ -85,9 +89,11 @@ std::string describe(const core::Verification& v, bool color)
   case core::Verdict::unknown_key:
     return fmt::format("{} ({}{}{})", paint(verdict_words(core::Verdict::unknown_key), false, color), signer, signer.empty() ? "" : ", ", hash);
   case core::Verdict::bad_signature:
-    return fmt::format("{} ({})", paint(verdict_words(core::Verdict::bad_signature), false, color), v.problem);
+    return fmt::format("{} ({})", paint(verdict_words(core::Verdict::bad_signature), false, color),
+                       util::escape(v.problem));
   case core::Verdict::malformed:
-    return fmt::format("{} ({})", paint(verdict_words(core::Verdict::malformed), false, color), v.problem);
+    return fmt::format("{} ({})", paint(verdict_words(core::Verdict::malformed), false, color),
+                       util::escape(v.problem));
   }
   return "malformed";
 }
@@ -130,6 +136,7 @@ int run_verify(cli::Invocation& invocation)
   cli::Output& out = invocation.out;
   const bool json = result.count("json") > 0;
   const unsigned jobs = cli::job_count(result);
+  const std::uint64_t max_module_size = cli::max_module_size();
 
   // Audit mode: every module of an installed kernel, against everything it trusts.
   const bool audit = invocation.operands.empty() && result.count("kernel") > 0;
@@ -188,11 +195,20 @@ int run_verify(cli::Invocation& invocation)
   util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
     ModuleResult& r = results[index];
     r.path = modules[index].path;
+    Bytes file;
     try {
-      const Bytes file = util::read_file(r.path);
-      r.verification = core::verify_module(file, trusted);
+      file = util::read_file(r.path, max_module_size);
+    } catch (const Error& e) {
+      r.read_error = e.what(); // names the file
     } catch (const std::exception& e) {
-      r.read_error = e.what();
+      r.read_error = util::quote(r.path) + ": " + exception_text(e);
+    }
+    if (r.read_error.empty()) {
+      try {
+        r.verification = core::verify_module(file, trusted, max_module_size);
+      } catch (const std::exception& e) { // ksign's own failure (out of memory, OpenSSL)
+        r.read_error = util::quote(r.path) + ": " + exception_text(e);
+      }
     }
     out.step_progress();
   });
@@ -217,7 +233,7 @@ int run_verify(cli::Invocation& invocation)
       out.error("{}", r.read_error);
     } else if (!ok || (out.verbosity() != cli::Verbosity::quiet && (!audit || out.verbosity() == cli::Verbosity::verbose))) {
       // An audit lists only the modules that would not load, unless --verbose.
-      out.result(fmt::format("{}: {}", r.path.string(), describe(r.verification, color)));
+      out.result(fmt::format("{}: {}", util::escape(r.path.native()), describe(r.verification, color)));
     }
   }
   if (json) {

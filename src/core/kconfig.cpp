@@ -110,7 +110,7 @@ KernelConfig::KernelConfig(fs::path path, std::string text) : m_path(std::move(p
 
 KernelConfig KernelConfig::read(const fs::path& path)
 {
-  const Bytes data = util::read_file(path);
+  const Bytes data = util::read_file(path, util::k_small_file_limit);
   return KernelConfig(path, std::string(reinterpret_cast<const char*>(data.data()), data.size()));
 }
 
@@ -336,7 +336,7 @@ std::vector<ConfigFinding> check_signing_config(const KernelConfig& config)
     if (!fs::is_regular_file(file, ec)) {
       report(Level::error, std::string(k_trusted_keys_option), util::quote(file) + " does not exist");
     } else {
-      const Bytes data = util::read_file(file);
+      const Bytes data = util::read_file(file, util::k_small_file_limit);
       const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
       if (text.find("PRIVATE KEY-----") != std::string_view::npos) {
         report(Level::error, std::string(k_trusted_keys_option),

@@ -400,7 +400,7 @@ bool certificate_holds_key(ByteView certificate, const EVP_PKEY* key)
 
 std::vector<X509Ptr> load_certificates(const fs::path& file)
 {
-  const Bytes data = util::read_file(file);
+  const Bytes data = util::read_file(file, util::k_small_file_limit);
   std::vector<X509Ptr> certificates;
   if (looks_like_der(data)) {
     certificates.push_back(parse_certificate(data, "the DER certificate " + util::quote(file)));
@@ -419,7 +419,7 @@ std::vector<X509Ptr> load_certificates(const fs::path& file)
 
 bool holds_certificate(const fs::path& file)
 {
-  const Bytes data = util::read_file(file);
+  const Bytes data = util::read_file(file, util::k_small_file_limit);
   if (looks_like_der(data)) {
     return true;
   }
@@ -439,7 +439,7 @@ X509Ptr load_certificate(const fs::path& file)
 
 Bytes load_certificate_der(const fs::path& file)
 {
-  Bytes data = util::read_file(file);
+  Bytes data = util::read_file(file, util::k_small_file_limit);
   if (looks_like_der(data)) {
     return data;
   }
@@ -464,7 +464,7 @@ X509Ptr parse_certificate(ByteView der, const std::string& what)
 SigningKey load_signing_key(const fs::path& key_file, const std::optional<fs::path>& cert_file,
                             const std::optional<std::string>& passphrase)
 {
-  const Bytes data = util::read_file(key_file);
+  const Bytes data = util::read_file(key_file, util::k_small_file_limit);
   SigningKey signing;
   signing.key = read_plain_private_key(data);
   PassphraseState state{&passphrase};

@@ -52,7 +52,7 @@ KeyFiles current_key_files(const fs::path& store)
   }
   const fs::path hash_path = files.directory / k_hash_file;
   if (fs::exists(hash_path)) {
-    const Bytes text = util::read_file(hash_path);
+    const Bytes text = util::read_file(hash_path, util::k_small_file_limit);
     const std::string name = std::string(util::trim({reinterpret_cast<const char*>(text.data()), text.size()}));
     files.hash = parse_hash(name);
     if (!files.hash) {
@@ -104,7 +104,7 @@ void write_bytes(const fs::path& path, ByteView data, mode_t mode)
 
 std::string read_word(const fs::path& path)
 {
-  const Bytes data = util::read_file(path);
+  const Bytes data = util::read_file(path, util::k_small_file_limit);
   return std::string(util::trim({reinterpret_cast<const char*>(data.data()), data.size()}));
 }
 

@@ -120,7 +120,7 @@ bool signature_matches(const TrustedKeys::Key& key, KeyType type, HashAlgo hash,
 
 } // namespace
 
-Verification verify_module(ByteView file, const TrustedKeys& trusted)
+Verification verify_module(ByteView file, const TrustedKeys& trusted, std::uint64_t max_size)
 {
   Verification result;
   result.compression = detect_compression(file);
@@ -128,7 +128,7 @@ Verification verify_module(ByteView file, const TrustedKeys& trusted)
   ByteView image = file;
   if (result.compression != Compression::none) {
     try {
-      decompressed = decompress(result.compression, file);
+      decompressed = decompress(result.compression, file, max_size);
     } catch (const Error& e) {
       if (e.code() != Errc::format) {
         throw;

@@ -18,7 +18,7 @@ namespace {
 
 std::string read_text(const std::filesystem::path& path)
 {
-  const Bytes data = util::read_file(path);
+  const Bytes data = test::read_whole(path);
   return std::string(data.begin(), data.end());
 }
 
