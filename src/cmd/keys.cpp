@@ -205,6 +205,8 @@ int run_keys(cli::Invocation& invocation)
     patterns.insert(patterns.end(), invocation.operands.begin(), invocation.operands.end());
     configs = core::expand_config_patterns(patterns);
     from_configs = core::agreed_signing_settings(configs);
+    // The certificate's path goes into each config: one that would break the line fails now.
+    core::require_config_value(core::k_trusted_keys_option, fs::absolute(store).lexically_normal().native());
     core::require_can_generate(from_configs->key_type);
   }
 
