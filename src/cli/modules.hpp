@@ -3,6 +3,7 @@
 
 #include "core/module_files.hpp"
 
+#include <filesystem>
 #include <span>
 #include <string>
 #include <vector>
@@ -13,5 +14,9 @@ namespace ksign::cli {
 // without -r/--recursive whose modules are all in subdirectories says so.
 [[nodiscard]] std::vector<core::ModuleFile> collect_modules_or_explain(std::span<const std::string> arguments,
                                                                        bool recursive);
+
+// A problem with the module `path` as one message that names it once: "'path': problem", or
+// `problem` itself when it names the file already (util::read_file's errors do).
+[[nodiscard]] std::string about_module(const std::filesystem::path& path, std::string_view problem);
 
 } // namespace ksign::cli

@@ -92,7 +92,7 @@ int run_sign(cli::Invocation& invocation)
   std::atomic<std::size_t> failures{0};
   const auto report = [&](const std::filesystem::path& path, const std::string& problem) {
     ++failures;
-    out.error("{}: {}", util::quote(path), problem);
+    out.error("{}", cli::about_module(path, problem));
   };
 
   // Each module is written to a temporary beside it; a committer thread makes them durable

@@ -7,6 +7,7 @@
 // compressed module is signed inside its compression instead of being corrupted.
 
 #include "cli/key_options.hpp"
+#include "cli/modules.hpp"
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
@@ -133,9 +134,9 @@ int run_sign_file(std::span<const std::string> args)
     try {
       return work();
     } catch (const Error& e) {
-      throw Error(e.code(), util::quote(module) + ": " + e.what());
+      throw Error(e.code(), cli::about_module(module, e.what()));
     } catch (const std::exception& e) {
-      throw Error(Errc::failure, util::quote(module) + ": " + exception_text(e));
+      throw Error(Errc::failure, cli::about_module(module, exception_text(e)));
     }
   };
 

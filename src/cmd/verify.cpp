@@ -195,20 +195,11 @@ int run_verify(cli::Invocation& invocation)
   util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
     ModuleResult& r = results[index];
     r.path = modules[index].path;
-    Bytes file;
     try {
-      file = util::read_file(r.path, max_module_size);
-    } catch (const Error& e) {
-      r.read_error = e.what(); // names the file
-    } catch (const std::exception& e) {
-      r.read_error = util::quote(r.path) + ": " + exception_text(e);
-    }
-    if (r.read_error.empty()) {
-      try {
-        r.verification = core::verify_module(file, trusted, max_module_size);
-      } catch (const std::exception& e) { // ksign's own failure (out of memory, OpenSSL)
-        r.read_error = util::quote(r.path) + ": " + exception_text(e);
-      }
+      const Bytes file = util::read_file(r.path, max_module_size);
+      r.verification = core::verify_module(file, trusted, max_module_size);
+    } catch (const std::exception& e) { // unreadable, or ksign's own failure (out of memory, OpenSSL)
+      r.read_error = cli::about_module(r.path, exception_text(e));
     }
     out.step_progress();
   });

@@ -69,8 +69,16 @@ void grow_output(Bytes& out, std::size_t used, std::uint64_t limit)
   if (used >= limit) {
     throw OutputLimitReached{};
   }
-  const std::size_t wanted = std::max(out.size() * 2, used + k_min_growth);
-  out.resize(static_cast<std::size_t>(std::min<std::uint64_t>(wanted, limit)));
+  // Doubling, but through limit/2 to the limit: growing copies, so the old and the new buffer
+  // are alive at once, and this way they never hold more than 1.5 times the limit together.
+  std::uint64_t size = std::max<std::uint64_t>(std::uint64_t{out.size()} * 2, used + k_min_growth);
+  const std::uint64_t half = limit / 2;
+  if (size > half) {
+    size = out.size() < half ? half : limit;
+  }
+  // reserve() takes exactly what is asked; resize() alone may double the capacity again.
+  out.reserve(static_cast<std::size_t>(size));
+  out.resize(static_cast<std::size_t>(size));
 }
 
 } // namespace codec

@@ -32,7 +32,7 @@ struct OutputLimitReached
                                               std::uint64_t limit);
 
 // Make room after `used` bytes of `out`, or throw OutputLimitReached when the output would pass
-// `limit`. The buffer doubles, so a file that reaches the limit has used about 1.5 times it.
+// `limit`. Growing never holds more than 1.5 times `limit` at once.
 void grow_output(Bytes& out, std::size_t used, std::uint64_t limit);
 
 // zlib and liblzma count some lengths in 32 bits; feed them at most this much at once.
