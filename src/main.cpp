@@ -157,13 +157,13 @@ int run_command(const Command& command, std::span<const std::string> args)
     return status;
   } catch (const Error& e) {
     // Core states the fact; how to mend it is the command line's business.
-    fmt::print(stderr, "ksign {}: error: {}\n", command.name, cli::explained(e));
+    fmt::print(stderr, "ksign {}: error: {}\n", command.name, util::escape(cli::explained(e)));
     if (e.code() == Errc::usage) {
       fmt::print(stderr, "Try 'ksign {} --help' for more information.\n", command.name);
     }
     return e.code() == Errc::usage ? cli::exit_usage : cli::exit_failure;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "ksign {}: error: {}\n", command.name, e.what());
+    fmt::print(stderr, "ksign {}: error: {}\n", command.name, util::escape(exception_text(e)));
     return cli::exit_failure;
   }
 }

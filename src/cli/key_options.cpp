@@ -242,11 +242,17 @@ core::HashAlgo chosen_hash(const std::optional<std::string>& name, std::optional
 void trust_current_key(const fs::path& store, std::span<const fs::path> configs, Output& out)
 {
   const fs::path certificate = core::trusted_certificate(store);
+  // Every config is checked before any is changed: a file that is no kernel config, or a
+  // certificate path that cannot be written into one, leaves them all as they were.
+  core::require_config_value(core::k_trusted_keys_option, certificate.native());
+  for (const fs::path& config : configs) {
+    (void)core::KernelConfig::read(config);
+  }
   for (const fs::path& config : configs) {
     if (core::set_trusted_keys(config, certificate)) {
-      out.info("{}: {}=\"{}\"", config.string(), core::k_trusted_keys_option, certificate.string());
+      out.info("{}: {}=\"{}\"", config.native(), core::k_trusted_keys_option, certificate.native());
     } else {
-      out.detail("{}: already trusts {}", config.string(), util::quote(certificate));
+      out.detail("{}: already trusts {}", config.native(), util::quote(certificate));
     }
   }
 }

@@ -30,4 +30,13 @@ std::vector<core::ModuleFile> collect_modules_or_explain(std::span<const std::st
   throw Error(Errc::failure, "no modules (" + core::module_name_patterns() + ") found");
 }
 
+std::string about_module(const std::filesystem::path& path, std::string_view problem)
+{
+  const std::string name = util::quote(path);
+  if (problem.find(name) != std::string_view::npos) {
+    return std::string(problem);
+  }
+  return name + ": " + std::string(problem);
+}
+
 } // namespace ksign::cli

@@ -4,6 +4,7 @@
 #include "cli/output.hpp"
 #include "core/module_files.hpp"
 
+#include <filesystem>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,5 +16,9 @@ namespace ksign::cli {
 // Symbolic links that were not followed are named, one line each, at normal verbosity.
 [[nodiscard]] std::vector<core::ModuleFile> collect_modules_or_explain(std::span<const std::string> arguments,
                                                                        bool recursive, Output& out);
+
+// A problem with the module `path` as one message that names it once: "'path': problem", or
+// `problem` itself when it names the file already (util::read_file's errors do).
+[[nodiscard]] std::string about_module(const std::filesystem::path& path, std::string_view problem);
 
 } // namespace ksign::cli

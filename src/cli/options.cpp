@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 #include "cli/options.hpp"
 
+#include "core/compress.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <thread>
 #include <vector>
@@ -222,6 +226,33 @@ std::string explained(const Error& error)
   default:
     return error.what();
   }
+}
+
+std::uint64_t max_module_size()
+{
+  const char* value = std::getenv("KSIGN_MAX_MODULE_SIZE");
+  if (value == nullptr || value[0] == '\0') {
+    return core::k_default_max_module_size;
+  }
+  const std::string_view text(value);
+  std::uint64_t number = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  const std::string_view suffix(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  int shift = -1;
+  if (suffix.empty()) {
+    shift = 0;
+  } else if (suffix == "K" || suffix == "k") {
+    shift = 10;
+  } else if (suffix == "M") {
+    shift = 20;
+  } else if (suffix == "G") {
+    shift = 30;
+  }
+  if (ec != std::errc() || shift < 0 || number == 0 || number > (UINT64_MAX >> shift)) {
+    throw Error(Errc::usage, "KSIGN_MAX_MODULE_SIZE: '" + util::escape(text)
+                               + "' is not a size (a number of bytes, or with a K, M or G suffix)");
+  }
+  return number << shift;
 }
 
 } // namespace ksign::cli

@@ -6,6 +6,7 @@
 
 #include <cxxopts.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -41,6 +42,11 @@ void reject_together(const cxxopts::ParseResult& result, std::string_view a, std
 
 // A non-negative count given to --jobs: 0 means "one per CPU".
 [[nodiscard]] unsigned job_count(const cxxopts::ParseResult& result, const std::string& name = "jobs");
+
+// The largest module ksign reads (and the most one may decompress to): $KSIGN_MAX_MODULE_SIZE,
+// a byte count with an optional K, M or G suffix (powers of 1024), else 1 GiB. A value that
+// is not a size is a usage error.
+[[nodiscard]] std::uint64_t max_module_size();
 
 // `parse()`'s value; a core Error from it (a value core cannot take) becomes a usage error that
 // names `flag`, the option the value was given to.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "cli/output.hpp"
 
+#include "util/strings.hpp"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -22,8 +24,9 @@ bool use_color(std::FILE* stream)
   return ::isatty(::fileno(stream)) == 1;
 }
 
-void Output::message(Level level, std::string_view text)
+void Output::message(Level level, std::string_view raw_text)
 {
+  const std::string text = util::escape(raw_text);
   const bool color = use_color(stderr);
   std::string_view label;
   std::string_view start;
@@ -64,7 +67,7 @@ void Output::start_progress(std::string_view verb, std::size_t total)
   std::lock_guard lock(m_mutex);
   // One module needs no progress line.
   m_progress_enabled = total > 1 && m_verbosity != Verbosity::quiet && ::isatty(STDERR_FILENO) == 1;
-  m_progress_verb = verb;
+  m_progress_verb = util::escape(verb);
   m_progress_total = total;
   m_progress_done = 0;
   m_progress_last_draw_ms = 0;

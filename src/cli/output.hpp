@@ -17,6 +17,12 @@ enum class Verbosity { quiet, normal, verbose };
 
 // The one place commands print through. Messages go to stderr as
 // "ksign <command>: error: <message>"; results go to stdout. Safe to call from worker threads.
+//
+// Text from files (signer names, subjects, paths, config values) must never reach the terminal
+// raw. Messages are escaped here, whole (util::escape): no message carries a control character
+// of ours, so nothing a caller forgets can slip through. Result lines are printed as given,
+// since they may carry our own colours: their callers escape each piece that came from a file
+// (util::quote escapes paths). Escaping is idempotent, so text escaped at both points is fine.
 class Output
 {
 public:
@@ -48,7 +54,7 @@ public:
       message(Level::info, fmt::format(format, std::forward<Args>(args)...));
     }
   }
-  // A line of the command's result on stdout.
+  // A line of the command's result on stdout, printed as given (escape what came from files).
   void result(std::string_view line);
 
   enum class Level { error, warning, info };

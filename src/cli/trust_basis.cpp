@@ -82,9 +82,10 @@ void report_image(const TrustBasis& basis, Output& out)
 
 } // namespace
 
-core::Verification TrustBasis::verify(ByteView file, const core::KernelRules& rules) const
+core::Verification TrustBasis::verify(ByteView file, const core::KernelRules& rules, std::uint64_t max_size) const
 {
-  return image ? core::verify_module_for_kernel(file, *image, keys, rules) : core::verify_module(file, keys, rules);
+  return image ? core::verify_module_for_kernel(file, *image, keys, rules, max_size)
+               : core::verify_module(file, keys, rules, max_size);
 }
 
 std::string image_summary(const core::KernelTrust& trust, const core::KernelImageSources& sources)

@@ -35,7 +35,7 @@ struct TrustBasis
   std::vector<TrustedCertificate> certificates;
 
   // The verdict on one module file, by this basis (the image's lists applied when there is one).
-  [[nodiscard]] core::Verification verify(ByteView file, const core::KernelRules& rules) const;
+  [[nodiscard]] core::Verification verify(ByteView file, const core::KernelRules& rules, std::uint64_t max_size) const;
 };
 
 // An installed kernel: the certificates compiled into its image (find_kernel_image's order),

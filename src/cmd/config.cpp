@@ -11,6 +11,7 @@
 #include "core/keys.hpp"
 #include "core/keystore.hpp"
 #include "util/error.hpp"
+#include "util/strings.hpp"
 
 #include <fmt/core.h>
 
@@ -50,7 +51,7 @@ int check_configs(const std::vector<fs::path>& configs, const fs::path& store, c
   std::size_t warnings = 0;
   for (const fs::path& path : configs) {
     const std::vector<core::ConfigFinding> findings = core::check_signing_config(core::KernelConfig::read(path), current);
-    out.result(path.string() + ":");
+    out.result(util::escape(path.native()) + ":");
     for (const core::ConfigFinding& finding : findings) {
       errors += finding.level == core::ConfigFinding::Level::error ? 1 : 0;
       warnings += finding.level == core::ConfigFinding::Level::warning ? 1 : 0;
@@ -58,7 +59,8 @@ int check_configs(const std::vector<fs::path>& configs, const fs::path& store, c
         continue;
       }
       const char* fix = finding.fix == core::ConfigFinding::Fix::trust_current_key ? " (run 'ksign config')" : "";
-      out.result(fmt::format("  {:<8} {}: {}{}", level_name(finding.level), finding.option, finding.message, fix));
+      out.result(fmt::format("  {:<8} {}: {}{}", level_name(finding.level), finding.option, util::escape(finding.message),
+                             fix));
     }
   }
   out.info("{} {}, {} {}", errors, errors == 1 ? "error" : "errors", warnings, warnings == 1 ? "warning" : "warnings");

@@ -13,6 +13,7 @@
 #include "core/keygen.hpp"
 #include "core/keystore.hpp"
 #include "util/error.hpp"
+#include "util/strings.hpp"
 #include "util/file.hpp"
 #include "util/json.hpp"
 #include "util/time.hpp"
@@ -141,11 +142,12 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
     return cli::exit_success;
   }
 
-  fmt::print("key store:    {}\n", absolute_store);
+  // Names and the subject come from files: escaped, as everything Output prints.
+  fmt::print("key store:    {}\n", util::escape(absolute_store));
   if (!current) {
     fmt::print("current key:  none (make one with 'ksign keys')\n");
   } else {
-    fmt::print("current key:  {}\n", current->directory.filename().string());
+    fmt::print("current key:  {}\n", util::escape(current->directory.filename().native()));
     fmt::print("type, hash:   {}, {}\n", current->type ? core::key_type_name(*current->type) : "unknown",
                current->hash ? core::hash_name(*current->hash) : "unknown");
     fmt::print("created:      {} ({} ago)\n", utc_text(created), util::short_duration(age));
@@ -156,17 +158,17 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
     } else {
       fmt::print("next refresh: at every 'ksign keys' (--refresh always)\n");
     }
-    fmt::print("subject:      {}\n", subject);
+    fmt::print("subject:      {}\n", util::escape(subject));
     fmt::print("key id:       {}\n", key_id);
     fmt::print("fingerprint:  sha256 {}\n", fingerprint);
   }
-  fmt::print("installed kernels ({}):\n", cli::module_root().string());
+  fmt::print("installed kernels ({}):\n", util::escape(cli::module_root().native()));
   if (kernels.empty()) {
     fmt::print("  none\n");
   }
   for (const core::KernelKey& k : kernels) {
     if (k.unreadable) {
-      fmt::print("  {:<32} {}\n", k.release, cli::explained(*k.unreadable));
+      fmt::print("  {:<32} {}\n", util::escape(k.release), cli::explained(*k.unreadable));
       continue;
     }
     if (k.fingerprint.empty()) {
@@ -174,9 +176,9 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
       continue;
     }
     // Which key it carries, and whether the kernel itself (its image) trusts that key.
-    fmt::print("  {:<32} {}; {}\n", k.release,
+    fmt::print("  {:<32} {}; {}\n", util::escape(k.release),
                k.fingerprint == fingerprint ? "the current key" : "another key (key id " + k.key_id + ")",
-               cli::image_key_trust_text(cli::installed_image_trusts(cli::module_root(), k.release, k.certificate)));
+               cli::image_key_trust_text(cli::installed_image_trusts(cli::module_root(), util::escape(k.release), k.certificate)));
   }
   return cli::exit_success;
 }
@@ -222,6 +224,8 @@ int run_keys(cli::Invocation& invocation)
     patterns.insert(patterns.end(), invocation.operands.begin(), invocation.operands.end());
     configs = core::expand_config_patterns(patterns);
     from_configs = core::agreed_signing_settings(configs);
+    // The certificate's path goes into each config: one that would break the line fails now.
+    core::require_config_value(core::k_trusted_keys_option, fs::absolute(store).lexically_normal().native());
     core::require_can_generate(from_configs->key_type);
   }
 

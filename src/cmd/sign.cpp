@@ -135,6 +135,7 @@ int run_sign(cli::Invocation& invocation)
     }
   }
   const unsigned jobs = cli::job_count(result);
+  settings.max_module_size = cli::max_module_size();
   const std::optional<std::string> hash_name = cli::optional_string(result, "hash");
   if (hash_name) {
     (void)cli::chosen_hash(hash_name, std::nullopt);
@@ -178,7 +179,7 @@ int run_sign(cli::Invocation& invocation)
   std::atomic<std::size_t> failures{0};
   const auto report = [&](const std::filesystem::path& path, const std::string& problem) {
     ++failures;
-    out.error("{}: {}", util::quote(path), problem);
+    out.error("{}", cli::about_module(path, problem));
   };
 
   // Each module is written to a temporary beside it; a committer thread makes them durable
@@ -227,7 +228,7 @@ int run_sign(cli::Invocation& invocation)
                               + (outcome.was_signed ? ", replacing its old signature" : "");
         committer.add(std::move(staged), index);
       } catch (const std::exception& e) {
-        report(path, e.what());
+        report(path, exception_text(e));
       }
       // Per module as it is signed: the committer reports a whole batch at once.
       out.step_progress();

@@ -7,6 +7,8 @@
 // compressed module is signed inside its compression instead of being corrupted.
 
 #include "cli/key_options.hpp"
+#include "cli/modules.hpp"
+#include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cmd/commands.hpp"
 #include "core/certificate.hpp"
@@ -135,7 +137,9 @@ int run_sign_file(std::span<const std::string> args)
     try {
       return work();
     } catch (const Error& e) {
-      throw Error(e.code(), util::quote(module) + ": " + e.what());
+      throw Error(e.code(), cli::about_module(module, e.what()));
+    } catch (const std::exception& e) {
+      throw Error(Errc::failure, cli::about_module(module, exception_text(e)));
     }
   };
 
@@ -143,8 +147,12 @@ int run_sign_file(std::span<const std::string> args)
     // -s <raw sig> <hash> <x509> <module> [<dest>]: append a signature made elsewhere.
     const std::filesystem::path module = pos[2];
     const std::filesystem::path dest = pos.size() > 3 ? pos[3] : pos[2];
-    const Bytes cms = util::read_file(*parsed.raw_signature);
-    warn_if_owner_lost(dest, for_module(module, [&] { return core::append_signature_file(module, dest, cms, true); }));
+    const Bytes cms = util::read_file(*parsed.raw_signature, util::k_small_file_limit);
+    core::SignSettings settings;
+    settings.owner_best_effort = true;
+    settings.max_module_size = cli::max_module_size();
+    warn_if_owner_lost(dest,
+                       for_module(module, [&] { return core::append_signature_file(module, dest, cms, settings); }));
     return cli::exit_success;
   }
 
@@ -154,6 +162,7 @@ int run_sign_file(std::span<const std::string> args)
   const std::filesystem::path module = pos[3];
   const std::filesystem::path dest = pos.size() > 4 ? pos[4] : pos[3];
   core::SignSettings settings;
+  settings.max_module_size = cli::max_module_size();
   settings.hash = cli::chosen_hash(hash_name, std::nullopt, "<hash algo>");
   settings.owner_best_effort = true;
   settings.signer_id = parsed.key_id ? core::SignerIdKind::subject_key_id : core::SignerIdKind::issuer_and_serial;

@@ -17,6 +17,7 @@
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/json.hpp"
+#include "util/strings.hpp"
 #include "util/work_queue.hpp"
 
 #include <fmt/core.h>
@@ -69,6 +70,7 @@ struct Trust
   std::optional<cli::TrustBasis> basis;
   std::optional<RunningTrust> running;
   core::KernelRules rules; // from the kernel's .config, where it is known
+  std::uint64_t max_module_size = core::k_default_max_module_size;
 
   [[nodiscard]] ModuleResult verify(const std::filesystem::path& path) const;
   // "kernel 6.12.9 trusts: ..." for refusals.
@@ -111,15 +113,15 @@ ModuleResult Trust::verify(const std::filesystem::path& path) const
   ModuleResult r;
   r.path = path;
   try {
-    const Bytes file = util::read_file(path);
+    const Bytes file = util::read_file(path, max_module_size);
     if (basis) {
-      r.verification = basis->verify(file, rules);
+      r.verification = basis->verify(file, rules, max_module_size);
       return r;
     }
     // The keyrings hold no public keys to check the signature with: the verdict is the
     // kernel's key lookup, after ksign's own checks of the module's structure.
     static const core::TrustedKeys none;
-    r.verification = core::verify_module(file, none, rules);
+    r.verification = core::verify_module(file, none, rules, max_module_size);
     core::Verification& v = r.verification;
     if (v.verdict != core::Verdict::unknown_key || !v.reference) {
       return r;
@@ -139,8 +141,8 @@ ModuleResult Trust::verify(const std::filesystem::path& path) const
                                                 + keyring_list(running->keys) + ")"
                                             : running->why_none;
     }
-  } catch (const std::exception& e) {
-    r.read_error = e.what();
+  } catch (const std::exception& e) { // unreadable, or ksign's own failure (out of memory, OpenSSL)
+    r.read_error = cli::about_module(r.path, exception_text(e));
   }
   return r;
 }
@@ -244,15 +246,18 @@ std::string paint(std::string_view text, bool ok, bool color)
   return fmt::format("{}{}\033[0m", ok ? "\033[32m" : "\033[1;31m", text);
 }
 
+// The verdict part of a module's line. The signer name and the problem come from the module's
+// signature, so they are escaped here: the line also carries our colours, and Output prints
+// result lines as given.
 std::string describe(const core::Verification& v, bool color)
 {
   std::string hash = v.hash ? std::string(core::hash_name(*v.hash)) : "unknown hash";
   std::string signer;
   if (!v.signer.empty()) {
-    signer += "signer '" + v.signer + "'";
+    signer += "signer '" + util::escape(v.signer) + "'";
   }
   if (!v.key_id.empty()) {
-    signer += std::string(signer.empty() ? "" : ", ") + "key id " + v.key_id;
+    signer += std::string(signer.empty() ? "" : ", ") + "key id " + util::escape(v.key_id);
   }
   switch (v.verdict) {
   case core::Verdict::ok:
@@ -267,12 +272,13 @@ std::string describe(const core::Verification& v, bool color)
     return fmt::format("{} ({}{}{}{})", paint(verdict_words(core::Verdict::unknown_key), false, color), signer,
                        signer.empty() ? "" : ", ", hash, v.problem.empty() ? "" : "; " + v.problem);
   case core::Verdict::bad_signature:
-    return fmt::format("{} ({})", paint(verdict_words(core::Verdict::bad_signature), false, color), v.problem);
+    return fmt::format("{} ({})", paint(verdict_words(core::Verdict::bad_signature), false, color), util::escape(v.problem));
   case core::Verdict::signed_attributes:
     return fmt::format("{} ({}, {}: {})", paint(verdict_words(core::Verdict::signed_attributes), false, color),
-                       signer, hash, v.problem);
+                       signer, hash, util::escape(v.problem));
   case core::Verdict::malformed:
-    return fmt::format("{} ({})", paint(verdict_words(core::Verdict::malformed), false, color), v.problem);
+    return fmt::format("{} ({})", paint(verdict_words(core::Verdict::malformed), false, color),
+                       util::escape(v.problem));
   }
   return "malformed";
 }
@@ -382,7 +388,8 @@ int run_verify(cli::Invocation& invocation)
   if (invocation.operands.empty() && !audit) {
     throw Error(Errc::usage, "no module given (or give --kernel KVER alone to audit an installed kernel)");
   }
-  const Trust trust = gather_trust(invocation);
+  Trust trust = gather_trust(invocation);
+  trust.max_module_size = cli::max_module_size();
   const std::vector<std::string> arguments =
     audit ? core::kernel_module_directories(cli::module_root(), result["kernel"].as<std::string>()) : invocation.operands;
 
@@ -432,7 +439,7 @@ int run_verify(cli::Invocation& invocation)
       out.error("{}", r.read_error);
     } else if (!ok || (out.verbosity() != cli::Verbosity::quiet && (!audit || out.verbosity() == cli::Verbosity::verbose))) {
       // An audit lists only the modules that would not load, unless --verbose.
-      out.result(fmt::format("{}: {}{}", r.path.string(), describe(r.verification, color),
+      out.result(fmt::format("{}: {}{}", util::escape(r.path.native()), describe(r.verification, color),
                              r.keyring.empty() ? "" : " in " + r.keyring));
     }
   }

@@ -120,7 +120,7 @@ SignerIdentity signer_identity(const X509* certificate)
 
 std::vector<X509Ptr> load_certificates(const fs::path& file)
 {
-  const Bytes data = util::read_file(file);
+  const Bytes data = util::read_file(file, util::k_small_file_limit);
   std::vector<X509Ptr> certificates;
   if (looks_like_der(data)) {
     certificates.push_back(parse_certificate(data, "the DER certificate " + util::quote(file)));
@@ -139,7 +139,7 @@ std::vector<X509Ptr> load_certificates(const fs::path& file)
 
 bool holds_certificate(const fs::path& file)
 {
-  const Bytes data = util::read_file(file);
+  const Bytes data = util::read_file(file, util::k_small_file_limit);
   if (looks_like_der(data)) {
     return true;
   }
@@ -159,7 +159,7 @@ X509Ptr load_certificate(const fs::path& file)
 
 Bytes load_certificate_der(const fs::path& file)
 {
-  Bytes data = util::read_file(file);
+  Bytes data = util::read_file(file, util::k_small_file_limit);
   if (looks_like_der(data)) {
     return data;
   }

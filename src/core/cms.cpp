@@ -5,6 +5,7 @@
 #include "core/oids.hpp"
 #include "util/error.hpp"
 #include "util/openssl.hpp"
+#include "util/strings.hpp"
 
 #include <openssl/objects.h>
 
@@ -15,6 +16,9 @@ namespace ksign::core {
 namespace {
 
 // OID content octets.
+// Dotted OIDs in messages are cut to this; real ones are under 30 characters.
+constexpr std::size_t k_max_oid_text = 64;
+
 constexpr std::uint8_t k_oid_signed_data[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
 constexpr std::uint8_t k_oid_data[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
 // ecdsa-with-SHA1 1.2.840.10045.4.1; ecdsa-with-SHA224..512 1.2.840.10045.4.3.1..4
@@ -51,9 +55,10 @@ std::string dotted(ByteView oid)
     return "(invalid OID)";
   }
   char text[128];
-  OBJ_obj2txt(text, sizeof text, object, 1);
+  const int length = OBJ_obj2txt(text, sizeof text, object, 1);
   ASN1_OBJECT_free(object);
-  return text;
+  // A crafted OID can be as long as its signature: show its start (messages name it).
+  return util::shorten(std::string_view(text, static_cast<std::size_t>(std::clamp(length, 0, 127))), k_max_oid_text);
 }
 
 bool starts_with(ByteView data, ByteView prefix)

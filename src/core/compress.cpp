@@ -5,6 +5,7 @@
 
 #include "core/compress_codecs.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 #include <algorithm>
 #include <array>
@@ -62,12 +63,6 @@ void throw_corrupt(Compression compression, const std::string& reason)
   throw Error(Errc::format, "corrupt " + std::string(compression_name(compression)) + " data: " + reason);
 }
 
-void throw_too_large(Compression compression, std::uint64_t limit)
-{
-  const bool whole_gib = limit % (std::uint64_t{1} << 30) == 0;
-  const std::string size = whole_gib ? std::to_string(limit >> 30) + " GiB" : std::to_string(limit >> 20) + " MiB";
-  throw Error(Errc::format, std::string(compression_name(compression)) + " data decompresses to more than " + size);
-}
 
 std::size_t initial_output_size(std::size_t input_size, std::optional<std::uint64_t> claimed, std::uint64_t limit)
 {
@@ -76,13 +71,21 @@ std::size_t initial_output_size(std::size_t input_size, std::optional<std::uint6
   return static_cast<std::size_t>(std::min(guess, limit));
 }
 
-void grow_output(Bytes& out, std::size_t used, Compression compression, std::uint64_t limit)
+void grow_output(Bytes& out, std::size_t used, std::uint64_t limit)
 {
   if (used >= limit) {
-    throw_too_large(compression, limit);
+    throw OutputLimitReached{};
   }
-  const std::size_t wanted = std::max(out.size() * 2, used + k_min_growth);
-  out.resize(static_cast<std::size_t>(std::min<std::uint64_t>(wanted, limit)));
+  // Doubling, but through limit/2 to the limit: growing copies, so the old and the new buffer
+  // are alive at once, and this way they never hold more than 1.5 times the limit together.
+  std::uint64_t size = std::max<std::uint64_t>(std::uint64_t{out.size()} * 2, used + k_min_growth);
+  const std::uint64_t half = limit / 2;
+  if (size > half) {
+    size = out.size() < half ? half : limit;
+  }
+  // reserve() takes exactly what is asked; resize() alone may double the capacity again.
+  out.reserve(static_cast<std::size_t>(size));
+  out.resize(static_cast<std::size_t>(size));
 }
 
 } // namespace codec
@@ -158,10 +161,32 @@ std::optional<std::string> level_problem(int level, Compression compression)
          + std::to_string(codec->levels.lowest) + "-" + std::to_string(codec->levels.highest) + ")";
 }
 
+std::uint64_t decompressed_size_limit(std::uint64_t compressed_size, std::uint64_t max_size)
+{
+  // Below max_size, a product that overflows cannot be the smaller one.
+  const std::uint64_t by_ratio = compressed_size > (max_size / k_max_compression_ratio)
+                                   ? max_size
+                                   : compressed_size * k_max_compression_ratio + k_ratio_slack;
+  return std::min(by_ratio, max_size);
+}
+
 Bytes decompress(Compression compression, ByteView data, std::uint64_t max_size)
 {
   const Codec* codec = find_codec(compression);
-  return codec != nullptr ? codec->decompress(data, max_size) : Bytes(data.begin(), data.end());
+  if (codec == nullptr) {
+    return Bytes(data.begin(), data.end());
+  }
+  const std::uint64_t limit = decompressed_size_limit(data.size(), max_size);
+  try {
+    return codec->decompress(data, limit);
+  } catch (const codec::OutputLimitReached&) {
+    std::string message = std::string(codec->name) + " data decompresses to more than " + util::describe_size(limit);
+    if (limit < max_size) {
+      message += " (" + std::to_string(k_max_compression_ratio) + " times its compressed size, plus "
+                 + util::describe_size(k_ratio_slack) + ")";
+    }
+    throw Error(Errc::format, message);
+  }
 }
 
 Bytes compress(Compression compression, ByteView data, int level)

@@ -13,8 +13,20 @@ namespace ksign::core {
 // How a module file is compressed, told by its magic bytes (never by its name).
 enum class Compression { none, gzip, xz, zstd };
 
-// No module comes near this; it stops a small hostile file from claiming all memory.
-inline constexpr std::uint64_t k_max_decompressed_size = std::uint64_t{4} << 30;
+// The largest module file ksign reads, and the most one may decompress to, unless the caller
+// chooses another limit. No module comes near it: Debian 6.12's largest, amdgpu.ko, is 29 MB
+// (a few hundred with debug info); it stops a hostile file from claiming all memory.
+inline constexpr std::uint64_t k_default_max_module_size = std::uint64_t{1} << 30;
+
+// Compressed data may grow at most this many times, plus k_ratio_slack, whatever the absolute
+// limit: Debian 6.12's 4230 xz modules grow 5.5 times overall, the most (test_bpf.ko, all
+// tables) 109 times to 4.9 MB, which the slack covers. A 363 KB zstd bomb of 10 GB of zeros
+// stops at 68 MiB instead of at the absolute limit.
+inline constexpr std::uint64_t k_max_compression_ratio = 100;
+inline constexpr std::uint64_t k_ratio_slack = std::uint64_t{32} << 20;
+
+// The most `compressed_size` bytes may decompress to under `max_size` and the ratio cap.
+[[nodiscard]] std::uint64_t decompressed_size_limit(std::uint64_t compressed_size, std::uint64_t max_size);
 
 // Use the kernel's level for the format (what `make modules_install` gets).
 inline constexpr int k_default_level = -1;
@@ -56,9 +68,11 @@ struct LevelRange
 // The whole decompressed content. Only the first gzip member / xz stream / zstd frame is
 // used, as the kernel does; anything after it is an error (the kernel would ignore it and
 // our re-signed output would silently drop it). Corrupt or truncated data throws
-// Error(Errc::format) with a reason, and so does output longer than `max_size`.
+// Error(Errc::format) with a reason, and so does output longer than
+// decompressed_size_limit(data.size(), max_size), as soon as decoding passes it: memory stays
+// within about 1.5 times that limit.
 [[nodiscard]] Bytes decompress(Compression compression, ByteView data,
-                               std::uint64_t max_size = k_max_decompressed_size);
+                               std::uint64_t max_size = k_default_max_module_size);
 
 // Compress `data` the way the kernel's Makefile.modinst does, so the kernel's in-kernel
 // decompressor and kmod accept it:

@@ -21,14 +21,19 @@ inline constexpr std::uint64_t k_max_trusted_ratio = 64;
 inline constexpr std::size_t k_min_growth = 64 * 1024;
 
 [[noreturn]] void throw_corrupt(Compression compression, const std::string& reason);
-[[noreturn]] void throw_too_large(Compression compression, std::uint64_t limit);
+// Thrown by a codec whose output would pass its limit; decompress() words the error, since
+// only it knows whether the absolute limit or the ratio cap set that limit.
+struct OutputLimitReached
+{
+};
 
 // First allocation for decompressing `input_size` bytes whose content claims `claimed` bytes.
 [[nodiscard]] std::size_t initial_output_size(std::size_t input_size, std::optional<std::uint64_t> claimed,
                                               std::uint64_t limit);
 
-// Make room after `used` bytes of `out`, or throw when the output would pass the size limit.
-void grow_output(Bytes& out, std::size_t used, Compression compression, std::uint64_t limit);
+// Make room after `used` bytes of `out`, or throw OutputLimitReached when the output would pass
+// `limit`. Growing never holds more than 1.5 times `limit` at once.
+void grow_output(Bytes& out, std::size_t used, std::uint64_t limit);
 
 // zlib and liblzma count some lengths in 32 bits; feed them at most this much at once.
 [[nodiscard]] inline unsigned clamp_to_uint(std::size_t size)

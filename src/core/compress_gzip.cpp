@@ -121,7 +121,7 @@ Bytes gzip_decompress(ByteView data, std::uint64_t limit)
   std::size_t out_pos = 0;
   for (;;) {
     if (out_pos == out.size()) {
-      grow_output(out, out_pos, gzip, limit);
+      grow_output(out, out_pos, limit);
     }
     const uInt in_chunk = clamp_to_uint(data.size() - in_pos);
     const uInt out_chunk = clamp_to_uint(out.size() - out_pos);

@@ -150,7 +150,7 @@ Bytes xz_decompress(ByteView data, std::uint64_t limit)
   std::size_t out_pos = 0;
   for (;;) {
     if (out_pos == out.size()) {
-      grow_output(out, out_pos, xz, limit);
+      grow_output(out, out_pos, limit);
     }
     stream.next_out = out.data() + out_pos;
     stream.avail_out = out.size() - out_pos;

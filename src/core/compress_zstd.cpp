@@ -94,7 +94,7 @@ static Bytes zstd_decompress_streaming(ZSTD_DCtx& context, ByteView data, std::o
   std::size_t out_pos = 0;
   for (;;) {
     if (out_pos == out.size()) {
-      grow_output(out, out_pos, zstd, limit);
+      grow_output(out, out_pos, limit);
     }
     ZSTD_outBuffer output{out.data(), out.size(), out_pos};
     const std::size_t rc = ZSTD_decompressStream(&context, &output, &input);
@@ -139,7 +139,7 @@ Bytes zstd_decompress(ByteView data, std::uint64_t limit)
     return zstd_decompress_streaming(context, data, std::nullopt, limit);
   }
   if (content_size > limit) {
-    throw_too_large(zstd, limit);
+    throw OutputLimitReached{};
   }
   if (content_size > std::uint64_t{data.size()} * k_max_trusted_ratio + k_min_growth) {
     return zstd_decompress_streaming(context, data, content_size, limit);

@@ -6,6 +6,7 @@
 
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/strings.hpp"
 
 #include <glob.h>
 
@@ -111,10 +112,83 @@ constexpr KeyTypeOption k_key_type_options[] = {
 
 KernelConfig::KernelConfig(fs::path path, std::string text) : m_path(std::move(path)), m_text(std::move(text)) {}
 
+std::optional<std::string> config_text_problem(std::string_view text)
+{
+  if (text.find('\0') != std::string_view::npos) {
+    return "it is a binary file";
+  }
+  std::optional<std::string> problem;
+  bool module_line = false;
+  std::size_t number = 0;
+  for_each_line(text, [&](std::size_t, std::string_view line) {
+    ++number;
+    if (problem) {
+      return;
+    }
+    if (line.ends_with('\r')) {
+      line.remove_suffix(1);
+    }
+    const std::string_view content = util::trim(line);
+    if (content.empty()) {
+      return;
+    }
+    const std::optional<ConfigLine> parsed = parse_line(line);
+    if (parsed) {
+      const std::string_view name = parsed->option;
+      const bool well_formed = name.size() > 7 && name.find_first_not_of(
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == std::string_view::npos;
+      if (!well_formed) {
+        problem = "line " + std::to_string(number) + " sets no CONFIG_ option";
+        return;
+      }
+      module_line = module_line || name == "CONFIG_MODULES" || name.starts_with("CONFIG_MODULE_SIG");
+      return;
+    }
+    if (!content.starts_with('#')) {
+      problem = "line " + std::to_string(number) + " is neither a CONFIG_ option nor a comment";
+    }
+  });
+  if (problem) {
+    return problem;
+  }
+  if (!module_line) {
+    return "it has no CONFIG_MODULES or CONFIG_MODULE_SIG line";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> config_value_problem(std::string_view value)
+{
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      return "it holds a newline";
+    }
+    if (c == '"' || c == '\\') {
+      return std::string("it holds a ") + (c == '"' ? "quote" : "backslash");
+    }
+    if (byte < 0x20 || byte == 0x7f) {
+      return "it holds a control character";
+    }
+  }
+  return std::nullopt;
+}
+
+void require_config_value(std::string_view option, std::string_view value)
+{
+  if (const auto problem = config_value_problem(value)) {
+    throw Error(Errc::failure, "cannot name " + util::quote(value) + " in " + std::string(option) + ": " + *problem);
+  }
+}
+
 KernelConfig KernelConfig::read(const fs::path& path)
 {
-  const Bytes data = util::read_file(path);
-  return KernelConfig(path, std::string(reinterpret_cast<const char*>(data.data()), data.size()));
+  const Bytes data = util::read_file(path, util::k_small_file_limit);
+  std::string text(reinterpret_cast<const char*>(data.data()), data.size());
+  if (const auto problem = config_text_problem(text)) {
+    throw Error(Errc::failure, util::quote(path) + " is not a kernel config: " + *problem);
+  }
+  return KernelConfig(path, std::move(text));
 }
 
 std::optional<std::string> KernelConfig::value(std::string_view option) const
@@ -139,10 +213,19 @@ bool KernelConfig::enabled(std::string_view option) const
 SigningSettings signing_settings(const KernelConfig& config)
 {
   SigningSettings settings;
+  bool have_key_type = false;
+  std::string options;
   for (const KeyTypeOption& entry : k_key_type_options) {
     if (config.enabled(entry.option)) {
       settings.key_type = entry.type;
+      have_key_type = true;
     }
+    options += std::string(options.empty() ? "" : ", ") + std::string(entry.option);
+  }
+  if (!have_key_type) {
+    throw Error(Errc::failure, util::quote(config.path()) + " sets no module-signing key type: none of " + options
+                                 + " is =y (kernels before 5.13 sign with RSA only: add "
+                                   "CONFIG_MODULE_SIG_KEY_TYPE_RSA=y for them)");
   }
   if (const std::optional<std::string> name = config.value("CONFIG_MODULE_SIG_HASH")) {
     const std::optional<HashAlgo> hash = parse_hash(*name);
@@ -157,6 +240,7 @@ SigningSettings signing_settings(const KernelConfig& config)
 
 std::string with_trusted_keys(std::string_view text, const std::string& value)
 {
+  require_config_value(k_trusted_keys_option, value);
   const std::string new_line = std::string(k_trusted_keys_option) + "=" + quote_value(value);
   std::string result;
   result.reserve(text.size() + new_line.size() + 1);
@@ -183,12 +267,18 @@ std::string with_trusted_keys(std::string_view text, const std::string& value)
 
 bool set_trusted_keys(const fs::path& path, const fs::path& certificate)
 {
-  const KernelConfig config = KernelConfig::read(path);
+  // Replacing a link would turn it into a file and leave its target as it was.
+  std::error_code ec;
+  const fs::path real = fs::canonical(path, ec);
+  if (ec) {
+    throw Error(Errc::failure, "cannot resolve " + util::quote(path) + ": " + ec.message());
+  }
+  const KernelConfig config = KernelConfig::read(real);
   const std::string updated = with_trusted_keys(config.text(), certificate.string());
   if (updated == config.text()) {
     return false;
   }
-  util::replace_file_atomically(path, ByteView(reinterpret_cast<const std::uint8_t*>(updated.data()), updated.size()));
+  util::replace_file_atomically(real, ByteView(reinterpret_cast<const std::uint8_t*>(updated.data()), updated.size()));
   return true;
 }
 
@@ -197,9 +287,10 @@ std::vector<fs::path> expand_config_patterns(std::span<const std::string> patter
   std::vector<fs::path> files;
   std::set<fs::path> seen;
   const auto add = [&](const fs::path& file) {
+    // Only existence here: what is not a regular file is refused, by its kind, when read.
     std::error_code ec;
-    if (!fs::is_regular_file(file, ec)) {
-      throw Error(Errc::failure, "kernel config " + util::quote(file) + " does not exist or is not a file");
+    if (!fs::exists(file, ec)) {
+      throw Error(Errc::failure, "kernel config " + util::quote(file) + " does not exist");
     }
     if (seen.insert(fs::weakly_canonical(file)).second) {
       files.push_back(file);
@@ -325,7 +416,8 @@ std::vector<ConfigFinding> check_signing_config(const KernelConfig& config, Byte
     }
   }
   if (!key_type) {
-    report(Level::warning, "CONFIG_MODULE_SIG_KEY_TYPE", "no key type set: RSA is used; ECDSA is recommended");
+    report(Level::error, "CONFIG_MODULE_SIG_KEY_TYPE",
+           "no key type set (set CONFIG_MODULE_SIG_KEY_TYPE_ECDSA=y, or _RSA=y for a kernel before 5.13)");
   } else if (*key_type == KeyType::rsa) {
     report(Level::warning, "CONFIG_MODULE_SIG_KEY_TYPE_RSA", "RSA keys work; ECDSA keys are recommended");
   } else {
@@ -362,7 +454,7 @@ std::vector<ConfigFinding> check_signing_config(const KernelConfig& config, Byte
     if (!fs::is_regular_file(file, ec)) {
       report(Level::error, std::string(k_trusted_keys_option), util::quote(file) + " does not exist");
     } else {
-      const Bytes data = util::read_file(file);
+      const Bytes data = util::read_file(file, util::k_small_file_limit);
       const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
       if (text.find("PRIVATE KEY-----") != std::string_view::npos) {
         report(Level::error, std::string(k_trusted_keys_option),

@@ -26,6 +26,8 @@ class KernelConfig
 public:
   KernelConfig(std::filesystem::path path, std::string text);
 
+  // The config in the file `path`, which must look like a kernel config (config_text_problem):
+  // anything else throws Error(Errc::failure) naming the file and what is wrong with it.
   [[nodiscard]] static KernelConfig read(const std::filesystem::path& path);
 
   [[nodiscard]] const std::filesystem::path& path() const { return m_path; }
@@ -39,6 +41,19 @@ private:
   std::string m_text;
 };
 
+// Why `text` is not a kernel config, or nullopt when it looks like one: every line is blank, a
+// comment ("# CONFIG_X is not set" among them) or a CONFIG_ assignment, and at least one sets
+// (or unsets) CONFIG_MODULES or a CONFIG_MODULE_SIG option. ksign writes into configs, so it
+// must not take an ELF binary, a passwd copy or any other text for one.
+[[nodiscard]] std::optional<std::string> config_text_problem(std::string_view text);
+
+// Why `value` cannot be written into a config as a quoted string (a newline, quote, backslash
+// or other control character would end the value or start lines of its own), or nullopt.
+[[nodiscard]] std::optional<std::string> config_value_problem(std::string_view value);
+
+// Throws Error(Errc::failure) "cannot name 'value' in OPTION: <problem>" when `value` has one.
+void require_config_value(std::string_view option, std::string_view value);
+
 // What a config asks of the module-signing key.
 struct SigningSettings
 {
@@ -46,17 +61,22 @@ struct SigningSettings
   HashAlgo hash = k_default_hash;
 };
 
-// Key type from CONFIG_MODULE_SIG_KEY_TYPE_* (RSA when none is set, as the kernel's
-// Kconfig default) and hash from CONFIG_MODULE_SIG_HASH (sha512 when absent).
-// Throws Error(Errc::failure) for a hash ksign cannot sign with.
+// Key type from CONFIG_MODULE_SIG_KEY_TYPE_* and hash from CONFIG_MODULE_SIG_HASH (sha512 when
+// absent). Kconfig always writes one key type into a config with module signing, so a config
+// without one was not written by it (or is older than Linux 5.13): no type is guessed, and
+// Error(Errc::failure) names the missing options. So does a hash ksign cannot sign with.
 [[nodiscard]] SigningSettings signing_settings(const KernelConfig& config);
 
 // `text` with CONFIG_SYSTEM_TRUSTED_KEYS set to `value` (quoted): the existing line (set, empty or
 // "# ... is not set") is replaced in place, otherwise a line is appended. Every other byte is kept.
+// A value with a config_value_problem() throws Error(Errc::failure).
 [[nodiscard]] std::string with_trusted_keys(std::string_view text, const std::string& value);
 
 // Point CONFIG_SYSTEM_TRUSTED_KEYS of the config file `path` at `certificate`. The file is replaced
-// atomically, and only when it changes (so make sees no new mtime). Returns true when it changed.
+// atomically, and only when it changes (so make sees no new mtime); a symbolic link is followed
+// and the file it leads to replaced, so the link stays a link. A file that is not a kernel config,
+// or a certificate path that cannot be written into one, throws Error and changes nothing.
+// Returns true when it changed.
 bool set_trusted_keys(const std::filesystem::path& path, const std::filesystem::path& certificate);
 
 // Config files named by `patterns`: each a file name or a shell glob ('../config.*'). A glob that

@@ -649,35 +649,9 @@ KernelTrust read_kernel_trust(ByteView image, std::optional<std::string_view> sy
 
 namespace {
 
-Bytes read_bounded(const fs::path& path, std::uint64_t limit, const char* what)
-{
-  std::error_code ec;
-  const fs::file_status status = fs::status(path, ec);
-  if (ec) {
-    throw Error(Errc::failure, "cannot read " + util::quote(path) + ": " + ec.message());
-  }
-  if (fs::is_regular_file(status)) {
-    const std::uintmax_t size = fs::file_size(path, ec);
-    if (!ec && size > limit) {
-      throw Error(Errc::format, util::quote(path) + " is larger than " + std::to_string(limit >> 20) + " MiB: not " +
-                                  what);
-    }
-  } else if (!fs::exists(status)) {
-    throw Error(Errc::failure, "cannot read " + util::quote(path) + ": no such file");
-  } else {
-    // A device or pipe has no size to check first (and /dev/zero never ends).
-    throw Error(Errc::failure, "cannot read " + util::quote(path) + ": not a regular file");
-  }
-  Bytes data = util::read_file(path);
-  if (data.size() > limit) {
-    throw Error(Errc::format, util::quote(path) + " is larger than " + std::to_string(limit >> 20) + " MiB: not " + what);
-  }
-  return data;
-}
-
 std::string read_system_map(const fs::path& path)
 {
-  const Bytes map = read_bounded(path, k_max_system_map_size, "a System.map");
+  const Bytes map = util::read_file(path, k_max_system_map_size);
   return std::string(map.begin(), map.end());
 }
 
@@ -685,7 +659,7 @@ std::string read_system_map(const fs::path& path)
 
 KernelTrust read_kernel_trust(const KernelImageSources& sources)
 {
-  const Bytes image = read_bounded(sources.image, k_max_kernel_image_size, "a kernel image");
+  const Bytes image = util::read_file(sources.image, k_max_kernel_image_size);
   std::optional<std::string> map;
   if (sources.system_map) {
     map = read_system_map(*sources.system_map);
@@ -738,7 +712,7 @@ InstalledKernelTrust read_installed_kernel_trust(const fs::path& moduledir, std:
   }
   for (const fs::path& path : candidates.images) {
     try {
-      const Bytes image = read_bounded(path, k_max_kernel_image_size, "a kernel image");
+      const Bytes image = util::read_file(path, k_max_kernel_image_size);
       const KernelElf kernel = extract_kernel_elf(image);
       std::optional<std::size_t> used_map;
       result.trust = analyze(kernel, image.size(), texts, used_map);

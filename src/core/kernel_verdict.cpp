@@ -25,9 +25,9 @@ TrustedKeys loaded_keys(const KernelTrust& trust)
 }
 
 Verification verify_module_for_kernel(ByteView file, const KernelTrust& trust, const TrustedKeys& loaded,
-                                      const KernelRules& rules)
+                                      const KernelRules& rules, std::uint64_t max_size)
 {
-  Verification result = verify_module(file, loaded, rules);
+  Verification result = verify_module(file, loaded, rules, max_size);
   if (!result.reference || (result.verdict != Verdict::ok && result.verdict != Verdict::unknown_key)) {
     return result;
   }

@@ -20,7 +20,8 @@ namespace ksign::core {
 // on the revocation list is refused (unknown_key, the problem says so), and an unknown key whose
 // certificate is in the list but blacklisted says that too.
 [[nodiscard]] Verification verify_module_for_kernel(ByteView file, const KernelTrust& trust, const TrustedKeys& loaded,
-                                                    const KernelRules& rules = {});
+                                                    const KernelRules& rules = {},
+                                                    std::uint64_t max_size = k_default_max_module_size);
 
 // Whether a kernel with `trust` would accept modules signed (by issuer and serial, as sign-file
 // and ksign sign by default) with the key of `certificate_der`.

@@ -104,7 +104,7 @@ std::optional<std::string> read_small_file(const fs::path& file)
   if (!fs::exists(file, ec)) {
     return std::nullopt;
   }
-  const Bytes data = util::read_file(file);
+  const Bytes data = util::read_file(file, util::k_small_file_limit);
   return std::string(data.begin(), data.end());
 }
 
@@ -229,7 +229,7 @@ std::vector<const ProcAsymmetricKey*> RunningKeys::keys_in(SystemKeyring which) 
 
 RunningKeys read_running_keys(const fs::path& proc_keys)
 {
-  const Bytes data = util::read_file(proc_keys);
+  const Bytes data = util::read_file(proc_keys, util::k_small_file_limit);
   const ProcKeys parsed = parse_proc_keys(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
   RunningKeys running;
   running.keys = parsed.keys;

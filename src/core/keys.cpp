@@ -66,7 +66,7 @@ EvpPkeyPtr read_plain_private_key(ByteView data)
 
 EvpPkeyPtr load_private_key(const fs::path& key_file, const std::optional<std::string>& passphrase)
 {
-  const Bytes data = util::read_file(key_file);
+  const Bytes data = util::read_file(key_file, util::k_small_file_limit);
   EvpPkeyPtr key = read_plain_private_key(data);
   if (key) {
     return key;

@@ -80,7 +80,7 @@ KeyFiles current_certificate_files(const fs::path& store)
   }
   const fs::path hash_path = files.directory / k_hash_file;
   if (fs::exists(hash_path)) {
-    const Bytes text = util::read_file(hash_path);
+    const Bytes text = util::read_file(hash_path, util::k_small_file_limit);
     const std::string name = std::string(util::trim({reinterpret_cast<const char*>(text.data()), text.size()}));
     files.hash = parse_hash(name);
     if (!files.hash) {
@@ -132,7 +132,7 @@ void write_bytes(const fs::path& path, ByteView data, mode_t mode)
 
 std::string read_word(const fs::path& path)
 {
-  const Bytes data = util::read_file(path);
+  const Bytes data = util::read_file(path, util::k_small_file_limit);
   return std::string(util::trim({reinterpret_cast<const char*>(data.data()), data.size()}));
 }
 
@@ -522,7 +522,7 @@ fs::path install_current_key(const fs::path& store, const fs::path& destination,
       }
       // Private keys 0600 whatever their source had; nothing wider than 0755 (no group or other write).
       const mode_t mode = is_private_key_file(name) ? 0600 : static_cast<mode_t>(fs::status(entry.path()).permissions()) & 0755;
-      write_bytes(staging / name, util::read_file(entry.path()), mode);
+      write_bytes(staging / name, util::read_file(entry.path(), util::k_small_file_limit), mode);
     }
     if (fs::exists(fs::symlink_status(target, ec))) {
       fs::remove_all(target);

@@ -120,11 +120,12 @@ struct UnsignedModule
   [[nodiscard]] bool was_signed() const { return length != image.size(); }
 };
 
-UnsignedModule open_module(Bytes file)
+UnsignedModule open_module(Bytes file, std::uint64_t max_size)
 {
   UnsignedModule module;
   module.compression = detect_compression(file);
-  module.image = module.compression == Compression::none ? std::move(file) : decompress(module.compression, file);
+  module.image = module.compression == Compression::none ? std::move(file)
+                                                         : decompress(module.compression, file, max_size);
   module.length = checked_unsigned_length(module.image);
   return module;
 }
@@ -132,9 +133,9 @@ UnsignedModule open_module(Bytes file)
 // The one signing pipeline: `module` with the signature `make_cms` gives for its content
 // appended, recompressed as it came, handed to `write` as the pieces of the new file.
 template<typename MakeCms, typename Write>
-SignOutcome sign_module(Bytes file, int compression_level, MakeCms&& make_cms, Write&& write)
+SignOutcome sign_module(Bytes file, const SignSettings& settings, MakeCms&& make_cms, Write&& write)
 {
-  const UnsignedModule module = open_module(std::move(file));
+  const UnsignedModule module = open_module(std::move(file), settings.max_module_size);
   SignOutcome outcome;
   outcome.compression = module.compression;
   outcome.was_signed = module.was_signed();
@@ -143,7 +144,7 @@ SignOutcome sign_module(Bytes file, int compression_level, MakeCms&& make_cms, W
   if (module.compression == Compression::none) {
     write(signed_image.parts());
   } else {
-    const Bytes compressed = compress(module.compression, signed_image.joined(), compression_level);
+    const Bytes compressed = compress(module.compression, signed_image.joined(), settings.compression_level);
     const ByteView parts[] = {compressed};
     write(std::span<const ByteView>(parts));
   }
@@ -158,7 +159,7 @@ SignOutcome stage_module(const std::filesystem::path& input, const std::filesyst
   options.metadata_from = input;
   options.owner_best_effort = settings.owner_best_effort;
   SignOutcome outcome =
-    sign_module(util::read_file(input), settings.compression_level, make_cms, [&](std::span<const ByteView> parts) {
+    sign_module(util::read_file(input, settings.max_module_size), settings, make_cms, [&](std::span<const ByteView> parts) {
       staged = util::stage_file(output, parts, options, durability);
     });
   outcome.owner_kept = staged.owner_kept;
@@ -171,7 +172,7 @@ Bytes ModuleSigner::sign_image(Bytes file, SignOutcome* outcome) const
 {
   Bytes result;
   SignOutcome done = sign_module(
-    std::move(file), m_settings.compression_level, [this](ByteView content) { return signature_for(content); },
+    std::move(file), m_settings, [this](ByteView content) { return signature_for(content); },
     [&](std::span<const ByteView> parts) {
       for (const ByteView part : parts) {
         append(result, part);
@@ -185,7 +186,7 @@ Bytes ModuleSigner::sign_image(Bytes file, SignOutcome* outcome) const
 
 Bytes ModuleSigner::detached_signature(const std::filesystem::path& input) const
 {
-  const UnsignedModule module = open_module(util::read_file(input));
+  const UnsignedModule module = open_module(util::read_file(input, m_settings.max_module_size), m_settings.max_module_size);
   return signature_for(module.content());
 }
 
@@ -207,10 +208,8 @@ SignOutcome ModuleSigner::sign_file(const std::filesystem::path& input, const st
 }
 
 SignOutcome append_signature_file(const std::filesystem::path& input, const std::filesystem::path& output,
-                                  ByteView cms, bool owner_best_effort)
+                                  ByteView cms, const SignSettings& settings)
 {
-  SignSettings settings;
-  settings.owner_best_effort = owner_best_effort;
   util::StagedFile staged;
   SignOutcome outcome = stage_module(input, output, settings, [&](ByteView) { return Bytes(cms.begin(), cms.end()); },
                                      util::Durability::now, staged);

@@ -23,6 +23,8 @@ struct SignSettings
   int compression_level = k_default_level;
   // Sign even when the file's owner or group cannot be kept (see SignOutcome::owner_kept).
   bool owner_best_effort = false;
+  // The largest module file read, and the most it may decompress to (see core::decompress).
+  std::uint64_t max_module_size = k_default_max_module_size;
 };
 
 // What signing one module file did.
@@ -80,6 +82,6 @@ private:
 // Append `cms`, a signature made elsewhere (sign-file -s), to the module in `input` through the
 // same pipeline, writing `output` atomically. The signature is not checked against the module.
 SignOutcome append_signature_file(const std::filesystem::path& input, const std::filesystem::path& output,
-                                  ByteView cms, bool owner_best_effort = false);
+                                  ByteView cms, const SignSettings& settings = {});
 
 } // namespace ksign::core

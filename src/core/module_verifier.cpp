@@ -146,7 +146,7 @@ KernelRules kernel_rules(const KernelConfig& config)
   return rules;
 }
 
-Verification verify_module(ByteView file, const TrustedKeys& trusted, const KernelRules& rules)
+Verification verify_module(ByteView file, const TrustedKeys& trusted, const KernelRules& rules, std::uint64_t max_size)
 {
   Verification result;
   result.compression = detect_compression(file);
@@ -154,7 +154,7 @@ Verification verify_module(ByteView file, const TrustedKeys& trusted, const Kern
   ByteView image = file;
   if (result.compression != Compression::none) {
     try {
-      decompressed = decompress(result.compression, file);
+      decompressed = decompress(result.compression, file, max_size);
     } catch (const Error& e) {
       if (e.code() != Errc::format) {
         throw;

@@ -75,8 +75,10 @@ class KernelConfig;
 
 // Check the signature of a module file image (compressed or not) the way the kernel does.
 // Never throws for a bad module: every problem with its bytes (Errc::format) becomes the
-// verdict; only a failure of ksign itself (out of memory, OpenSSL) throws.
-[[nodiscard]] Verification verify_module(ByteView file, const TrustedKeys& trusted, const KernelRules& rules = {});
+// verdict; only a failure of ksign itself (out of memory, OpenSSL) throws. A compressed module
+// that decompresses past decompressed_size_limit(file.size(), max_size) is malformed.
+[[nodiscard]] Verification verify_module(ByteView file, const TrustedKeys& trusted, const KernelRules& rules = {},
+                                         std::uint64_t max_size = k_default_max_module_size);
 
 // An identifier as modinfo spells sig_key: upper-case hex bytes joined by colons.
 [[nodiscard]] std::string modinfo_hex(ByteView bytes);

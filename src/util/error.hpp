@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -30,5 +31,15 @@ public:
 private:
   Errc m_code;
 };
+
+// What an exception says, for a message: std::bad_alloc's what() ("std::bad_alloc") tells a
+// user nothing, and a vector asked for more than it can hold throws std::length_error.
+inline std::string exception_text(const std::exception& e)
+{
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr || dynamic_cast<const std::length_error*>(&e) != nullptr) {
+    return "out of memory";
+  }
+  return e.what();
+}
 
 } // namespace ksign

@@ -50,7 +50,7 @@ std::string quote(const fs::path& path)
 {
   // Appended piece by piece: gcc 12 at -O3 warns falsely (-Wrestrict) on "'" + std::string.
   std::string quoted(1, '\'');
-  quoted += path.native();
+  quoted += escape(path.native()); // a file name may hold anything but '/' and NUL
   quoted += '\'';
   return quoted;
 }
@@ -64,9 +64,53 @@ namespace {
 
 } // namespace
 
-Bytes read_file(const fs::path& path)
+std::string describe_size(std::uint64_t bytes)
 {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  constexpr std::uint64_t mib = std::uint64_t{1} << 20;
+  constexpr std::uint64_t gib = std::uint64_t{1} << 30;
+  if (bytes >= gib && bytes % gib == 0) {
+    return std::to_string(bytes / gib) + " GiB";
+  }
+  if (bytes >= mib) {
+    return std::to_string(bytes / mib) + " MiB"; // rounded down: "more than" stays true
+  }
+  return std::to_string(bytes) + " bytes";
+}
+
+namespace {
+
+std::string_view file_type_name(mode_t mode)
+{
+  if (S_ISDIR(mode)) {
+    return "a directory";
+  }
+  if (S_ISFIFO(mode)) {
+    return "a FIFO";
+  }
+  if (S_ISCHR(mode)) {
+    return "a character device";
+  }
+  if (S_ISBLK(mode)) {
+    return "a block device";
+  }
+  if (S_ISSOCK(mode)) {
+    return "a socket";
+  }
+  return "not a regular file";
+}
+
+[[noreturn]] void throw_too_large(const fs::path& path, std::uint64_t max_size)
+{
+  throw Error(Errc::format, quote(path) + " is larger than " + describe_size(max_size) + ", more than ksign reads");
+}
+
+} // namespace
+
+Bytes read_file(const fs::path& path, std::uint64_t max_size)
+{
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOCTTY: a terminal named as a
+  // file must not become ours. Both are cleared once the file is known to be regular.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd) {
     throw_errno("cannot open", path, errno);
   }
@@ -74,16 +118,31 @@ Bytes read_file(const fs::path& path)
   if (::fstat(fd.get(), &st) != 0) {
     throw_errno("cannot stat", path, errno);
   }
-  if (S_ISDIR(st.st_mode)) {
-    throw Error(Errc::failure, "cannot read " + quote(path) + ": is a directory");
+  if (!S_ISREG(st.st_mode)) {
+    const std::string_view type = file_type_name(st.st_mode);
+    throw Error(Errc::failure, "cannot read " + quote(path) + ": " + std::string(type)
+                                 + (type.starts_with("a ") ? ", not a regular file" : ""));
   }
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    throw_errno("cannot read", path, errno);
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > max_size) {
+    throw_too_large(path, max_size);
+  }
+  // One read of the known size (the extra byte sees EOF); a file without a size (/proc)
+  // grows in steps, never past max_size + 1.
+  const std::uint64_t room_limit = std::min<std::uint64_t>(max_size, SIZE_MAX - 1) + 1;
   Bytes data;
-  // Regular files: one read of the known size; anything else grows as it goes.
-  data.resize(S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) + 1 : 65536);
+  data.resize(static_cast<std::size_t>(size > 0 ? size + 1 : std::min<std::uint64_t>(room_limit, 65536)));
   std::size_t used = 0;
   for (;;) {
     if (used == data.size()) {
-      data.resize(data.size() * 2);
+      if (used >= room_limit) {
+        throw_too_large(path, max_size);
+      }
+      data.resize(static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{data.size()} * 2, room_limit)));
     }
     const ssize_t n = ::read(fd.get(), data.data() + used, data.size() - used);
     if (n < 0) {
@@ -97,6 +156,9 @@ Bytes read_file(const fs::path& path)
     }
     used += static_cast<std::size_t>(n);
   }
+  if (used > max_size) {
+    throw_too_large(path, max_size);
+  }
   data.resize(used);
   return data;
 }
@@ -109,7 +171,7 @@ mode_t current_umask()
   static const mode_t mask = [] {
     mode_t value = 022;
     try {
-      const Bytes status = read_file("/proc/self/status");
+      const Bytes status = read_file("/proc/self/status", k_small_file_limit);
       const std::string_view text(reinterpret_cast<const char*>(status.data()), status.size());
       const auto at = text.find("\nUmask:");
       if (at != std::string_view::npos) {

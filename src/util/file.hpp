@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -33,11 +34,22 @@ private:
   int m_fd = -1;
 };
 
-// `path` quoted for messages: 'path'.
+// `path` quoted for messages: 'path', with control characters escaped (util::escape).
 std::string quote(const std::filesystem::path& path);
 
-// Whole contents of `path`, read with as few system calls as possible.
-[[nodiscard]] Bytes read_file(const std::filesystem::path& path);
+// The most read_file takes from a key, a certificate, a kernel config or a /proc file: a
+// distribution's config is ~300 KB and a bundle of every CA certificate under 1 MiB.
+inline constexpr std::uint64_t k_small_file_limit = std::uint64_t{8} << 20;
+
+// "1 GiB", "8 MiB", "4096 bytes": a size limit for messages.
+[[nodiscard]] std::string describe_size(std::uint64_t bytes);
+
+// Whole contents of `path`, which must be a regular file of at most `max_size` bytes. It is
+// opened without blocking and checked before anything is read: a FIFO, device, directory or
+// socket is refused (so a FIFO never hangs ksign and /dev/zero never fills memory), and so is
+// a file whose size passes `max_size`. Files that grow while read, or that report no size
+// (/proc), are cut off at `max_size` with the same error. Every error names the file.
+[[nodiscard]] Bytes read_file(const std::filesystem::path& path, std::uint64_t max_size);
 
 // How a replaced file's metadata is chosen.
 struct ReplaceOptions

@@ -81,4 +81,128 @@ std::string random_tag()
   return tag;
 }
 
+namespace {
+
+// Length of the UTF-8 sequence at the start of `text` and its code point, or 0 when it is not
+// a valid, shortest-form sequence of a Unicode scalar value.
+std::size_t utf8_sequence(std::string_view text, char32_t& code_point)
+{
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char first = byte(0);
+  std::size_t length = 0;
+  char32_t value = 0;
+  char32_t least = 0;
+  if (first >= 0xc2 && first <= 0xdf) {
+    length = 2;
+    value = first & 0x1fU;
+    least = 0x80;
+  } else if (first >= 0xe0 && first <= 0xef) {
+    length = 3;
+    value = first & 0x0fU;
+    least = 0x800;
+  } else if (first >= 0xf0 && first <= 0xf4) {
+    length = 4;
+    value = first & 0x07U;
+    least = 0x10000;
+  } else {
+    return 0;
+  }
+  if (text.size() < length) {
+    return 0;
+  }
+  for (std::size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xc0U) != 0x80) {
+      return 0;
+    }
+    value = value << 6 | (byte(i) & 0x3fU);
+  }
+  if (value < least || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff)) {
+    return 0;
+  }
+  code_point = value;
+  return length;
+}
+
+// Code points that reorder how a terminal shows the rest of the line.
+bool is_bidi_control(char32_t c)
+{
+  return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f;
+}
+
+void append_hex_escape(std::string& out, unsigned char byte)
+{
+  static constexpr char k_digits[] = "0123456789abcdef";
+  out += "\\x";
+  out += k_digits[byte >> 4];
+  out += k_digits[byte & 0xf];
+}
+
+} // namespace
+
+std::string escape(std::string_view text)
+{
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+      ++i;
+    } else if (c == '\n') {
+      out += "\\n";
+      ++i;
+    } else if (c == '\r') {
+      out += "\\r";
+      ++i;
+    } else if (c == '\t') {
+      out += "\\t";
+      ++i;
+    } else if (c < 0x80) {
+      append_hex_escape(out, c); // other C0 controls and DEL
+      ++i;
+    } else {
+      char32_t code_point = 0;
+      const std::size_t length = utf8_sequence(text.substr(i), code_point);
+      if (length == 0) {
+        append_hex_escape(out, c);
+        ++i;
+      } else if (code_point <= 0x9f) { // C1 controls, UTF-8 encoded
+        for (std::size_t k = 0; k < length; ++k) {
+          append_hex_escape(out, static_cast<unsigned char>(text[i + k]));
+        }
+        i += length;
+      } else if (is_bidi_control(code_point)) {
+        static constexpr char k_digits[] = "0123456789abcdef";
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4) {
+          out += k_digits[(code_point >> shift) & 0xfU];
+        }
+        i += length;
+      } else {
+        out.append(text.substr(i, length));
+        i += length;
+      }
+    }
+  }
+  return out;
+}
+
+std::string shorten(std::string_view text, std::size_t max_length)
+{
+  if (text.size() <= max_length) {
+    return std::string(text);
+  }
+  constexpr std::string_view ellipsis = "...";
+  if (max_length <= ellipsis.size()) {
+    return std::string(ellipsis.substr(0, max_length));
+  }
+  std::size_t cut = max_length - ellipsis.size();
+  // Never cut inside a UTF-8 sequence.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0U) == 0x80) {
+    --cut;
+  }
+  return std::string(text.substr(0, cut)) + std::string(ellipsis);
+}
+
 } // namespace ksign::util

@@ -48,12 +48,13 @@ check_no_contains "old certificate gone" "$cert" "$T/config"
 
 # "# ... is not set" is replaced in place; a missing line is added at the end; a file without
 # a final newline keeps its last line intact.
-printf 'CONFIG_A=y\n# CONFIG_SYSTEM_TRUSTED_KEYS is not set\nCONFIG_B=y\n' >"$T/notset"
-printf 'CONFIG_A=y\nCONFIG_B="x"' >"$T/missing"
+# (A kernel config has a CONFIG_MODULES or CONFIG_MODULE_SIG line: CONFIG_MODULES=y here.)
+printf 'CONFIG_MODULES=y\n# CONFIG_SYSTEM_TRUSTED_KEYS is not set\nCONFIG_B=y\n' >"$T/notset"
+printf 'CONFIG_MODULES=y\nCONFIG_B="x"' >"$T/missing"
 check "not-set and missing lines" "$KSIGN" config --dir "$S" "$T/notset" "$T/missing"
 cert=$(realpath "$S/current/signing_crt.pem")
-check_same "not set replaced in place" "$T/notset" <(printf 'CONFIG_A=y\nCONFIG_SYSTEM_TRUSTED_KEYS="%s"\nCONFIG_B=y\n' "$cert")
-check_same "missing line appended" "$T/missing" <(printf 'CONFIG_A=y\nCONFIG_B="x"\nCONFIG_SYSTEM_TRUSTED_KEYS="%s"\n' "$cert")
+check_same "not set replaced in place" "$T/notset" <(printf 'CONFIG_MODULES=y\nCONFIG_SYSTEM_TRUSTED_KEYS="%s"\nCONFIG_B=y\n' "$cert")
+check_same "missing line appended" "$T/missing" <(printf 'CONFIG_MODULES=y\nCONFIG_B="x"\nCONFIG_SYSTEM_TRUSTED_KEYS="%s"\n' "$cert")
 
 # Globs work here too; a bad one changes nothing.
 mkdir "$T/cfg"

@@ -472,3 +472,40 @@ TEST_CASE("core::decompress gzip members written by others", "[compress]")
   REQUIRE((packed[3] & 0x08) != 0);
   CHECK(decompress(Compression::gzip, packed) == data);
 }
+
+TEST_CASE("core::decompress caps output while decoding: a ratio and an absolute limit", "[compress]")
+{
+  const auto message_of = [](const std::function<void()>& action) {
+    try {
+      action();
+    } catch (const Error& error) {
+      CHECK(error.code() == Errc::format);
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  SECTION("the ratio cap arithmetic, without overflow")
+  {
+    CHECK(decompressed_size_limit(1000, k_default_max_module_size) == 100 * 1000 + k_ratio_slack);
+    CHECK(decompressed_size_limit(std::uint64_t{100} << 20, k_default_max_module_size) == k_default_max_module_size);
+    CHECK(decompressed_size_limit(UINT64_MAX / 2, UINT64_MAX) == UINT64_MAX);
+    CHECK(decompressed_size_limit(10, 4096) == 4096);
+  }
+  for (const Compression format : k_formats) {
+    DYNAMIC_SECTION(compression_name(format))
+    {
+      // 40 MiB of zeros pack into a few KB: far past 100 times plus 32 MiB.
+      const Bytes bomb = compress(format, Bytes(std::size_t{40} << 20));
+      REQUIRE(bomb.size() < 80 * 1024);
+      const std::string ratio = message_of([&] { (void)decompress(format, bomb); });
+      CHECK_THAT(ratio, KSIGN_CONTAINS(std::string(compression_name(format)) + " data decompresses to more than 3"));
+      CHECK_THAT(ratio, KSIGN_CONTAINS("100 times its compressed size, plus 32 MiB"));
+      // A module-like file passes the ratio cap but not a lower absolute limit.
+      const Bytes packed = compress(format, sample());
+      CHECK(decompress(format, packed) == sample());
+      const std::string absolute = message_of([&] { (void)decompress(format, packed, 256 * 1024); });
+      CHECK_THAT(absolute, KSIGN_CONTAINS("decompresses to more than 262144 bytes"));
+      CHECK_THAT(absolute, !KSIGN_CONTAINS("times"));
+    }
+  }
+}

@@ -18,7 +18,7 @@ namespace {
 
 std::string read_text(const std::filesystem::path& path)
 {
-  const Bytes data = util::read_file(path);
+  const Bytes data = test::read_whole(path);
   return std::string(data.begin(), data.end());
 }
 
@@ -62,10 +62,14 @@ TEST_CASE("core::signing_settings", "[kconfig]")
     CHECK(s.key_type == KeyType::ec);
     CHECK(s.hash == HashAlgo::sha512);
   }
-  SECTION("RSA, and RSA when no key type is set (the kernel's default)")
+  SECTION("RSA only when the config says so: no key type is an error naming the options")
   {
     CHECK(signing_settings(KernelConfig("c", "CONFIG_MODULE_SIG_KEY_TYPE_RSA=y\n")).key_type == KeyType::rsa);
-    CHECK(signing_settings(KernelConfig("c", "CONFIG_MODULE_SIG=y\n")).key_type == KeyType::rsa);
+    CHECK_THROWS_WITH(signing_settings(KernelConfig("c", "CONFIG_MODULE_SIG=y\n")),
+                      KSIGN_CONTAINS("sets no module-signing key type: none of CONFIG_MODULE_SIG_KEY_TYPE_RSA, "
+                                     "CONFIG_MODULE_SIG_KEY_TYPE_ECDSA"));
+    CHECK_THROWS_WITH(signing_settings(KernelConfig("c", "CONFIG_MODULE_SIG=y\n# CONFIG_MODULE_SIG_KEY_TYPE_RSA is not set\n")),
+                      KSIGN_CONTAINS("sets no module-signing key type"));
   }
   SECTION("ML-DSA and sha3")
   {
@@ -76,8 +80,11 @@ TEST_CASE("core::signing_settings", "[kconfig]")
   }
   SECTION("a hash ksign cannot sign with")
   {
-    CHECK_THROWS_AS(signing_settings(KernelConfig("c", "CONFIG_MODULE_SIG_HASH=\"sha1\"\n")), Error);
-    CHECK_THROWS_AS(signing_settings(KernelConfig("c", "CONFIG_MODULE_SIG_HASH=\"md4\"\n")), Error);
+    const std::string ec = "CONFIG_MODULE_SIG_KEY_TYPE_ECDSA=y\n";
+    CHECK_THROWS_WITH(signing_settings(KernelConfig("c", ec + "CONFIG_MODULE_SIG_HASH=\"sha1\"\n")),
+                      KSIGN_CONTAINS("is not a hash ksign signs with"));
+    CHECK_THROWS_WITH(signing_settings(KernelConfig("c", ec + "CONFIG_MODULE_SIG_HASH=\"md4\"\n")),
+                      KSIGN_CONTAINS("is not a hash ksign signs with"));
   }
 }
 
@@ -111,10 +118,14 @@ TEST_CASE("core::with_trusted_keys", "[kconfig]")
     const std::string text = "# CONFIG_SYSTEM_TRUSTED_KEYS=\"old\" was here\r\nCONFIG_SYSTEM_TRUSTED_KEYSX=y\n";
     CHECK(with_trusted_keys(text, path) == text + line + "\n");
   }
-  SECTION("quotes and backslashes are escaped")
+  SECTION("a value that would break the line is refused, not written")
   {
-    const KernelConfig config("c", with_trusted_keys("", "/a\"b\\c"));
-    CHECK(config.value("CONFIG_SYSTEM_TRUSTED_KEYS") == "/a\"b\\c");
+    CHECK_THROWS_WITH(with_trusted_keys("", "/a\"b"), KSIGN_CONTAINS("holds a quote"));
+    CHECK_THROWS_WITH(with_trusted_keys("", "/a\\b"), KSIGN_CONTAINS("holds a backslash"));
+    CHECK_THROWS_WITH(with_trusted_keys("", "/k\nCONFIG_MODULE_SIG_FORCE=n\n/c.pem"),
+                      KSIGN_CONTAINS("CONFIG_SYSTEM_TRUSTED_KEYS: it holds a newline"));
+    CHECK_THROWS_WITH(with_trusted_keys("", "/k\033[2J.pem"), KSIGN_CONTAINS("control character"));
+    CHECK(with_trusted_keys("", "/keys with spaces/Jürgen.pem") == "CONFIG_SYSTEM_TRUSTED_KEYS=\"/keys with spaces/Jürgen.pem\"\n");
   }
 }
 
@@ -140,6 +151,49 @@ TEST_CASE("core::set_trusted_keys rewrites only on change", "[kconfig]")
   CHECK(set_trusted_keys(config, "/k2/signing_crt.pem"));
   CHECK(std::filesystem::last_write_time(config) != before);
   CHECK(read_text(config).find("CONFIG_HZ=300\n") != std::string::npos);
+}
+
+TEST_CASE("core::config_text_problem: only a kernel config is one", "[kconfig]")
+{
+  CHECK_FALSE(config_text_problem(k_signing_config).has_value());
+  CHECK_FALSE(config_text_problem("#\n# Linux/x86 6.12 Kernel Configuration\n#\n\nCONFIG_MODULES=y\r\n").has_value());
+  CHECK_FALSE(config_text_problem("# CONFIG_MODULES is not set\n").has_value());
+  CHECK(config_text_problem("root:x:0:0:root:/root:/bin/bash\nCONFIG_MODULES=y\n")
+        == "line 1 is neither a CONFIG_ option nor a comment");
+  CHECK(config_text_problem(std::string("\x7f" "ELF\x02\x01\x01\0\0", 9)) == "it is a binary file");
+  CHECK(config_text_problem("CONFIG_HZ=300\n# just options\n") == "it has no CONFIG_MODULES or CONFIG_MODULE_SIG line");
+  CHECK(config_text_problem("CONFIG_MODULES=y\nCONFIG_=1\n") == "line 2 sets no CONFIG_ option");
+  CHECK(config_text_problem("") == "it has no CONFIG_MODULES or CONFIG_MODULE_SIG line");
+}
+
+TEST_CASE("core::set_trusted_keys refuses what is not a config and follows links", "[kconfig]")
+{
+  const test::TempDir dir;
+  SECTION("a text file is refused and left byte for byte")
+  {
+    const auto text = dir.path() / "notes.txt";
+    test::write_text(text, "remember CONFIG_MODULES\n");
+    CHECK_THROWS_WITH(set_trusted_keys(text, "/k/signing_crt.pem"), KSIGN_CONTAINS("is not a kernel config: line 1"));
+    CHECK(read_text(text) == "remember CONFIG_MODULES\n");
+  }
+  SECTION("a symlinked config: the target is rewritten, the link stays a link")
+  {
+    const auto real = dir.path() / "real-config";
+    const auto link = dir.path() / "config";
+    test::write_text(real, k_signing_config);
+    std::filesystem::create_symlink("real-config", link);
+    CHECK(set_trusted_keys(link, "/k/signing_crt.pem"));
+    CHECK(std::filesystem::is_symlink(link));
+    CHECK(KernelConfig::read(real).value("CONFIG_SYSTEM_TRUSTED_KEYS") == "/k/signing_crt.pem");
+  }
+  SECTION("a certificate path with a newline is refused, the config untouched")
+  {
+    const auto config = dir.path() / "config";
+    test::write_text(config, k_signing_config);
+    CHECK_THROWS_WITH(set_trusted_keys(config, "/k\nCONFIG_MODULE_SIG_FORCE=n\n/signing_crt.pem"),
+                      KSIGN_CONTAINS("holds a newline"));
+    CHECK(read_text(config) == k_signing_config);
+  }
 }
 
 TEST_CASE("core::expand_config_patterns", "[kconfig]")

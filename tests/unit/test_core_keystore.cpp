@@ -140,7 +140,7 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
     CHECK(mode_of(copied) == 0755); // verify and keys --show read certificates without root
     CHECK(mode_of(copied / "signing_key.pem") == 0600);
     CHECK(mode_of(copied / "signing_crt.pem") == 0644);
-    CHECK(util::read_file(copied / "signing_key.pem") == util::read_file(first / "signing_key.pem"));
+    CHECK(test::read_whole(copied / "signing_key.pem") == test::read_whole(first / "signing_key.pem"));
     CHECK_FALSE(fs::exists(package / ".lock"));
     // Again, over the first copy: same result, nothing left behind.
     install_current_key(store, package);

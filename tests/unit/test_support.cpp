@@ -133,7 +133,7 @@ Bytes sample_module()
 {
   const char* root = std::getenv("KSIGN_SOURCE_ROOT");
   const std::filesystem::path base = root != nullptr ? root : KSIGN_TEST_SOURCE_ROOT;
-  return util::read_file(base / "tests/data/sample/ksign_sample.ko");
+  return test::read_whole(base / "tests/data/sample/ksign_sample.ko");
 }
 
 std::shared_ptr<const core::SigningKey> shared_key(core::SigningKey key)

@@ -5,7 +5,9 @@
 #include "core/certificate.hpp"
 #include "core/keys.hpp"
 #include "util/bytes.hpp"
+#include "util/file.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -51,6 +53,12 @@ private:
 };
 
 void write_text(const std::filesystem::path& path, std::string_view text);
+
+// A test's own file, whole: util::read_file without a size limit of note.
+[[nodiscard]] inline Bytes read_whole(const std::filesystem::path& path)
+{
+  return util::read_file(path, std::uint64_t{1} << 40);
+}
 
 // The sample kernel module the repository carries (tests/data/sample/ksign_sample.ko).
 [[nodiscard]] Bytes sample_module();

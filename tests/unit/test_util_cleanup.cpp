@@ -129,5 +129,5 @@ TEST_CASE("staged files are remembered until they are renamed", "[cleanup]")
     ++entries;
   }
   CHECK(entries == 1); // the target only, unchanged
-  CHECK(util::read_file(target) == Bytes{'o', 'l', 'd'});
+  CHECK(test::read_whole(target) == Bytes{'o', 'l', 'd'});
 }

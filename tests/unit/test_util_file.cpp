@@ -21,7 +21,7 @@ TEST_CASE("util::replace_file_atomically", "[file]")
 
   const ByteView parts[] = {as_bytes("new "), as_bytes(""), as_bytes("content")};
   util::replace_file_atomically(target, parts);
-  const Bytes data = util::read_file(target);
+  const Bytes data = test::read_whole(target);
   CHECK(std::string(data.begin(), data.end()) == "new content");
   struct stat st {};
   REQUIRE(::stat(target.c_str(), &st) == 0);
@@ -46,7 +46,7 @@ TEST_CASE("util::replace_file_atomically", "[file]")
   SECTION("failure leaves nothing")
   {
     CHECK_THROWS_AS(util::replace_file_atomically(dir.path() / "missing-dir" / "x", as_bytes("y")), Error);
-    CHECK_THROWS_WITH(util::read_file(dir.path() / "absent"), KSIGN_CONTAINS("cannot open"));
+    CHECK_THROWS_WITH(test::read_whole(dir.path() / "absent"), KSIGN_CONTAINS("cannot open"));
   }
 }
 
@@ -61,7 +61,7 @@ TEST_CASE("util::stage_file and util::commit_staged", "[file]")
     staged.push_back(util::stage_file(dir.path() / name, parts, {}, util::Durability::batched));
   }
   // Staged but not committed: the targets are untouched.
-  Bytes before = util::read_file(dir.path() / "a.ko");
+  Bytes before = test::read_whole(dir.path() / "a.ko");
   CHECK(std::string(before.begin(), before.end()) == "old");
 
   // A target whose directory vanished fails alone; the others are replaced.
@@ -73,7 +73,7 @@ TEST_CASE("util::stage_file and util::commit_staged", "[file]")
   CHECK(errors[0].empty());
   CHECK(errors[1].empty());
   CHECK_THAT(errors[2], KSIGN_CONTAINS("cannot replace"));
-  const Bytes after = util::read_file(dir.path() / "b.ko");
+  const Bytes after = test::read_whole(dir.path() / "b.ko");
   CHECK(std::string(after.begin(), after.end()) == "new b.ko");
   std::size_t entries = 0;
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) {
@@ -108,8 +108,56 @@ TEST_CASE("util::StagedCommitter", "[file]")
       CHECK_FALSE(std::filesystem::exists(dir.path() / "m3.ko"));
     } else {
       CHECK(results[i].empty());
-      const Bytes data = util::read_file(dir.path() / ("m" + std::to_string(i) + ".ko"));
+      const Bytes data = test::read_whole(dir.path() / ("m" + std::to_string(i) + ".ko"));
       CHECK(std::string(data.begin(), data.end()) == "m" + std::to_string(i) + ".ko");
     }
   }
+}
+
+TEST_CASE("util::read_file takes regular files up to a limit, and refuses the rest without blocking", "[file]")
+{
+  const test::TempDir dir;
+  const auto file = dir.path() / "small.ko";
+  test::write_text(file, "0123456789");
+  CHECK(util::read_file(file, 10).size() == 10);
+  CHECK_THROWS_WITH(util::read_file(file, 9), KSIGN_CONTAINS("is larger than 9 bytes"));
+  CHECK_THROWS_WITH(util::read_file(file, 9), KSIGN_CONTAINS("small.ko"));
+
+  SECTION("a FIFO is refused at once (a blocking open would hang this test until its timeout)")
+  {
+    const auto fifo = dir.path() / "fifo.ko";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK_THROWS_WITH(util::read_file(fifo, 1 << 20), KSIGN_CONTAINS("fifo.ko': a FIFO, not a regular file"));
+  }
+  SECTION("devices and directories are refused")
+  {
+    CHECK_THROWS_WITH(util::read_file("/dev/zero", 1 << 20),
+                      KSIGN_CONTAINS("'/dev/zero': a character device, not a regular file"));
+    CHECK_THROWS_WITH(util::read_file(dir.path(), 1 << 20), KSIGN_CONTAINS("a directory, not a regular file"));
+  }
+  SECTION("a sparse file past the limit is refused by its size, before any allocation")
+  {
+    const auto sparse = dir.path() / "sparse.ko";
+    test::write_text(sparse, "");
+    std::filesystem::resize_file(sparse, std::uintmax_t{50} << 30); // 50 GiB, no blocks
+    CHECK_THROWS_WITH(util::read_file(sparse, std::uint64_t{1} << 30), KSIGN_CONTAINS("is larger than 1 GiB"));
+  }
+  SECTION("a file without a size (/proc) is read to its end, and cut off at the limit")
+  {
+    const Bytes status = util::read_file("/proc/self/status", util::k_small_file_limit);
+    CHECK(std::string(status.begin(), status.end()).find("Umask:") != std::string::npos);
+    CHECK_THROWS_WITH(util::read_file("/proc/self/status", 16), KSIGN_CONTAINS("is larger than 16 bytes"));
+  }
+  SECTION("names are escaped in messages")
+  {
+    CHECK_THROWS_WITH(util::read_file(dir.path() / "a\nb\033.ko", 10), KSIGN_CONTAINS("a\\nb\\x1b.ko"));
+  }
+}
+
+TEST_CASE("util::describe_size", "[file]")
+{
+  CHECK(util::describe_size(std::uint64_t{1} << 30) == "1 GiB");
+  CHECK(util::describe_size(std::uint64_t{8} << 20) == "8 MiB");
+  CHECK(util::describe_size((std::uint64_t{68} << 20) + 12345) == "68 MiB");
+  CHECK(util::describe_size(4096) == "4096 bytes");
 }

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "testbeds.hpp"
 
+#include "test_support.hpp"
+
 #include "core/certificate.hpp"
+#include "core/keys.hpp"
 #include "util/file.hpp"
 #include "util/openssl.hpp"
 
@@ -67,7 +70,7 @@ fs::path test_data()
 
 std::string read_text(const fs::path& file)
 {
-  const Bytes data = util::read_file(file);
+  const Bytes data = test::read_whole(file);
   return std::string(data.begin(), data.end());
 }
 

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Hostile files: what is not a regular file, too large, a decompression bomb, not a kernel config,
+# or carries terminal escapes is refused in one line that names it, within bounded memory and
+# time, and the file is left exactly as it was.
+. "$KSIGN_SOURCE_ROOT/tests/lib.sh"
+
+sample="$KSIGN_SOURCE_ROOT/tests/data/sample/ksign_sample.ko"
+arch_config="$KSIGN_SOURCE_ROOT/tests/data/arch-config"
+make_key ec "$T/keys" trusted
+make_key ec "$T/keys" other
+key=(--key "$T/keys/trusted.pem")
+cert=(--cert "$T/keys/trusted.crt")
+
+# check_refused STATUS "description" pattern command...: exits STATUS within 20 s (a FIFO must not
+# block), says `pattern` in exactly one error line, and never an uncaught exception's name.
+check_refused() {
+  local want=$1 what=$2 pattern=$3; shift 3
+  check_status "$want" "$what" timeout 20 "$@"
+  check_grep "$what: says why" "$pattern" "$T/.err"
+  [ "$(grep -c 'error:' "$T/.err")" -eq 1 ] && pass || fail "$what: not one error line: $(cat "$T/.err")"
+  check_no_grep "$what: no raw exception" 'std::|bad_alloc|what\(\)' "$T/.err"
+}
+
+# Not regular files: a FIFO (nobody writes to it), a device, a directory.
+mkfifo "$T/fifo.ko"
+check_refused 1 "sign a FIFO" "'$(re_quote "$T")/fifo.ko': a FIFO, not a regular file" "$KSIGN" sign "${key[@]}" "$T/fifo.ko"
+check_refused 1 "verify a FIFO" "fifo.ko': a FIFO, not a regular file" "$KSIGN" verify "${cert[@]}" "$T/fifo.ko"
+check_refused 1 "a FIFO as --key" "fifo.ko': a FIFO" "$KSIGN" sign --key "$T/fifo.ko" "$T/m.ko"
+check_refused 1 "a FIFO as --cert" "fifo.ko': a FIFO" "$KSIGN" verify --cert "$T/fifo.ko" "$sample"
+check_refused 1 "a FIFO as a config" "fifo.ko': a FIFO" "$KSIGN" config --check "$T/fifo.ko"
+check_refused 1 "sign-file on a FIFO" "fifo.ko': a FIFO" "$KSIGN" sign-file sha512 "$T/keys/trusted.pem" "$T/keys/trusted.crt" "$T/fifo.ko"
+check_refused 1 "/dev/zero as a module" "'/dev/zero': a character device, not a regular file" "$KSIGN" verify "${cert[@]}" /dev/zero
+check_refused 1 "/dev/zero as --key" "'/dev/zero': a character device" "$KSIGN" sign --key /dev/zero "$sample"
+check_refused 1 "/dev/zero as --cert" "'/dev/zero': a character device" "$KSIGN" verify --cert /dev/zero "$sample"
+check_refused 1 "a directory as --key" "a directory, not a regular file" "$KSIGN" sign --key "$T/keys" "$sample"
+
+# Sizes: refused before reading. A 50 GB sparse file costs no disk and must cost no memory.
+truncate -s 50G "$T/huge.ko"
+check_refused 1 "sign a 50 GB module" "huge.ko' is larger than 1 GiB" "$KSIGN" sign "${key[@]}" "$T/huge.ko"
+check_refused 1 "verify a 50 GB module" "huge.ko' is larger than 1 GiB" "$KSIGN" verify "${cert[@]}" "$T/huge.ko"
+check_refused 1 "a 50 GB --cert" "huge.ko' is larger than 8 MiB" "$KSIGN" verify --cert "$T/huge.ko" "$sample"
+[ "$(stat -c %s "$T/huge.ko")" = 53687091200 ] && [ "$(stat -c %b "$T/huge.ko")" -lt 100 ] && pass \
+  || fail "the sparse file changed"
+cp "$sample" "$T/sample.ko"
+check_refused 1 "KSIGN_MAX_MODULE_SIZE lowers the limit" "sample.ko' is larger than 65536 bytes" \
+  env KSIGN_MAX_MODULE_SIZE=64K "$KSIGN" sign "${key[@]}" "$T/sample.ko"
+check_same "module untouched" "$sample" "$T/sample.ko"
+check "KSIGN_MAX_MODULE_SIZE=1M signs it" env KSIGN_MAX_MODULE_SIZE=1M "$KSIGN" sign "${key[@]}" "$T/sample.ko"
+check_refused 2 "a KSIGN_MAX_MODULE_SIZE that is no size" "KSIGN_MAX_MODULE_SIZE: '12x' is not a size" \
+  env KSIGN_MAX_MODULE_SIZE=12x "$KSIGN" verify "${cert[@]}" "$sample"
+# Out of memory names the file: 900 MB (under the limit) with 600 MB of address space.
+truncate -s 900M "$T/big.ko"
+check_refused 1 "out of memory while signing names the module" "big.ko': out of memory" \
+  bash -c 'ulimit -v 600000 && exec "$@"' - "$KSIGN" sign "${key[@]}" "$T/big.ko"
+check_refused 1 "out of memory while verifying names the module" "big.ko': out of memory" \
+  bash -c 'ulimit -v 600000 && exec "$@"' - "$KSIGN" verify "${cert[@]}" "$T/big.ko"
+
+# Decompression bombs: 200 MB of zeros stop at 100 times their size plus 32 MiB, while
+# decompressing, in every codec; memory stays far below 200 MB, also with two jobs.
+head -c 200M /dev/zero | zstd -q -c >"$T/bomb.ko.zst"
+head -c 200M /dev/zero | gzip -c >"$T/bomb.ko.gz"
+head -c 200M /dev/zero | xz -0 -T1 -c >"$T/bomb.ko.xz"
+for bomb in "$T"/bomb.ko.*; do
+  name=${bomb##*/}
+  cp "$bomb" "$T/copy"
+  check_refused 1 "sign $name" "'$(re_quote "$bomb")': (gzip|xz|zstd) data decompresses to more than [0-9]+ MiB \(100 times its compressed size, plus 32 MiB\)" \
+    "$KSIGN" sign "${key[@]}" "$bomb"
+  check_same "$name untouched" "$T/copy" "$bomb"
+  check_status 1 "verify $name" "$KSIGN" verify "${cert[@]}" "$bomb"
+  check_grep "verify $name: malformed, named" "$name: malformed \((gzip|xz|zstd) data decompresses to more than" "$T/.out"
+done
+if [ -x /usr/bin/time ]; then
+  for jobs in 1 2; do
+    /usr/bin/time -f %M -o "$T/rss" "$KSIGN" sign -j "$jobs" "${key[@]}" "$T"/bomb.ko.* 2>/dev/null
+    rss=$(tail -1 "$T/rss")
+    [ "$rss" -lt $((60000 + jobs * 60000)) ] && pass || fail "signing three 200 MB bombs with -j$jobs peaked at $rss KB"
+  done
+fi
+
+# Text from files is escaped: a signer CN that retitles the terminal and fakes an "ok" line,
+# named raw as the issuer of an unknown key; a module file name with a newline.
+evil_cn=$(printf 'evil\033]0;pwned\007\nfoo.ko: ok')
+openssl req -new -nodes -utf8 -x509 -batch -days 1 -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 \
+  -subj "/CN=$evil_cn" -addext "subjectKeyIdentifier=hash" -keyout "$T/evil.key" -out "$T/evil.crt" 2>/dev/null
+cp "$sample" "$T/evil.ko"
+check "sign with the crafted certificate" "$KSIGN" sign --key "$T/evil.key" --cert "$T/evil.crt" "$T/evil.ko"
+check_status 1 "verify against another certificate" "$KSIGN" verify --cert "$T/keys/other.crt" "$T/evil.ko"
+check_contains "the signer is shown escaped" "evil.ko: unknown key (signer 'evil\\x1b]0;pwned\\x07\\nfoo.ko: ok', sha512)" "$T/.out"
+[ "$(wc -l <"$T/.out")" -eq 1 ] && pass || fail "the signer name made extra lines: $(cat "$T/.out")"
+LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$T/.out" && fail "a raw control character reached stdout" || pass
+check_status 1 "verify --json keeps the name, JSON-escaped" "$KSIGN" verify --json --cert "$T/keys/other.crt" "$T/evil.ko"
+check_contains "JSON escapes" '"signer": "evil\u001b]0;pwned\u0007\nfoo.ko: ok"' "$T/.out"
+nl_name="$T/a"$'\n'"b.ko: ok"$'\033'"[2J.ko"
+cp "$sample" "$nl_name"
+check_status 1 "verify a file named with a newline and ESC" "$KSIGN" verify --cert "$T/keys/other.crt" "$nl_name"
+check_contains "the name is escaped" "a\\nb.ko: ok\\x1b[2J.ko: unsigned" "$T/.out"
+[ "$(wc -l <"$T/.out")" -eq 1 ] && pass || fail "the file name made extra lines: $(cat "$T/.out")"
+check_refused 2 "an error names it escaped" "the key file '.*/a\\\\nb\\.ko: ok\\\\x1b\\[2J\\.ko' holds no certificate" \
+  "$KSIGN" sign --key "$nl_name" "$sample"
+
+# Configs: only a kernel config is one; anything else is refused and left byte for byte.
+S="$T/store"
+check "make a key" "$KSIGN" keys --dir "$S"
+cp /bin/true "$T/elf-config"
+printf 'root:x:0:0:root:/root:/bin/bash\nCONFIG_MODULES=y\n' >"$T/passwd-config"
+printf 'some notes about CONFIG_MODULE_SIG\n' >"$T/text-config"
+for file in elf-config passwd-config text-config; do
+  cp "$T/$file" "$T/copy"
+  check_refused 1 "config $file" "'$(re_quote "$T/$file")' is not a kernel config: " "$KSIGN" config --dir "$S" "$T/$file"
+  check_same "$file untouched by config" "$T/copy" "$T/$file"
+  check_refused 1 "keys --config $file" "is not a kernel config" "$KSIGN" keys --dir "$S" --config "$T/$file"
+  check_same "$file untouched by keys" "$T/copy" "$T/$file"
+done
+# A good config beside a bad one: neither changes.
+cp "$arch_config" "$T/good-config"
+check_status 1 "a good and a bad config" "$KSIGN" config --dir "$S" "$T/good-config" "$T/text-config"
+check_same "the good config untouched too" "$arch_config" "$T/good-config"
+# A symlinked config: its target is replaced, the link stays a link.
+cp "$arch_config" "$T/real-config"
+ln -s real-config "$T/linked-config"
+check "config through a symlink" "$KSIGN" config --dir "$S" "$T/linked-config"
+[ -L "$T/linked-config" ] && pass || fail "the link became a file"
+check_line "the target trusts the key" "CONFIG_SYSTEM_TRUSTED_KEYS=\"$(realpath "$S/current/signing_crt.pem")\"" "$T/real-config"
+# A key store path with a newline writes no lines of its own into .config.
+cp "$arch_config" "$T/config"
+bad_store="$T/store"$'\n'"CONFIG_MODULE_SIG_FORCE=n"
+check_refused 1 "a key store path with a newline" "cannot name '.*store\\\\nCONFIG_MODULE_SIG_FORCE=n' in CONFIG_SYSTEM_TRUSTED_KEYS: it holds a newline" \
+  "$KSIGN" keys --dir "$bad_store" --config "$T/config"
+check_same "config untouched" "$arch_config" "$T/config"
+[ ! -e "$bad_store" ] && pass || fail "the key store was made although its path was refused"
+# No key type in a config with module signing: an error naming the options, no RSA guess.
+grep -v '^CONFIG_MODULE_SIG_KEY_TYPE_\|^# CONFIG_MODULE_SIG_KEY_TYPE_' "$arch_config" >"$T/no-type-config"
+cp "$T/no-type-config" "$T/copy"
+check_refused 1 "a config without a key type" "sets no module-signing key type: none of CONFIG_MODULE_SIG_KEY_TYPE_RSA, CONFIG_MODULE_SIG_KEY_TYPE_ECDSA" \
+  "$KSIGN" keys --dir "$T/store2" --config "$T/no-type-config"
+check_same "no-type config untouched" "$T/copy" "$T/no-type-config"
+[ ! -e "$T/store2" ] && pass || fail "a key store was made for a config without a key type"
