@@ -159,7 +159,7 @@ TrustBasis image_basis(const core::KernelImageSources& sources, std::span<const 
 TrustBasis certificate_basis(std::span<const fs::path> files)
 {
   TrustBasis basis;
-  basis.name = "the given certificates";
+  basis.name = "ksign was told to trust"; // reads "ksign was told to trust: 'A' 12:34..."
   for (const fs::path& file : files) {
     add_file(basis, file, util::quote(file));
   }
@@ -168,7 +168,8 @@ TrustBasis certificate_basis(std::span<const fs::path> files)
 
 std::string trusted_list_text(const TrustBasis& basis)
 {
-  std::string text = basis.name + (basis.guessed ? " (guessed from files on disk)" : "") + " trusts:";
+  std::string text = basis.name + (basis.guessed ? " (guessed from files on disk)" : "")
+                     + (basis.name.ends_with(" trust") ? ":" : " trusts:");
   if (basis.certificates.empty()) {
     return text + " nothing";
   }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <array>
@@ -52,11 +53,9 @@ std::atomic<char*>* slot_at(std::size_t index)
   return &chunk->slots[index % k_chunk_slots];
 }
 
-// Async-signal-safe: atomics, unlink, sigaction and raise only.
-void remove_temporaries_and_die(int signal_number)
+// Async-signal-safe: atomics and unlink only.
+void unlink_remembered()
 {
-  const int saved_errno = errno;
-  g_cleanup_started.store(true);
   for (const std::atomic<Chunk*>& entry : g_chunks) {
     Chunk* chunk = entry.load();
     if (chunk == nullptr) {
@@ -68,6 +67,20 @@ void remove_temporaries_and_die(int signal_number)
       }
     }
   }
+}
+
+// Async-signal-safe: atomics, unlink, nanosleep, sigaction and raise only.
+void remove_temporaries_and_die(int signal_number)
+{
+  const int saved_errno = errno;
+  g_cleanup_started.store(true);
+  unlink_remembered();
+  // Another thread may have remembered a temporary just before the flag and be creating it
+  // now (it checks the flag after its open and removes the file itself, unless the process is
+  // gone first): wait a moment and sweep once more.
+  const struct timespec pause = {0, 50'000'000};
+  ::nanosleep(&pause, nullptr);
+  unlink_remembered();
   struct sigaction action {};
   action.sa_handler = SIG_DFL;
   sigemptyset(&action.sa_mask);

@@ -56,7 +56,7 @@ fi
 
 # The key must be the one the kernel config trusts: ./.config, or --config.
 check "another store" "$KSIGN" keys --dir "$T/other"
-printf 'CONFIG_SYSTEM_TRUSTED_KEYS="%s"\n' "$(realpath "$T/other/current/signing_crt.pem")" >"$T/kconfig"
+printf 'CONFIG_MODULES=y\nCONFIG_SYSTEM_TRUSTED_KEYS="%s"\n' "$(realpath "$T/other/current/signing_crt.pem")" >"$T/kconfig"
 check_status 1 "install refuses a key the config does not trust" "$KSIGN" install --dir "$S" --config "$T/kconfig" "$T/pkg3"
 check_contains "names the config" "$T/kconfig" "$T/.err"
 check_grep "says what the kernel would do" "would refuse modules signed with" "$T/.err"

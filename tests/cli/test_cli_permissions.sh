@@ -72,7 +72,7 @@ done
 for f in signing_key.pem signing_prv.pem; do
   check_line "umask 000: $f is 0600" 600 <(stat -c %a "$T/pkg/usr/lib/modules/6.99/build/certs-local/current/$f")
 done
-check_line "umask 000: the key directory 0700" 700 <(stat -c %a "$(realpath "$T/pkg/usr/lib/modules/6.99/build/certs-local/current")")
+check_line "umask 000: the key directory 0755 (certificates readable for verify)" 755 <(stat -c %a "$(realpath "$T/pkg/usr/lib/modules/6.99/build/certs-local/current")")
 check_line "umask 000: the certificate 0644" 644 <(stat -c %a "$T/pkg/usr/lib/modules/6.99/build/certs-local/current/signing_crt.pem")
 
 # RSA keys under 2048 bits: a warning (sign and keys).
