@@ -703,13 +703,13 @@ def judge_kernel(case):
         case.problems.append(f"refused with kernel message class '{case.message}', expected '{expected_message}'")
 
 
-def judge_verify(ksign, case):
-    """`ksign verify`, trusting what the booted kernel trusts, must say what the kernel did."""
+def judge_verify(ksign, case, image):
+    """`ksign verify` must say what the kernel did, twice: trusting the certificates the booted
+    kernel was built with (--cert), and reading them from the booted image itself (--image)."""
     want = case.verify_status or VERIFY_STATUS[case.expect]
-    for path in case.verify_files:
-        args = [str(ksign), "verify", "--json"]
-        for cert in case.trusted_certs:
-            args += ["--cert", str(cert)]
+    trusted = [arg for cert in case.trusted_certs for arg in ("--cert", str(cert))]
+    for path, trust in [(path, trust) for path in case.verify_files for trust in (trusted, ["--image", str(image)])]:
+        args = [str(ksign), "verify", "--json", *trust]
         if case.kernel_config:
             args += ["--config", str(case.kernel_config)]
         process = subprocess.run(args + [str(path)], capture_output=True, text=True)
@@ -721,7 +721,7 @@ def judge_verify(ksign, case):
             continue
         case.verdicts.append(status)
         if status != want:
-            case.problems.append(f"ksign verify says {status} for '{path.name}', the kernel says {case.expect}")
+            case.problems.append(f"ksign verify {trust[0]} says {status} for '{path.name}', the kernel says {case.expect}")
         if (process.returncode == 0) != (want == "ok"):
             case.problems.append(f"ksign verify '{path.name}' exited {process.returncode} with verdict {status}")
 
@@ -791,6 +791,8 @@ def main():
         key_store_cert, key_store_error = make_key_store(ksign, testbed, work)
         cases = make_cases(ksign, plain, work, testbed, sign_file, key_store_cert, key_store_error, openssl)
 
+        images = {"stock": testbed / "vmlinux", "patched": work / "vmlinux-patched",
+                  "waiver": testbed / "vmlinux-waiver"}
         stock = [c for c in cases if c.boot == "stock" and not c.problems]
         failures += boot("stock", testbed / "vmlinux", stock, work, qemu, loader, busybox, source_root)
         patched_cases = [c for c in cases if c.boot == "patched" and not c.problems]
@@ -808,7 +810,7 @@ def main():
         for case in cases:
             if not case.problems:
                 judge_kernel(case)
-                judge_verify(ksign, case)
+                judge_verify(ksign, case, images[case.boot])
                 judge_signature(openssl, case)
     except SetupError as error:
         failures.append(str(error))
