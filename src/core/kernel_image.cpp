@@ -716,6 +716,12 @@ InstalledKernelTrust read_installed_kernel_trust(const fs::path& moduledir, std:
       const KernelElf kernel = extract_kernel_elf(image);
       std::optional<std::size_t> used_map;
       result.trust = analyze(kernel, image.size(), texts, used_map);
+      if (result.trust->certificates.empty()) {
+        // Every kernel holds at least its build key: this is no boot image (Debian's headers
+        // ship a vmlinux for BTF only).
+        result.trust.reset();
+        throw Error(Errc::format, "holds no certificate list (not the kernel's boot image)");
+      }
       result.sources.image = path;
       if (used_map) {
         result.sources.system_map = maps[*used_map].first;
