@@ -30,6 +30,8 @@ using StorePtr = std::unique_ptr<OSSL_STORE_CTX, OpensslDeleter<OSSL_STORE_close
 using StoreInfoPtr = std::unique_ptr<OSSL_STORE_INFO, OpensslDeleter<OSSL_STORE_INFO_free>>;
 using UiMethodPtr = std::unique_ptr<UI_METHOD, OpensslDeleter<UI_destroy_method>>;
 using LibCtxPtr = std::unique_ptr<OSSL_LIB_CTX, OpensslDeleter<OSSL_LIB_CTX_free>>;
+// A loaded provider holds a reference of its own: freeing the context alone does not free it.
+using ProviderPtr = std::unique_ptr<OSSL_PROVIDER, OpensslDeleter<OSSL_PROVIDER_unload>>;
 
 std::vector<std::string_view> split(std::string_view text, char separator)
 {
@@ -138,15 +140,20 @@ OSSL_LIB_CTX* open_pkcs11_context()
     (void)OSSL_LIB_CTX_load_config(context.get(), config.get());
   }
   ERR_clear_error();
-  if (OSSL_PROVIDER_try_load(context.get(), "default", 1) == nullptr) {
+  ProviderPtr default_provider(OSSL_PROVIDER_try_load(context.get(), "default", 1));
+  if (!default_provider) {
     throw_openssl("cannot load OpenSSL's default provider");
   }
-  if (OSSL_PROVIDER_try_load(context.get(), "pkcs11", 1) == nullptr) {
+  ProviderPtr pkcs11_provider(OSSL_PROVIDER_try_load(context.get(), "pkcs11", 1));
+  if (!pkcs11_provider) {
     ERR_clear_error();
     throw Error(Errc::failure, "PKCS#11 keys need OpenSSL's pkcs11 provider, and there is none in "
                                 + util::quote(provider_directory())
                                 + ": install pkcs11-provider (Debian, Ubuntu, Arch, Fedora)");
   }
+  // Both providers stay loaded with the context, for the whole run.
+  (void)pkcs11_provider.release();
+  (void)default_provider.release();
   return context.release();
 }
 
