@@ -49,12 +49,17 @@ check_same "module untouched" "$sample" "$T/sample.ko"
 check "KSIGN_MAX_MODULE_SIZE=1M signs it" env KSIGN_MAX_MODULE_SIZE=1M "$KSIGN" sign "${key[@]}" "$T/sample.ko"
 check_refused 2 "a KSIGN_MAX_MODULE_SIZE that is no size" "KSIGN_MAX_MODULE_SIZE: '12x' is not a size" \
   env KSIGN_MAX_MODULE_SIZE=12x "$KSIGN" verify "${cert[@]}" "$sample"
-# Out of memory names the file: 900 MB (under the limit) with 600 MB of address space.
-truncate -s 900M "$T/big.ko"
-check_refused 1 "out of memory while signing names the module" "big.ko': out of memory" \
-  bash -c 'ulimit -v 600000 && exec "$@"' - "$KSIGN" sign "${key[@]}" "$T/big.ko"
-check_refused 1 "out of memory while verifying names the module" "big.ko': out of memory" \
-  bash -c 'ulimit -v 600000 && exec "$@"' - "$KSIGN" verify "${cert[@]}" "$T/big.ko"
+# Out of memory names the file: 900 MB (under the limit) with 600 MB of address space. A
+# sanitizer's shadow memory alone needs terabytes of address space: not measurable there.
+if [ -z "${KSIGN_SANITIZED:-}" ]; then
+  truncate -s 900M "$T/big.ko"
+  check_refused 1 "out of memory while signing names the module" "big.ko': out of memory" \
+    bash -c 'ulimit -v 600000 && exec "$@"' - "$KSIGN" sign "${key[@]}" "$T/big.ko"
+  check_refused 1 "out of memory while verifying names the module" "big.ko': out of memory" \
+    bash -c 'ulimit -v 600000 && exec "$@"' - "$KSIGN" verify "${cert[@]}" "$T/big.ko"
+else
+  echo "note: the address-space and RSS checks are left out under a sanitizer" >&2
+fi
 
 # Decompression bombs: 200 MB of zeros stop at 100 times their size plus 32 MiB, while
 # decompressing, in every codec; memory stays far below 200 MB, also with two jobs.
@@ -70,7 +75,7 @@ for bomb in "$T"/bomb.ko.*; do
   check_status 1 "verify $name" "$KSIGN" verify "${cert[@]}" "$bomb"
   check_grep "verify $name: malformed, named" "$name: malformed \((gzip|xz|zstd) data decompresses to more than" "$T/.out"
 done
-if [ -x /usr/bin/time ]; then
+if [ -x /usr/bin/time ] && [ -z "${KSIGN_SANITIZED:-}" ]; then
   for jobs in 1 2; do
     /usr/bin/time -f %M -o "$T/rss" "$KSIGN" sign -j "$jobs" "${key[@]}" "$T"/bomb.ko.* 2>/dev/null
     rss=$(tail -1 "$T/rss")
