@@ -29,11 +29,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (newline == std::string_view::npos) {
     return -1;
   }
-  // A value with a newline would write lines of its own; refusing it is issue 13's config
-  // bullet, not this target's finding, so the first line (which has none) is the value.
+  // The first line (which has no newline) is the value to write.
   const std::string value(whole.substr(0, newline));
   const core::KernelConfig before({}, std::string(whole.substr(newline + 1)));
   fuzz::expect_clean_rejection([&] { (void)core::check_signing_config(before); });
+
+  // A value that cannot be written (quote, backslash, control character) is refused with a
+  // typed error, and refused every time.
+  if (core::config_value_problem(value)) {
+    bool refused = false;
+    try {
+      (void)core::with_trusted_keys(before.text(), value);
+    } catch (const Error&) {
+      refused = true;
+    }
+    fuzz::require(refused, "a value with a problem is refused");
+    return 0;
+  }
 
   const core::KernelConfig after({}, core::with_trusted_keys(before.text(), value));
   fuzz::require(after.value(core::k_trusted_keys_option) == value, "the written value reads back");
