@@ -106,7 +106,9 @@ void tidy_after_killed_runs(const std::vector<core::ModuleFile>& modules,
     for (const core::ModuleFile& module : modules) {
       std::error_code ec;
       add(module.path);
-      add(std::filesystem::canonical(module.path, ec)); // where a symbolic link's file is written
+      if (std::filesystem::is_symlink(std::filesystem::symlink_status(module.path, ec))) {
+        add(std::filesystem::canonical(module.path, ec)); // where a symbolic link's file is written
+      }
       for (const std::filesystem::path& name : module.hard_links) {
         add(name);
       }

@@ -13,7 +13,6 @@
 #include <array>
 #include <cerrno>
 #include <map>
-#include <set>
 
 namespace ksign::core {
 
@@ -75,20 +74,27 @@ std::vector<ModuleFile> collect_modules(std::span<const std::string> arguments, 
 {
   std::vector<ModuleFile> modules;
   std::map<std::pair<dev_t, ino_t>, std::size_t> by_file; // (device, inode) -> index in modules
-  std::vector<std::set<fs::path>> names;                  // per module, its names seen (name_key)
+  std::vector<std::vector<fs::path>> names;               // per module, the names it was found by
   // `path` names a file; `real_name` is the directory entry holding it (path itself, or where
-  // the symbolic link `path` finally leads).
+  // the symbolic link `path` finally leads). Names are compared resolved (name_key) only when
+  // a file turns up a second time: resolving every module's directory would cost a readlink per
+  // path component, for each of thousands of modules.
   const auto add = [&](const fs::path& path, const fs::path& real_name) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
       return;
     }
-    const fs::path key = name_key(real_name);
     const auto [it, is_new] = by_file.try_emplace({st.st_dev, st.st_ino}, modules.size());
     if (is_new) {
       modules.push_back({path, static_cast<std::uintmax_t>(st.st_size), {}, static_cast<std::uintmax_t>(st.st_nlink)});
-      names.push_back({key});
-    } else if (names[it->second].insert(key).second) {
+      names.push_back({real_name});
+      return;
+    }
+    std::vector<fs::path>& seen = names[it->second];
+    const fs::path key = name_key(real_name);
+    const bool known = std::any_of(seen.begin(), seen.end(), [&](const fs::path& name) { return name_key(name) == key; });
+    if (!known) {
+      seen.push_back(real_name);
       modules[it->second].hard_links.push_back(real_name);
     } else if (path == real_name && fs::is_symlink(fs::symlink_status(modules[it->second].path))) {
       modules[it->second].path = path; // found through a link first: named by the file itself
@@ -108,6 +114,7 @@ std::vector<ModuleFile> collect_modules(std::span<const std::string> arguments, 
     const fs::path tree = fs::canonical(path, ec);
     const auto consider = [&](const fs::directory_entry& entry) {
       std::error_code entry_ec;
+      // The entry's type comes with the directory listing: only a link costs a stat here.
       if (!entry.is_regular_file(entry_ec) || !has_module_name(entry.path())) {
         return;
       }
