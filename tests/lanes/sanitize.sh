@@ -8,7 +8,8 @@
 #      status 97. meson's log stays at build-asan/meson-logs/testlog.json.
 #   2. build-fuzz: the libFuzzer targets of tests/fuzz with clang, each run for
 #      KSIGN_FUZZ_SECONDS (default 30) from a copy of its seed corpus; a crash, leak, timeout or
-#      out-of-memory fails the lane and leaves the input in build-fuzz/fuzz-run/<target>/.
+#      out-of-memory fails the lane and leaves the input in build-fuzz/fuzz-run/<target>/; one
+#      result per target in build-fuzz/fuzz-run/results.json (meson's test-log form).
 # Usage: tests/lanes/sanitize.sh [asan|fuzz]... (default: both). Installs nothing: a missing
 # tool is reported with the Debian package that provides it. Exits non-zero when anything fails.
 set -uo pipefail
@@ -111,6 +112,10 @@ if want asan; then
     grep -o 'runtime error: [^"]*' build-asan/meson-logs/testlog.json >"$logs/ubsan-in-testlog" \
       || rm -f "$logs/ubsan-in-testlog"
     reports=("$logs"/*)
+    # The reports are one more result in meson's log, so a report fails the lane's count too.
+    [ -f build-asan/meson-logs/testlog.json ] \
+      && printf '{"name": "sanitizer-reports", "result": "%s"}\n' "$([ -e "${reports[0]}" ] && echo FAIL || echo OK)" \
+        >>build-asan/meson-logs/testlog.json
     if [ -e "${reports[0]}" ]; then
       echo "== sanitizer reports (${#reports[@]} files in $logs):"
       for report in "${reports[@]}"; do
@@ -136,6 +141,10 @@ if want fuzz; then
     -Dstatic_cxx_runtime=false -Dmanpages=disabled -Doptimization=1 && meson compile -C build-fuzz; then
     run=$root/build-fuzz/fuzz-run
     rm -rf "$run"
+    mkdir -p "$run"
+    # One line per target in meson's test-log form, for .ci/run's counts.
+    results=$run/results.json
+    : >"$results"
     for target in "${fuzz_targets[@]}"; do
       dir=$run/$target
       mkdir -p "$dir/corpus"
@@ -149,6 +158,7 @@ if want fuzz; then
         status=1
       fi
       runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -n1)
+      printf '{"name": "fuzz-%s", "result": "%s"}\n' "$target" "$([ "$result" = ok ] && echo OK || echo FAIL)" >>"$results"
       printf '%-8s %-6s %12s executions in %s s, corpus %s -> %s files\n' "$target" "$result" "${runs:-?}" \
         "$fuzz_seconds" "$(find "tests/fuzz/corpus/$target" -type f | wc -l)" "$(find "$dir/corpus" -type f | wc -l)"
       if [ "$result" != ok ]; then
