@@ -183,7 +183,8 @@ void guard_key_directory(const fs::path& directory, const fs::path& what, bool a
 void guard_private_key(const fs::path& key, bool allow_loose, bool warn_only, Output& out)
 {
   struct stat st {};
-  if (::stat(key.c_str(), &st) != 0) {
+  // Not there, or not a regular file (FIFO, device, directory): the key reader says so.
+  if (::stat(key.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return;
   }
   if ((st.st_mode & 077) != 0) {
