@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::expect_clean_rejection([&] { (void)core::check_signing_config(before); });
 
   // A value that cannot be written (quote, backslash, control character) is refused with a
-  // typed error, and refused every time.
+  // typed error.
   if (core::config_value_problem(value)) {
     bool refused = false;
     try {
