@@ -94,16 +94,6 @@ SignatureTrailer make_trailer(std::size_t cms_size)
   return trailer;
 }
 
-Bytes SignedImage::joined() const
-{
-  Bytes out;
-  out.reserve(module.size() + cms.size() + trailer.size());
-  for (const ByteView part : parts()) {
-    append(out, part);
-  }
-  return out;
-}
-
 SignedImage append_signature(ByteView module, ByteView cms)
 {
   return {module, cms, make_trailer(cms.size())};

@@ -70,7 +70,6 @@ struct SignedImage
   SignatureTrailer trailer;
 
   [[nodiscard]] std::array<ByteView, 3> parts() const { return {module, cms, trailer}; }
-  [[nodiscard]] Bytes joined() const;
 };
 
 // `module` (an unsigned image) followed by `cms` and its trailer. Both must outlive the result.

@@ -135,7 +135,7 @@ UnsignedModule open_module(Bytes file, std::uint64_t max_size)
 template<typename MakeCms, typename Write>
 SignOutcome sign_module(Bytes file, const SignSettings& settings, MakeCms&& make_cms, Write&& write)
 {
-  const UnsignedModule module = open_module(std::move(file), settings.max_module_size);
+  UnsignedModule module = open_module(std::move(file), settings.max_module_size);
   SignOutcome outcome;
   outcome.compression = module.compression;
   outcome.was_signed = module.was_signed();
@@ -144,7 +144,13 @@ SignOutcome sign_module(Bytes file, const SignSettings& settings, MakeCms&& make
   if (module.compression == Compression::none) {
     write(signed_image.parts());
   } else {
-    const Bytes compressed = compress(module.compression, signed_image.joined(), settings.compression_level);
+    // The decompressed image is ours: the signature goes onto its end instead of into a
+    // joined copy, which would hold the whole module twice.
+    Bytes image = std::move(module.image);
+    image.resize(module.length);
+    append(image, outcome.cms);
+    append(image, signed_image.trailer);
+    const Bytes compressed = compress(module.compression, image, settings.compression_level);
     const ByteView parts[] = {compressed};
     write(std::span<const ByteView>(parts));
   }
