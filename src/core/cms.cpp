@@ -82,7 +82,7 @@ std::optional<SignatureKind> classify_signature(ByteView oid)
     if (oid.back() >= 9 && oid.back() <= 12) {
       return SignatureKind::ecdsa;
     }
-    if (oid.back() >= 17 && oid.back() <= 19) {
+    if (ml_dsa_of_oid_arc(oid.back())) {
       return SignatureKind::ml_dsa;
     }
   }
@@ -125,11 +125,9 @@ Bytes signature_algorithm_identifier(KeyType type, HashAlgo hash)
   case KeyType::ec:
     return der::tlv(der::k_sequence, {oid_element(ecdsa_oid(hash))});
   case KeyType::ml_dsa_44:
-    return der::tlv(der::k_sequence, {oid_element(concat(k_oid_nist_sig_prefix, 17))});
   case KeyType::ml_dsa_65:
-    return der::tlv(der::k_sequence, {oid_element(concat(k_oid_nist_sig_prefix, 18))});
   case KeyType::ml_dsa_87:
-    return der::tlv(der::k_sequence, {oid_element(concat(k_oid_nist_sig_prefix, 19))});
+    return der::tlv(der::k_sequence, {oid_element(concat(k_oid_nist_sig_prefix, ml_dsa_oid_arc(type)))});
   case KeyType::other:
     break;
   }

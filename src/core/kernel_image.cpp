@@ -5,6 +5,7 @@
 #include "core/der.hpp"
 #include "core/elf_image.hpp"
 #include "core/hash.hpp"
+#include "core/key_types.hpp"
 #include "core/oids.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -109,7 +110,6 @@ std::optional<std::string> system_map_mismatch(const ElfImage& elf, const Symbol
 constexpr std::uint8_t k_oid_common_name[] = {0x55, 0x04, 0x03};
 constexpr std::uint8_t k_oid_organization[] = {0x55, 0x04, 0x0a};
 constexpr std::uint8_t k_oid_email[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01};
-constexpr std::uint8_t k_oid_p192[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x01};
 
 std::string dotted_oid(ByteView oid)
 {
@@ -188,32 +188,14 @@ std::string kernel_key_algorithm(const CertificateParts& parts)
   }
   if (is_oid(parts.key_algorithm, k_oid_ec_public_key) && parts.key_parameters) {
     const ByteView curve = *parts.key_parameters;
-    if (is_oid(curve, k_oid_p192)) {
-      return "ecdsa-nist-p192";
-    }
-    if (is_oid(curve, k_oid_prime256v1)) {
-      return "ecdsa-nist-p256";
-    }
-    if (is_oid(curve, k_oid_secp384r1)) {
-      return "ecdsa-nist-p384";
-    }
-    if (is_oid(curve, k_oid_secp521r1)) {
-      return "ecdsa-nist-p521";
-    }
-    return "ecdsa (curve " + dotted_oid(curve) + ")";
+    const NamedCurve* named = named_curve(curve);
+    return named != nullptr ? named->kernel_name : "ecdsa (curve " + dotted_oid(curve) + ")";
   }
   const ByteView algorithm = parts.key_algorithm;
   if (algorithm.size() == sizeof(k_oid_nist_sig_prefix) + 1 &&
       std::equal(std::begin(k_oid_nist_sig_prefix), std::end(k_oid_nist_sig_prefix), algorithm.begin())) {
-    switch (algorithm.back()) {
-    case 17:
-      return "mldsa44";
-    case 18:
-      return "mldsa65";
-    case 19:
-      return "mldsa87";
-    default:
-      break;
+    if (const std::optional<KeyType> type = ml_dsa_of_oid_arc(algorithm.back())) {
+      return std::string(ml_dsa_kernel_name(*type));
     }
   }
   return dotted_oid(algorithm);

@@ -12,14 +12,16 @@ struct KeyTypeName
   KeyType type;
   std::string_view name;
   const char* openssl_name;
+  std::uint8_t ml_dsa_arc;             // ML-DSA: the last arc of its OID (k_oid_nist_sig_prefix)
+  std::string_view ml_dsa_kernel_name; // ML-DSA: the kernel's name for the algorithm
 };
 
 constexpr KeyTypeName k_key_types[] = {
-  {KeyType::rsa, "rsa", "RSA"},
-  {KeyType::ec, "ec", "EC"},
-  {KeyType::ml_dsa_44, "ml-dsa-44", "ML-DSA-44"},
-  {KeyType::ml_dsa_65, "ml-dsa-65", "ML-DSA-65"},
-  {KeyType::ml_dsa_87, "ml-dsa-87", "ML-DSA-87"},
+  {KeyType::rsa, "rsa", "RSA", 0, {}},
+  {KeyType::ec, "ec", "EC", 0, {}},
+  {KeyType::ml_dsa_44, "ml-dsa-44", "ML-DSA-44", 17, "mldsa44"},
+  {KeyType::ml_dsa_65, "ml-dsa-65", "ML-DSA-65", 18, "mldsa65"},
+  {KeyType::ml_dsa_87, "ml-dsa-87", "ML-DSA-87", 19, "mldsa87"},
 };
 
 const KeyTypeName* entry_for(KeyType type)
@@ -52,7 +54,30 @@ std::optional<KeyType> parse_key_type(std::string_view name)
 
 bool is_ml_dsa(KeyType type)
 {
-  return type == KeyType::ml_dsa_44 || type == KeyType::ml_dsa_65 || type == KeyType::ml_dsa_87;
+  const KeyTypeName* entry = entry_for(type);
+  return entry != nullptr && entry->ml_dsa_arc != 0;
+}
+
+std::uint8_t ml_dsa_oid_arc(KeyType type)
+{
+  const KeyTypeName* entry = entry_for(type);
+  return entry != nullptr ? entry->ml_dsa_arc : 0;
+}
+
+std::optional<KeyType> ml_dsa_of_oid_arc(std::uint8_t arc)
+{
+  for (const KeyTypeName& entry : k_key_types) {
+    if (entry.ml_dsa_arc != 0 && entry.ml_dsa_arc == arc) {
+      return entry.type;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string_view ml_dsa_kernel_name(KeyType type)
+{
+  const KeyTypeName* entry = entry_for(type);
+  return entry != nullptr ? entry->ml_dsa_kernel_name : std::string_view();
 }
 
 const char* openssl_key_name(KeyType type)

@@ -3,6 +3,7 @@
 
 #include <openssl/evp.h>
 
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -19,6 +20,14 @@ enum class KeyType { rsa, ec, ml_dsa_44, ml_dsa_65, ml_dsa_87, other };
 
 // ML-DSA-44/65/87: signs the module itself, with sha512 named in the signature.
 [[nodiscard]] bool is_ml_dsa(KeyType type);
+
+// An ML-DSA type's OID is k_oid_nist_sig_prefix followed by this arc (17, 18, 19); 0 for the
+// other types. ml_dsa_of_oid_arc is its inverse.
+[[nodiscard]] std::uint8_t ml_dsa_oid_arc(KeyType type);
+[[nodiscard]] std::optional<KeyType> ml_dsa_of_oid_arc(std::uint8_t arc);
+
+// The kernel's name for an ML-DSA type ("mldsa65", as in /proc/keys); empty for the others.
+[[nodiscard]] std::string_view ml_dsa_kernel_name(KeyType type);
 
 // OpenSSL's name for the key type ("RSA", "EC", "ML-DSA-65"), or nullptr for `other`.
 [[nodiscard]] const char* openssl_key_name(KeyType type);

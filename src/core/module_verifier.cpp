@@ -112,7 +112,7 @@ bool signature_matches(const TrustedKeys::Key& key, KeyType type, HashAlgo hash,
 {
   const EVP_MD* md = fetch_digest(hash);
   EvpPkeyCtxPtr context(EVP_PKEY_CTX_new_from_pkey(nullptr, key.public_key.get(), nullptr));
-  if (type == KeyType::ml_dsa_44 || type == KeyType::ml_dsa_65 || type == KeyType::ml_dsa_87) {
+  if (is_ml_dsa(type)) {
     EvpMdCtxPtr md_context(EVP_MD_CTX_new());
     const bool good = md_context
                       && EVP_DigestVerifyInit_ex(md_context.get(), nullptr, nullptr, nullptr, nullptr,
@@ -213,8 +213,7 @@ Verification verify_module(ByteView file, const TrustedKeys& trusted, const Kern
   const KeyType type = key_type_of(key->public_key.get());
   const bool algorithm_fits = (type == KeyType::rsa && cms.signature_kind == SignatureKind::rsa_pkcs1)
                               || (type == KeyType::ec && cms.signature_kind == SignatureKind::ecdsa)
-                              || (cms.signature_kind == SignatureKind::ml_dsa && type != KeyType::rsa
-                                  && type != KeyType::ec && type != KeyType::other);
+                              || (cms.signature_kind == SignatureKind::ml_dsa && is_ml_dsa(type));
   if (!algorithm_fits) {
     return verdict(result, Verdict::bad_signature,
                    "signature algorithm " + cms.signature_oid + " does not fit the signer's "

@@ -15,7 +15,9 @@ inline constexpr std::uint8_t k_oid_rsa_encryption[] = {0x2a, 0x86, 0x48, 0x86, 
 // id-ecPublicKey 1.2.840.10045.2.1
 inline constexpr std::uint8_t k_oid_ec_public_key[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
 
-// The named curves: prime256v1 1.2.840.10045.3.1.7, secp384r1 1.3.132.0.34, secp521r1 1.3.132.0.35.
+// The named curves: prime192v1 1.2.840.10045.3.1.1 (the kernel knows it, ksign does not sign with
+// it), prime256v1 1.2.840.10045.3.1.7, secp384r1 1.3.132.0.34, secp521r1 1.3.132.0.35.
+inline constexpr std::uint8_t k_oid_prime192v1[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x01};
 inline constexpr std::uint8_t k_oid_prime256v1[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 inline constexpr std::uint8_t k_oid_secp384r1[] = {0x2b, 0x81, 0x04, 0x00, 0x22};
 inline constexpr std::uint8_t k_oid_secp521r1[] = {0x2b, 0x81, 0x04, 0x00, 0x23};
@@ -29,20 +31,38 @@ inline constexpr std::uint8_t k_oid_nist_sig_prefix[] = {0x60, 0x86, 0x48, 0x01,
   return std::ranges::equal(oid, expected);
 }
 
+// Named curves by OID: OpenSSL's group name (nullptr: ksign does not use the curve) and the
+// kernel's algorithm name for a key on it.
+struct NamedCurve
+{
+  ByteView oid;
+  const char* group_name;
+  const char* kernel_name;
+};
+
+inline constexpr NamedCurve k_named_curves[] = {
+  {k_oid_prime192v1, nullptr, "ecdsa-nist-p192"},
+  {k_oid_prime256v1, "prime256v1", "ecdsa-nist-p256"},
+  {k_oid_secp384r1, "secp384r1", "ecdsa-nist-p384"},
+  {k_oid_secp521r1, "secp521r1", "ecdsa-nist-p521"},
+};
+
+[[nodiscard]] inline const NamedCurve* named_curve(ByteView oid)
+{
+  for (const NamedCurve& curve : k_named_curves) {
+    if (is_oid(oid, curve.oid)) {
+      return &curve;
+    }
+  }
+  return nullptr;
+}
+
 // OpenSSL's group name for a named curve's OID ("prime256v1", "secp384r1", "secp521r1"), or
 // nullptr for any other curve.
 [[nodiscard]] inline const char* curve_group_name(ByteView oid)
 {
-  if (is_oid(oid, k_oid_prime256v1)) {
-    return "prime256v1";
-  }
-  if (is_oid(oid, k_oid_secp384r1)) {
-    return "secp384r1";
-  }
-  if (is_oid(oid, k_oid_secp521r1)) {
-    return "secp521r1";
-  }
-  return nullptr;
+  const NamedCurve* curve = named_curve(oid);
+  return curve != nullptr ? curve->group_name : nullptr;
 }
 
 } // namespace ksign::core
