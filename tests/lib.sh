@@ -9,9 +9,14 @@ set -u
 T=$(mktemp -d "${TMPDIR:-/tmp}/ksign-test.XXXXXX")
 _failures=0
 _checks=0
+# Only the test's own shell cleans up. A child forked for a command or a background job is a
+# copy of this shell, EXIT trap included, until it execs: a signal landing in that window (a
+# test that kills what it started) would run _finish there and delete $T under the test.
+_lib_shell=$BASHPID
 
 _finish() {
   local status=$?
+  [ "$BASHPID" = "$_lib_shell" ] || exit "$status"
   if [ "$_failures" -ne 0 ] || [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
     echo "test data left in $T" >&2
     [ "$status" -eq 0 ] && status=1
@@ -27,7 +32,11 @@ fail() { echo "FAIL: $*" >&2; _failures=$((_failures + 1)); }
 pass() { _checks=$((_checks + 1)); }
 
 # skip "why": the whole test is skipped (meson counts exit 77 as SKIP).
-skip() { echo "SKIP: $*" >&2; trap - EXIT; rm -rf "$T"; exit 77; }
+skip() {
+  echo "SKIP: $*" >&2
+  [ "$BASHPID" = "$_lib_shell" ] || exit "$status"
+  trap - EXIT; rm -rf "$T"; exit 77
+}
 
 # check "description" command...: the command must succeed.
 check() {

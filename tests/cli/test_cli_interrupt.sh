@@ -15,6 +15,30 @@ fi
 . "$KSIGN_SOURCE_ROOT/tests/lib.sh"
 set -m # background jobs get SIGINT like any other process (without job control bash ignores it for them)
 
+# tests/lib.sh itself: a signal that lands in a child between fork and exec runs the EXIT trap
+# there, in a copy of the test's shell. Only the test's own shell may remove $T (this failed 2 of
+# 6 runs on a busy machine, the rounds below killing ksign before it had exec'd). A test of its
+# own, with its own $T, starts and at once kills 100 children per signal.
+mkdir -p "$T/race"
+cat >"$T/race/race.sh" <<'EOR'
+. "$KSIGN_SOURCE_ROOT/tests/lib.sh"
+set -m
+for signal in INT HUP TERM; do
+  for ((i = 0; i < 100; i++)); do
+    sleep 0.001 >/dev/null 2>&1 &
+    pid=$!
+    kill -s "$signal" "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    [ -d "$T" ] || { echo "RACE: \$T removed under the test after $i ${signal}s" >&2; exit 1; }
+  done
+done
+echo "RACE: survived" >&2
+EOR
+TMPDIR="$T/race" bash "$T/race/race.sh" 2>"$T/race/err" || true
+check_line "lib.sh: a killed child does not remove \$T" "RACE: survived" "$T/race/err"
+[ "$(grep -c ' checks, ' "$T/race/err")" = 1 ] && pass || fail "lib.sh: _finish ran outside the test's shell: $(grep ' checks, ' "$T/race/err" | head -3)"
+[ -z "$(ls -A "$T/race" | grep -v -e race.sh -e err)" ] && pass || fail "lib.sh: the race test's own \$T was left behind"
+
 sample="$KSIGN_SOURCE_ROOT/tests/data/sample/ksign_sample.ko"
 # Small modules and a fast key keep the rounds short: the sample without its debug info
 # (5 KB instead of 110 KB), an EC P-256 key.
