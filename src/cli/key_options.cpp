@@ -250,8 +250,13 @@ void trust_current_key(const fs::path& store, std::span<const fs::path> configs,
     (void)core::KernelConfig::read(config);
   }
   for (const fs::path& config : configs) {
-    if (core::set_trusted_keys(config, certificate)) {
+    const core::TrustedKeysUpdate update = core::set_trusted_keys(config, certificate);
+    if (update.changed) {
       out.info("{}: {}=\"{}\"", config.native(), core::k_trusted_keys_option, certificate.native());
+      if (update.replaced_link_to) {
+        out.info("{} was a link to {}: replaced it by the edited copy (the original is unchanged)",
+                 util::quote(config), util::quote(*update.replaced_link_to));
+      }
     } else {
       out.detail("{}: already trusts {}", config.native(), util::quote(certificate));
     }

@@ -265,21 +265,31 @@ std::string with_trusted_keys(std::string_view text, const std::string& value)
   return result;
 }
 
-bool set_trusted_keys(const fs::path& path, const fs::path& certificate)
+TrustedKeysUpdate set_trusted_keys(const fs::path& path, const fs::path& certificate)
 {
-  // Replacing a link would turn it into a file and leave its target as it was.
+  // A link is read through, and replaced itself: its target belongs to someone else (makepkg's
+  // $srcdir/config leads to the PKGBUILD's file, checked against a pinned checksum).
   std::error_code ec;
-  const fs::path real = fs::canonical(path, ec);
-  if (ec) {
-    throw Error(Errc::failure, "cannot resolve " + util::quote(path) + ": " + ec.message());
+  const bool link = fs::is_symlink(fs::symlink_status(path, ec));
+  std::optional<fs::path> link_target;
+  if (link) {
+    link_target = fs::canonical(path, ec);
+    if (ec) {
+      throw Error(Errc::failure, "cannot follow the symbolic link " + util::quote(path) + ": " + ec.message());
+    }
   }
-  const KernelConfig config = KernelConfig::read(real);
+  const KernelConfig config = KernelConfig::read(path);
   const std::string updated = with_trusted_keys(config.text(), certificate.string());
   if (updated == config.text()) {
-    return false;
+    return {};
   }
-  util::replace_file_atomically(real, ByteView(reinterpret_cast<const std::uint8_t*>(updated.data()), updated.size()));
-  return true;
+  util::ReplaceOptions options;
+  options.replace_link = true;
+  // A copy in place of a link takes the linked file's mode and, when it can, its owner.
+  options.owner_best_effort = link;
+  util::replace_file_atomically(path, ByteView(reinterpret_cast<const std::uint8_t*>(updated.data()), updated.size()),
+                                options);
+  return {true, link_target};
 }
 
 std::vector<fs::path> expand_config_patterns(std::span<const std::string> patterns)

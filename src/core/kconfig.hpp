@@ -72,12 +72,24 @@ struct SigningSettings
 // A value with a config_value_problem() throws Error(Errc::failure).
 [[nodiscard]] std::string with_trusted_keys(std::string_view text, const std::string& value);
 
+// What set_trusted_keys did to a config.
+struct TrustedKeysUpdate
+{
+  bool changed = false;
+  // Set when `path` was a symbolic link that was replaced by the edited config: the file the link
+  // led to, which is left as it was.
+  std::optional<std::filesystem::path> replaced_link_to;
+};
+
 // Point CONFIG_SYSTEM_TRUSTED_KEYS of the config file `path` at `certificate`. The file is replaced
-// atomically, and only when it changes (so make sees no new mtime); a symbolic link is followed
-// and the file it leads to replaced, so the link stays a link. A file that is not a kernel config,
-// or a certificate path that cannot be written into one, throws Error and changes nothing.
-// Returns true when it changed.
-bool set_trusted_keys(const std::filesystem::path& path, const std::filesystem::path& certificate);
+// atomically, and only when it changes (so make sees no new mtime). ksign never writes through a
+// link: when `path` is a symbolic link (makepkg links $srcdir/config to the PKGBUILD's own
+// config, whose checksum the PKGBUILD pins), the link itself is replaced by a regular file holding
+// the edited config, with the mode of the file it led to, and that file stays as it was. A file
+// that is not a kernel config, or a certificate path that cannot be written into one, throws Error
+// and changes nothing.
+[[nodiscard]] TrustedKeysUpdate set_trusted_keys(const std::filesystem::path& path,
+                                                 const std::filesystem::path& certificate);
 
 // Config files named by `patterns`: each a file name or a shell glob ('../config.*'). A glob that
 // matches nothing, or a file that does not exist, is an Error(Errc::failure). Duplicates are dropped.

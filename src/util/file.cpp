@@ -267,10 +267,11 @@ std::string relink_hard_links(const StagedFile& file)
 StagedFile stage_file(const fs::path& given_target, std::span<const ByteView> parts, const ReplaceOptions& options,
                       Durability durability)
 {
-  const fs::path target = replacement_target(given_target);
+  const fs::path target = options.replace_link ? given_target : replacement_target(given_target);
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
 
-  // Mode and owner: from the reference file, else from the target, else new.
+  // Mode and owner: from the reference file, else from the target (stat follows a link that is
+  // to be replaced to the file it points to), else new.
   struct stat reference {};
   bool have_reference = false;
   const fs::path& reference_path = options.metadata_from ? *options.metadata_from : target;

@@ -63,13 +63,17 @@ struct ReplaceOptions
   // When the owner or group cannot be kept (a user who is not in the file's group): fail, or
   // write the file with the caller's own and say so in StagedFile::owner_kept.
   bool owner_best_effort = false;
+  // A `target` that is a symbolic link: replace the file it points to and keep the link (false),
+  // or replace the link itself by the new file and leave the file it pointed to as it was (true;
+  // the new file takes that file's mode and owner, as metadata_from would give it).
+  bool replace_link = false;
 };
 
 // Replace `target` by the concatenation of `parts`, atomically: a temporary file in the same
 // directory is written with one writev, fsynced, given the old file's mode and owner, and
 // renamed over `target`. On any failure `target` is left as it was and the temporary is removed.
 // A `target` that is a symbolic link is kept: the file it points to is replaced (see
-// replacement_target). Temporaries are named by util::temporary_name and removed by the
+// replacement_target), unless ReplaceOptions::replace_link says to replace the link. Temporaries are named by util::temporary_name and removed by the
 // cleanup handlers (util/cleanup.hpp) when a signal stops the run.
 void replace_file_atomically(const std::filesystem::path& target, std::span<const ByteView> parts,
                              const ReplaceOptions& options = {});

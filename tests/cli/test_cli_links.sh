@@ -74,3 +74,34 @@ cp "$sample" "$T/sfh.ko"
 ln "$T/sfh.ko" "$T/sfh2.ko"
 check "sign-file on a hard-linked module" "$KSIGN" sign-file sha256 "$T/keys/ec.pem" "$T/keys/ec.der" "$T/sfh.ko"
 check_contains "warns that the names split" "has 2 names (hard links)" "$T/.err"
+
+# A kernel config reached through a link is never written through: makepkg links
+# $srcdir/config to the PKGBUILD's own config, whose checksum the PKGBUILD pins. The link is
+# replaced by the edited copy (the target's mode kept), said in one line; the target stays.
+arch_config="$KSIGN_SOURCE_ROOT/tests/data/arch-config"
+mkdir -p "$T/pkg/src/linux" "$T/cfgs"
+cp "$arch_config" "$T/pkg/config"
+chmod 0640 "$T/pkg/config"
+ln -s "$T/pkg/config" "$T/pkg/src/config"
+check "keys --config through a link" sh -c 'cd "$1/pkg/src/linux" && "$2" keys --dir "$1/pkg/certs-local" --refresh 30d --config ../config' \
+  sh "$T" "$KSIGN"
+check_same "the link's target is byte for byte the same" "$arch_config" "$T/pkg/config"
+[ ! -L "$T/pkg/src/config" ] && [ -f "$T/pkg/src/config" ] && pass || fail "the link is still a link"
+cert=$(realpath "$T/pkg/certs-local/current/signing_crt.pem")
+check_line "the copy trusts the key" "CONFIG_SYSTEM_TRUSTED_KEYS=\"$cert\"" "$T/pkg/src/config"
+check_line "says so in one line" \
+  "'../config' was a link to '$T/pkg/config': replaced it by the edited copy (the original is unchanged)" "$T/.err"
+check_grep "the copy keeps the target's mode" '^640$' <(stat -c %a "$T/pkg/src/config")
+# The same for `ksign config`, and for a link to a link; an up-to-date linked config is left as a link.
+cp "$arch_config" "$T/cfgs/real"
+ln -s real "$T/cfgs/mid"
+ln -s mid "$T/cfgs/config"
+check "config through a chain of links" "$KSIGN" config --dir "$T/pkg/certs-local" "$T/cfgs/config"
+check_same "the chain's end is untouched" "$arch_config" "$T/cfgs/real"
+[ -L "$T/cfgs/mid" ] && [ ! -L "$T/cfgs/config" ] && pass || fail "the wrong link was replaced"
+check_contains "names the file the chain led to" "'$T/cfgs/config' was a link to '$T/cfgs/real'" "$T/.err"
+ln -s config "$T/cfgs/uptodate"
+check "an up-to-date config through a link" "$KSIGN" config --dir "$T/pkg/certs-local" "$T/cfgs/uptodate"
+[ -L "$T/cfgs/uptodate" ] && pass || fail "a link to an up-to-date config was replaced"
+check_no_grep "nothing said about it" "was a link" "$T/.err"
+[ -z "$(find "$T/pkg" "$T/cfgs" -name '.*.ksign-*')" ] && pass || fail "temporaries left"

@@ -136,7 +136,7 @@ TEST_CASE("core::set_trusted_keys rewrites only on change", "[kconfig]")
   test::write_text(config, k_signing_config);
   REQUIRE(::chmod(config.c_str(), 0640) == 0);
 
-  CHECK(set_trusted_keys(config, "/k/signing_crt.pem"));
+  CHECK(set_trusted_keys(config, "/k/signing_crt.pem").changed);
   CHECK(KernelConfig::read(config).value("CONFIG_SYSTEM_TRUSTED_KEYS") == "/k/signing_crt.pem");
   struct stat first {};
   REQUIRE(::stat(config.c_str(), &first) == 0);
@@ -145,10 +145,12 @@ TEST_CASE("core::set_trusted_keys rewrites only on change", "[kconfig]")
   // Back-date the file: an unchanged config must keep its mtime (make must not rebuild).
   std::filesystem::last_write_time(config, std::filesystem::last_write_time(config) - std::chrono::hours(1));
   const auto before = std::filesystem::last_write_time(config);
-  CHECK_FALSE(set_trusted_keys(config, "/k/signing_crt.pem"));
+  CHECK_FALSE(set_trusted_keys(config, "/k/signing_crt.pem").changed);
   CHECK(std::filesystem::last_write_time(config) == before);
 
-  CHECK(set_trusted_keys(config, "/k2/signing_crt.pem"));
+  const TrustedKeysUpdate second = set_trusted_keys(config, "/k2/signing_crt.pem");
+  CHECK(second.changed);
+  CHECK_FALSE(second.replaced_link_to.has_value()); // a plain file is no link
   CHECK(std::filesystem::last_write_time(config) != before);
   CHECK(read_text(config).find("CONFIG_HZ=300\n") != std::string::npos);
 }
@@ -166,7 +168,7 @@ TEST_CASE("core::config_text_problem: only a kernel config is one", "[kconfig]")
   CHECK(config_text_problem("") == "it has no CONFIG_MODULES or CONFIG_MODULE_SIG line");
 }
 
-TEST_CASE("core::set_trusted_keys refuses what is not a config and follows links", "[kconfig]")
+TEST_CASE("core::set_trusted_keys refuses what is not a config and never writes through a link", "[kconfig]")
 {
   const test::TempDir dir;
   SECTION("a text file is refused and left byte for byte")
@@ -176,15 +178,47 @@ TEST_CASE("core::set_trusted_keys refuses what is not a config and follows links
     CHECK_THROWS_WITH(set_trusted_keys(text, "/k/signing_crt.pem"), KSIGN_CONTAINS("is not a kernel config: line 1"));
     CHECK(read_text(text) == "remember CONFIG_MODULES\n");
   }
-  SECTION("a symlinked config: the target is rewritten, the link stays a link")
+  SECTION("a linked config (makepkg's $srcdir/config): the link is replaced by the edited copy, its target kept")
+  {
+    std::filesystem::create_directory(dir.path() / "startdir");
+    std::filesystem::create_directory(dir.path() / "srcdir");
+    const auto real = dir.path() / "startdir" / "config";
+    const auto link = dir.path() / "srcdir" / "config";
+    test::write_text(real, k_signing_config);
+    REQUIRE(::chmod(real.c_str(), 0640) == 0);
+    std::filesystem::create_symlink("../startdir/config", link);
+    const TrustedKeysUpdate update = set_trusted_keys(link, "/k/signing_crt.pem");
+    CHECK(update.changed);
+    REQUIRE(update.replaced_link_to.has_value());
+    CHECK(*update.replaced_link_to == std::filesystem::canonical(real));
+    CHECK_FALSE(std::filesystem::is_symlink(link));
+    CHECK(KernelConfig::read(link).value("CONFIG_SYSTEM_TRUSTED_KEYS") == "/k/signing_crt.pem");
+    CHECK(read_text(real) == k_signing_config); // byte for byte: a pinned checksum still holds
+    struct stat st {};
+    REQUIRE(::stat(link.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0640);
+    // The copy is now a plain file: the next edit is an ordinary one.
+    const TrustedKeysUpdate again = set_trusted_keys(link, "/k2/signing_crt.pem");
+    CHECK(again.changed);
+    CHECK_FALSE(again.replaced_link_to.has_value());
+  }
+  SECTION("a linked config that already trusts the certificate: nothing is written, the link stays")
   {
     const auto real = dir.path() / "real-config";
     const auto link = dir.path() / "config";
-    test::write_text(real, k_signing_config);
+    test::write_text(real, with_trusted_keys(k_signing_config, "/k/signing_crt.pem"));
     std::filesystem::create_symlink("real-config", link);
-    CHECK(set_trusted_keys(link, "/k/signing_crt.pem"));
+    const TrustedKeysUpdate update = set_trusted_keys(link, "/k/signing_crt.pem");
+    CHECK_FALSE(update.changed);
+    CHECK_FALSE(update.replaced_link_to.has_value());
     CHECK(std::filesystem::is_symlink(link));
-    CHECK(KernelConfig::read(real).value("CONFIG_SYSTEM_TRUSTED_KEYS") == "/k/signing_crt.pem");
+  }
+  SECTION("a link that leads nowhere is an error and stays")
+  {
+    const auto link = dir.path() / "config";
+    std::filesystem::create_symlink("nowhere", link);
+    CHECK_THROWS_AS(set_trusted_keys(link, "/k/signing_crt.pem"), Error);
+    CHECK(std::filesystem::is_symlink(link));
   }
   SECTION("a certificate path with a newline is refused, the config untouched")
   {

@@ -50,6 +50,55 @@ TEST_CASE("util::replace_file_atomically", "[file]")
   }
 }
 
+TEST_CASE("util::replace_file_atomically and a symbolic link: through it by default, the link itself on request",
+          "[file]")
+{
+  const test::TempDir dir;
+  const auto real = dir.path() / "real";
+  const auto link = dir.path() / "link";
+  test::write_text(real, "old");
+  REQUIRE(::chmod(real.c_str(), 0640) == 0);
+  std::filesystem::create_symlink("real", link);
+
+  SECTION("default: the file the link leads to is replaced, the link stays")
+  {
+    util::replace_file_atomically(link, as_bytes("new"));
+    CHECK(std::filesystem::is_symlink(link));
+    CHECK(std::filesystem::read_symlink(link) == "real");
+    const Bytes data = test::read_whole(real);
+    CHECK(std::string(data.begin(), data.end()) == "new");
+  }
+  SECTION("replace_link: the link becomes a file with the target's mode, the target is untouched")
+  {
+    util::ReplaceOptions options;
+    options.replace_link = true;
+    util::replace_file_atomically(link, as_bytes("new"), options);
+    CHECK_FALSE(std::filesystem::is_symlink(link));
+    CHECK(std::filesystem::is_regular_file(link));
+    const Bytes written = test::read_whole(link);
+    CHECK(std::string(written.begin(), written.end()) == "new");
+    const Bytes kept = test::read_whole(real);
+    CHECK(std::string(kept.begin(), kept.end()) == "old");
+    struct stat st {};
+    REQUIRE(::lstat(link.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0640);
+    std::size_t entries = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+      ++entries;
+    }
+    CHECK(entries == 2); // no temporary left
+  }
+  SECTION("replace_link on a plain file replaces it as before")
+  {
+    util::ReplaceOptions options;
+    options.replace_link = true;
+    util::replace_file_atomically(real, as_bytes("plain"), options);
+    const Bytes data = test::read_whole(link);
+    CHECK(std::string(data.begin(), data.end()) == "plain");
+    CHECK(std::filesystem::is_symlink(link));
+  }
+}
+
 TEST_CASE("util::stage_file and util::commit_staged", "[file]")
 {
   const test::TempDir dir;
