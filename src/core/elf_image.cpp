@@ -36,6 +36,7 @@ ElfImage::ElfImage(ByteView data) : m_data(data)
   if (data.size() < (m_is_64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr))) {
     throw_format("truncated ELF header");
   }
+  m_machine = static_cast<std::uint16_t>(uint_at(offsetof(Elf64_Ehdr, e_machine), 2));
   if (uint_at(offsetof(Elf64_Ehdr, e_type), 2) != ET_EXEC && uint_at(offsetof(Elf64_Ehdr, e_type), 2) != ET_DYN) {
     throw_format("the ELF file is not an executable (a vmlinux is one)");
   }
@@ -46,11 +47,10 @@ ElfImage::ElfImage(ByteView data) : m_data(data)
   }
 }
 
-SymbolTable ElfImage::symbols(std::span<const std::string_view> wanted) const
+void ElfImage::for_each_symbol(const std::function<void(std::string_view, std::uint64_t, std::uint64_t)>& found) const
 {
-  SymbolTable found;
   if (!m_symtab) {
-    return found;
+    return;
   }
   const std::size_t entry = m_is_64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym);
   const std::string_view names(reinterpret_cast<const char*>(m_data.data() + m_symtab->names_offset),
@@ -59,6 +59,8 @@ SymbolTable ElfImage::symbols(std::span<const std::string_view> wanted) const
     const std::uint64_t name = uint_at(at + offsetof(Elf64_Sym, st_name), 4);
     const std::uint64_t value = m_is_64 ? uint_at(at + offsetof(Elf64_Sym, st_value), 8)
                                         : uint_at(at + offsetof(Elf32_Sym, st_value), 4);
+    const std::uint64_t size = m_is_64 ? uint_at(at + offsetof(Elf64_Sym, st_size), 8)
+                                       : uint_at(at + offsetof(Elf32_Sym, st_size), 4);
     if (name >= names.size()) {
       continue;
     }
@@ -66,11 +68,29 @@ SymbolTable ElfImage::symbols(std::span<const std::string_view> wanted) const
     if (end == std::string_view::npos) {
       continue;
     }
-    const std::string_view symbol = names.substr(name, end - name);
+    found(names.substr(name, end - name), value, size);
+  }
+}
+
+SymbolTable ElfImage::symbols(std::span<const std::string_view> wanted) const
+{
+  SymbolTable found;
+  for_each_symbol([&](std::string_view symbol, std::uint64_t value, std::uint64_t) {
     if (std::ranges::find(wanted, symbol) != wanted.end()) {
       found.emplace(std::string(symbol), value);
     }
-  }
+  });
+  return found;
+}
+
+std::vector<ElfSymbol> ElfImage::symbols_where(const std::function<bool(std::string_view)>& wanted) const
+{
+  std::vector<ElfSymbol> found;
+  for_each_symbol([&](std::string_view symbol, std::uint64_t value, std::uint64_t size) {
+    if (wanted(symbol)) {
+      found.push_back({std::string(symbol), value, size});
+    }
+  });
   return found;
 }
 

@@ -62,26 +62,11 @@ constexpr std::size_t k_max_blacklist_entry = 1024;
 SymbolTable parse_system_map(std::string_view text)
 {
   SymbolTable found;
-  while (!text.empty()) {
-    const std::size_t end = text.find('\n');
-    const std::string_view line = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
-    const std::size_t first_space = line.find(' ');
-    const std::size_t second_space = first_space == std::string_view::npos ? first_space : line.find(' ', first_space + 1);
-    if (second_space == std::string_view::npos) {
-      continue;
-    }
-    const std::string_view name = util::trim(line.substr(second_space + 1));
-    if (std::ranges::find(k_wanted_symbols, name) == k_wanted_symbols.end()) {
-      continue;
-    }
-    std::uint64_t address = 0;
-    const std::string_view hex = line.substr(0, first_space);
-    const auto [ptr, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), address, 16);
-    if (ec == std::errc{} && ptr == hex.data() + hex.size()) {
+  for_each_system_map_symbol(text, [&](std::uint64_t address, std::string_view name) {
+    if (std::ranges::find(k_wanted_symbols, name) != k_wanted_symbols.end()) {
       found.emplace(std::string(name), address);
     }
-  }
+  });
   return found;
 }
 
@@ -92,12 +77,8 @@ std::optional<std::string> system_map_mismatch(const ElfImage& elf, const Symbol
     return "it lists no system_certificate_list (a stub, or a kernel without a trusted keyring)";
   }
   const auto banner = symbols.find(k_banner);
-  if (banner != symbols.end()) {
-    constexpr std::string_view expected = "Linux version ";
-    const auto bytes = elf.bytes_at(banner->second, expected.size());
-    if (!bytes || !std::ranges::equal(*bytes, as_bytes(expected))) {
-      return "it is not the map of this image (linux_banner is elsewhere)";
-    }
+  if (banner != symbols.end() && !kernel_banner_at(elf, banner->second)) {
+    return "it is not the map of this image (linux_banner is elsewhere)";
   }
   if (!elf.offset_of(symbols.at(std::string(k_list)), 1)) {
     return "its system_certificate_list lies outside this image";
@@ -556,6 +537,45 @@ KernelTrust analyze(const KernelElf& kernel, std::uint64_t image_size, std::span
 }
 
 } // namespace
+
+void for_each_system_map_symbol(std::string_view text,
+                                const std::function<void(std::uint64_t, std::string_view)>& found)
+{
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    const std::size_t first_space = line.find(' ');
+    const std::size_t second_space = first_space == std::string_view::npos ? first_space : line.find(' ', first_space + 1);
+    if (second_space == std::string_view::npos) {
+      continue;
+    }
+    std::uint64_t address = 0;
+    const std::string_view hex = line.substr(0, first_space);
+    const auto [ptr, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), address, 16);
+    if (ec == std::errc{} && ptr == hex.data() + hex.size()) {
+      found(address, util::trim(line.substr(second_space + 1)));
+    }
+  }
+}
+
+std::optional<std::string> kernel_banner_at(const ElfImage& elf, std::uint64_t address)
+{
+  constexpr std::string_view expected = "Linux version ";
+  constexpr std::size_t k_max_banner = 1024;
+  std::string banner;
+  for (std::uint64_t at = address; banner.size() < k_max_banner; ++at) {
+    const auto byte = elf.bytes_at(at, 1);
+    if (!byte || (*byte)[0] == 0) {
+      break;
+    }
+    banner.push_back(static_cast<char>((*byte)[0]));
+  }
+  if (!banner.starts_with(expected)) {
+    return std::nullopt;
+  }
+  return banner;
+}
 
 std::string_view trust_method_name(TrustMethod method)
 {

@@ -2,10 +2,12 @@
 #pragma once
 
 #include "core/compress.hpp"
+#include "core/elf_image.hpp"
 #include "util/bytes.hpp"
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -112,6 +114,14 @@ struct KernelImageSources
   std::filesystem::path image;
   std::optional<std::filesystem::path> system_map;
 };
+
+// Call `found(address, name)` for each "ffffffff81979dc2 D name" line of a System.map text.
+void for_each_system_map_symbol(std::string_view text,
+                                const std::function<void(std::uint64_t, std::string_view)>& found);
+
+// The kernel's banner ("Linux version ...", linux_banner) at `address` of `elf`, or nullopt
+// when no banner is there (a System.map that is not this image's points elsewhere).
+[[nodiscard]] std::optional<std::string> kernel_banner_at(const ElfImage& elf, std::uint64_t address);
 
 // Read what the kernel in `sources` trusts. A System.map is used only when the image has no
 // symbols; one that is a stub or does not fit the image is noted and the image scanned.
