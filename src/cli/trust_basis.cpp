@@ -14,6 +14,8 @@
 
 #include <fmt/core.h>
 
+#include <sys/utsname.h>
+
 namespace ksign::cli {
 
 namespace fs = std::filesystem;
@@ -218,6 +220,65 @@ std::string image_key_trust_text(const ImageKeyTrust& trust)
     break;
   }
   return "NOT trusted by its image (" + where + "): its modules signed with it would be refused";
+}
+
+std::string running_release()
+{
+  struct utsname names {};
+  return ::uname(&names) == 0 ? names.release : "unknown";
+}
+
+core::PlatformFallbackProbe running_platform_fallback(const core::RunningKeys& keys)
+{
+  if (keys.find(core::SystemKeyring::platform) == nullptr) {
+    core::PlatformFallbackProbe probe;
+    probe.fallback = core::PlatformFallback::unused;
+    probe.evidence = core::FallbackEvidence::no_platform_keyring;
+    return probe;
+  }
+  const std::optional<std::string> banner = core::read_kernel_banner();
+  return core::probe_installed_platform_fallback(module_root(), running_release(), boot_root(), "/usr/lib/debug",
+                                                 banner ? std::optional<std::string_view>(*banner) : std::nullopt);
+}
+
+std::string platform_fallback_text(const core::PlatformFallbackProbe& probe)
+{
+  const std::string image = util::quote(probe.image);
+  const std::string map = probe.system_map ? " (System.map " + util::quote(*probe.system_map) + ")" : std::string();
+  const std::string cannot = "cannot tell whether this kernel uses .platform for modules: ";
+  switch (probe.evidence) {
+  case core::FallbackEvidence::calls_counted:
+    return probe.fallback == core::PlatformFallback::used
+             ? "this kernel uses .platform for modules (a distribution kernel's patch: mod_verify_sig calls "
+               "verify_pkcs7_signature twice in " + image + map + ")"
+             : "this kernel does not use .platform for modules (mod_verify_sig calls verify_pkcs7_signature once in "
+               + image + map + ", as mainline does)";
+  case core::FallbackEvidence::unexpected_calls:
+    return cannot + fmt::format("mod_verify_sig calls verify_pkcs7_signature {} times in {}{}", probe.calls, image, map);
+  case core::FallbackEvidence::no_platform_keyring:
+    return "this kernel has no .platform keyring";
+  case core::FallbackEvidence::no_symbols:
+    return cannot + image + " has no symbols and no System.map that fits it (a build tree's vmlinux or a "
+                            "distribution's debug image, e.g. Debian's linux-image-" + running_release()
+           + "-dbg, has them)";
+  case core::FallbackEvidence::no_function:
+    return cannot + image + map + " has no symbol mod_verify_sig or verify_pkcs7_signature";
+  case core::FallbackEvidence::no_size:
+    return cannot + "the symbols of " + image + map + " do not say where mod_verify_sig ends";
+  case core::FallbackEvidence::other_architecture:
+    return cannot + image + " is not x86 code, which is all ksign reads";
+  case core::FallbackEvidence::code_outside:
+    return cannot + "mod_verify_sig's code is not in " + image;
+  case core::FallbackEvidence::other_build:
+    return cannot + image + " is not the running build (its linux_banner differs from /proc/version)";
+  case core::FallbackEvidence::no_image:
+    break;
+  }
+  std::string why;
+  for (const core::PlatformFallbackProbe::Failure& failure : probe.failures) {
+    why += fmt::format("; {}: {}", util::quote(failure.file), failure.reason);
+  }
+  return cannot + "found no image of " + running_release() + " to read" + why;
 }
 
 } // namespace ksign::cli

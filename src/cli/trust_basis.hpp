@@ -3,7 +3,9 @@
 
 #include "cli/output.hpp"
 #include "core/kernel_image.hpp"
+#include "core/keyrings.hpp"
 #include "core/module_verifier.hpp"
+#include "core/platform_fallback.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -74,5 +76,18 @@ struct ImageKeyTrust
 
 // "trusted by its image (vmlinux, symbols)", "NOT trusted by its image ...", "no image to check".
 [[nodiscard]] std::string image_key_trust_text(const ImageKeyTrust& trust);
+
+// The running kernel's release (uname -r), "unknown" when uname fails.
+[[nodiscard]] std::string running_release();
+
+// Whether the running kernel uses its .platform keyring for modules: "no" without such a
+// keyring, else what its installed image (of running_release(), under module_root() and
+// boot_root(), or a distribution's debug image) shows.
+[[nodiscard]] core::PlatformFallbackProbe running_platform_fallback(const core::RunningKeys& keys);
+
+// The probe in words, naming the image: "this kernel does not use .platform for modules
+// (mod_verify_sig calls verify_pkcs7_signature once in '/usr/lib/modules/6.12.9/build/vmlinux')",
+// "cannot tell whether this kernel uses .platform for modules: ...".
+[[nodiscard]] std::string platform_fallback_text(const core::PlatformFallbackProbe& probe);
 
 } // namespace ksign::cli

@@ -11,11 +11,11 @@
 #include "core/keystore.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
+#include "util/strings.hpp"
 #include "util/time.hpp"
 
 #include <fmt/core.h>
 
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -47,25 +47,21 @@ struct Status
   std::optional<std::string> lockdown;
   std::optional<core::RunningKeys> keys;
   std::string keys_problem; // why /proc/keys could not be read
+  core::PlatformFallbackProbe platform; // does .platform count for modules
   std::vector<KernelStatus> kernels;
   std::string verdict;
   bool good = false;
 };
 
-std::string running_release()
-{
-  struct utsname names {};
-  return ::uname(&names) == 0 ? names.release : "unknown";
-}
-
 Status gather_status()
 {
   Status status;
-  status.release = running_release();
+  status.release = cli::running_release();
   status.sig_enforce = core::read_sig_enforce();
   status.lockdown = core::read_lockdown();
   try {
     status.keys = core::read_running_keys();
+    status.platform = cli::running_platform_fallback(*status.keys);
   } catch (const Error& e) {
     status.keys_problem = e.what();
   }
@@ -82,12 +78,29 @@ Status gather_status()
   }
 
   // One line: the worst thing first.
+  // Keys modules can be checked against; .platform's count only for a kernel that uses it.
   std::size_t keys = 0;
+  std::size_t platform_keys = 0;
   if (status.keys) {
     for (const core::RunningKeyring& keyring : status.keys->keyrings) {
-      keys += keyring.which == core::SystemKeyring::blacklist ? 0 : keyring.count;
+      if (keyring.which == core::SystemKeyring::platform) {
+        platform_keys = keyring.count;
+      } else if (keyring.which != core::SystemKeyring::blacklist) {
+        keys += keyring.count;
+      }
     }
   }
+  if (status.platform.fallback == core::PlatformFallback::used) {
+    keys += platform_keys;
+    platform_keys = 0;
+  }
+  // .platform keys whose use for modules ksign cannot tell: named, not counted.
+  const std::size_t undecided = status.platform.fallback == core::PlatformFallback::unknown ? platform_keys : 0;
+  const std::string besides =
+    undecided == 0 ? std::string()
+                   : fmt::format(" ({} more in .platform count only if this kernel uses .platform for modules, as "
+                                 "distribution kernels do and mainline kernels do not: ksign cannot tell)",
+                                 undecided);
   std::string untrusted;
   for (const KernelStatus& kernel : status.kernels) {
     if (kernel.trust && kernel.trust->trust && *kernel.trust->trust != core::SignerTrust::trusted) {
@@ -100,12 +113,16 @@ Status gather_status()
     status.verdict = "the running kernel does not check module signatures (no module signing): any module loads";
   } else if (!*status.sig_enforce) {
     status.verdict = "module signatures are checked but not enforced (module.sig_enforce=0): unsigned modules load";
-  } else if (keys == 0) {
-    status.verdict = ::geteuid() == 0 ? "signatures are enforced but the running kernel's keyrings hold no keys: no signed module loads"
+  } else if (keys == 0 && undecided == 0) {
+    status.verdict = ::geteuid() == 0 ? "signatures are enforced but the running kernel's keyrings hold no keys "
+                                        "that count for modules: no signed module loads"
                                       : "signatures are enforced; only root can see the keyrings (run with sudo)";
+  } else if (keys == 0) {
+    status.verdict = "signatures are enforced but the running kernel holds keys only in .platform" + besides;
   } else {
     status.good = true;
-    status.verdict = fmt::format("signatures are enforced; the running kernel trusts {} {}", keys, keys == 1 ? "key" : "keys");
+    status.verdict = fmt::format("signatures are enforced; the running kernel trusts {} {}{}", keys,
+                                 keys == 1 ? "key" : "keys", besides);
   }
   return status;
 }
@@ -129,8 +146,12 @@ void print_text(const Status& status)
     for (const core::RunningKeyring& keyring : status.keys->keyrings) {
       fmt::print("  {:<24} {}\n", core::system_keyring_name(keyring.which),
                  keyring.count == 0 ? std::string("empty") : fmt::format("{} linked", keyring.count));
+      if (keyring.which == core::SystemKeyring::platform) {
+        fmt::print("    for modules: {}; {}\n", core::platform_fallback_name(status.platform.fallback),
+                   cli::platform_fallback_text(status.platform));
+      }
       for (const core::ProcAsymmetricKey* key : status.keys->keys_in(keyring.which)) {
-        fmt::print("    '{}' key id {}\n", key->subject, key->key_id);
+        fmt::print("    '{}' key id {}\n", util::escape(key->subject), util::escape(key->key_id));
       }
     }
   }
@@ -162,8 +183,12 @@ void print_json(const Status& status)
   if (status.keys) {
     bool first = true;
     for (const core::RunningKeyring& keyring : status.keys->keyrings) {
-      fmt::print("{}\n    {{\"name\": {}, \"count\": {}, \"keys\": [", first ? "" : ",",
+      fmt::print("{}\n    {{\"name\": {}, \"count\": {}", first ? "" : ",",
                  util::json_string(core::system_keyring_name(keyring.which)), keyring.count);
+      if (keyring.which == core::SystemKeyring::platform) {
+        fmt::print(", \"used_for_modules\": {}", util::json_string(core::platform_fallback_name(status.platform.fallback)));
+      }
+      fmt::print(", \"keys\": [");
       first = false;
       bool first_key = true;
       for (const core::ProcAsymmetricKey* key : status.keys->keys_in(keyring.which)) {
@@ -175,6 +200,11 @@ void print_json(const Status& status)
     }
   }
   fmt::print("\n  ],\n");
+  if (status.keys) {
+    fmt::print("  \"platform_counts\": {},\n  \"platform_evidence\": {},\n",
+               util::json_string(core::platform_fallback_name(status.platform.fallback)),
+               util::json_string(cli::platform_fallback_text(status.platform)));
+  }
   if (!status.keys) {
     fmt::print("  \"keyrings_problem\": {},\n", util::json_string(status.keys_problem));
   }

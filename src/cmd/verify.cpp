@@ -14,6 +14,7 @@
 #include "core/keyrings.hpp"
 #include "core/module_files.hpp"
 #include "core/module_verifier.hpp"
+#include "core/platform_fallback.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/json.hpp"
@@ -44,8 +45,11 @@ void add_verify_options(cxxopts::Options& options)
      "FILE")
     ("running", "judge by the running kernel's keyrings (/proc/keys)")
     ("config", "judge by the rules of the kernel built from this .config (the ML-DSA waiver); --kernel KVER "
-               "reads that kernel's own", cxxopts::value<std::string>(), "FILE");
-  cli::add_kernel_option(options);
+               "reads that kernel's own", cxxopts::value<std::string>(), "FILE")
+    // sign's --kernel picks a key; verify's picks what to judge by.
+    ("kernel", "judge by installed kernel KVER: the certificates compiled into its image (build/vmlinux, "
+               "vmlinuz, /boot/vmlinuz-KVER) and the rules of its .config; with no module given, audit every "
+               "module installed for it", cxxopts::value<std::string>(), "KVER");
 }
 
 struct ModuleResult
@@ -54,6 +58,9 @@ struct ModuleResult
   core::Verification verification;
   std::string read_error; // the file could not be read at all
   std::string keyring;    // --running: the keyring that holds the signer
+  // --running: the signer is only in .platform, and whether this kernel uses .platform for
+  // modules is unknown: not ok, and not an unknown key either.
+  bool platform_only = false;
 };
 
 // The running kernel's keyrings, and why they cannot decide when they cannot.
@@ -61,6 +68,7 @@ struct RunningTrust
 {
   core::RunningKeys keys;
   std::string why_none; // "" when the keyrings hold keys the caller can see
+  core::PlatformFallbackProbe platform; // does .platform count for modules
 };
 
 // What the modules are judged against: certificates (an image's lists, files) or the running
@@ -89,7 +97,8 @@ std::string keyring_list(const core::RunningKeys& keys)
 
 RunningTrust running_trust()
 {
-  RunningTrust running{core::read_running_keys(), {}};
+  RunningTrust running{core::read_running_keys(), {}, {}};
+  running.platform = cli::running_platform_fallback(running.keys);
   bool readable = true;
   std::size_t keys = 0;
   for (const core::RunningKeyring& keyring : running.keys.keyrings) {
@@ -126,20 +135,35 @@ ModuleResult Trust::verify(const std::filesystem::path& path) const
     if (v.verdict != core::Verdict::unknown_key || !v.reference) {
       return r;
     }
-    const core::RunningMatch match = core::find_running_signer(running->keys, *v.reference);
-    if (match.revoked) {
+    const core::RunningMatch match = core::find_running_signer(running->keys, *v.reference, running->platform.fallback);
+    if (match.key_entry != nullptr) {
+      v.signer = match.key_entry->subject;
+      v.key_id = match.key_entry->key_id;
+    }
+    switch (match.outcome) {
+    case core::RunningOutcome::revoked:
       v.problem = "the running kernel's .blacklist keyring holds the signer";
-    } else if (match.keyring) {
+      break;
+    case core::RunningOutcome::trusted:
       v.verdict = core::Verdict::ok;
       r.keyring = std::string(core::system_keyring_name(match.held_by.value_or(*match.keyring)));
-      if (match.key_entry != nullptr) {
-        v.signer = match.key_entry->subject;
-        v.key_id = match.key_entry->key_id;
+      if (match.keyring == core::SystemKeyring::platform) {
+        v.note = cli::platform_fallback_text(running->platform);
       }
-    } else {
+      break;
+    case core::RunningOutcome::platform_refused:
+      v.problem = "the signer is only in .platform, and " + cli::platform_fallback_text(running->platform);
+      break;
+    case core::RunningOutcome::platform_undecided:
+      r.platform_only = true;
+      v.problem = "the signer is only in .platform: the module loads only on kernels that use .platform for modules "
+                  "(distribution kernels); mainline kernels refuse it; " + cli::platform_fallback_text(running->platform);
+      break;
+    case core::RunningOutcome::absent:
       v.problem = running->why_none.empty() ? "no keyring of the running kernel holds the signer (searched "
                                                 + keyring_list(running->keys) + ")"
                                             : running->why_none;
+      break;
     }
   } catch (const std::exception& e) { // unreadable, or ksign's own failure (out of memory, OpenSSL)
     r.read_error = cli::about_module(r.path, exception_text(e));
@@ -155,11 +179,26 @@ std::string Trust::trusted_text() const
   if (!running->why_none.empty()) {
     return "the running kernel trusts no key ksign can see: " + running->why_none;
   }
-  std::string text = "the running kernel trusts:";
-  bool first = true;
-  for (const core::ProcAsymmetricKey& key : running->keys.keys) {
-    text += fmt::format("{} '{}' {}", first ? "" : ",", key.subject, key.key_id);
-    first = false;
+  // The keys of the keyrings modules are checked against; .platform's apart unless it counts.
+  const core::PlatformFallback platform = running->platform.fallback;
+  std::string trusted;
+  std::string platform_only;
+  for (const core::RunningKeyring& keyring : running->keys.keyrings) {
+    if (keyring.which == core::SystemKeyring::blacklist) {
+      continue;
+    }
+    const bool apart = keyring.which == core::SystemKeyring::platform && platform != core::PlatformFallback::used;
+    std::string& list = apart ? platform_only : trusted;
+    for (const core::ProcAsymmetricKey* key : running->keys.keys_in(keyring.which)) {
+      list += fmt::format("{} '{}' {}", list.empty() ? "" : ",", util::escape(key->subject), util::escape(key->key_id));
+    }
+  }
+  std::string text = "the running kernel trusts:" + (trusted.empty() ? std::string(" nothing") : trusted);
+  if (!platform_only.empty()) {
+    text += fmt::format("; .platform holds{} ({})", platform_only,
+                        platform == core::PlatformFallback::unused
+                          ? "which this kernel does not use for modules"
+                          : "which counts only on kernels that use .platform for modules: ksign cannot tell");
   }
   return text;
 }
@@ -201,6 +240,9 @@ Trust gather_trust(cli::Invocation& invocation)
     } else {
       out.info("judging by the running kernel's keyrings: {}", keyring_list(trust.running->keys));
     }
+    if (trust.running->keys.find(core::SystemKeyring::platform) != nullptr) {
+      out.info("{}", cli::platform_fallback_text(trust.running->platform));
+    }
   } else if (result.count("image") > 0) {
     core::KernelImageSources sources{result["image"].as<std::string>(), std::nullopt};
     if (const auto map = cli::optional_string(result, "system-map")) {
@@ -217,6 +259,11 @@ Trust gather_trust(cli::Invocation& invocation)
   }
   return trust;
 }
+
+// A module whose signer only .platform holds, where ksign cannot tell whether it counts: the
+// words in module lines and the summary, and its --json status.
+constexpr std::string_view k_platform_only_words = "only in .platform";
+constexpr std::string_view k_platform_only_status = "platform_only";
 
 // The words a verdict is shown with, in module lines and in the summary alike.
 std::string_view verdict_words(core::Verdict verdict)
@@ -249,8 +296,9 @@ std::string paint(std::string_view text, bool ok, bool color)
 // The verdict part of a module's line. The signer name and the problem come from the module's
 // signature, so they are escaped here: the line also carries our colours, and Output prints
 // result lines as given.
-std::string describe(const core::Verification& v, bool color)
+std::string describe(const ModuleResult& r, bool color)
 {
+  const core::Verification& v = r.verification;
   std::string hash = v.hash ? std::string(core::hash_name(*v.hash)) : "unknown hash";
   std::string signer;
   if (!v.signer.empty()) {
@@ -269,7 +317,9 @@ std::string describe(const core::Verification& v, bool color)
     if (!v.sig_key.empty()) {
       signer += std::string(signer.empty() ? "" : ", ") + "sig_key " + v.sig_key;
     }
-    return fmt::format("{} ({}{}{}{})", paint(verdict_words(core::Verdict::unknown_key), false, color), signer,
+    return fmt::format("{} ({}{}{}{})",
+                       paint(r.platform_only ? k_platform_only_words : verdict_words(core::Verdict::unknown_key), false, color),
+                       signer,
                        signer.empty() ? "" : ", ", hash, v.problem.empty() ? "" : "; " + v.problem);
   case core::Verdict::bad_signature:
     return fmt::format("{} ({})", paint(verdict_words(core::Verdict::bad_signature), false, color), util::escape(v.problem));
@@ -302,6 +352,9 @@ void print_trust_json(const Trust& trust)
       first = false;
     }
     fmt::print("]");
+    fmt::print(", \"platform_counts\": {}, \"platform_evidence\": {}",
+               util::json_string(core::platform_fallback_name(trust.running->platform.fallback)),
+               util::json_string(cli::platform_fallback_text(trust.running->platform)));
     if (!trust.running->why_none.empty()) {
       fmt::print(", \"problem\": {}", util::json_string(trust.running->why_none));
     }
@@ -337,7 +390,9 @@ void print_json(const std::vector<ModuleResult>& results, const std::map<std::st
   for (const ModuleResult& r : results) {
     const core::Verification& v = r.verification;
     fmt::print("{}\n    {{\"path\": {}, \"status\": {}", first ? "" : ",", util::json_string(r.path.string()),
-               util::json_string(r.read_error.empty() ? core::verdict_name(v.verdict) : "unreadable"));
+               util::json_string(!r.read_error.empty() ? "unreadable"
+                                 : r.platform_only    ? k_platform_only_status
+                                                      : core::verdict_name(v.verdict)));
     first = false;
     fmt::print(", \"compression\": {}", util::json_string(core::compression_name(v.compression)));
     if (v.hash) {
@@ -403,7 +458,7 @@ int run_verify(cli::Invocation& invocation)
           modules.push_back(std::move(module));
         }
       } catch (const Error& e) {
-        missing.push_back({argument, {}, e.what(), {}});
+        missing.push_back({argument, {}, e.what(), {}, false});
       }
     }
   }
@@ -429,9 +484,10 @@ int run_verify(cli::Invocation& invocation)
     const bool ok = r.read_error.empty() && r.verification.verdict == core::Verdict::ok;
     not_ok += ok ? 0 : 1;
     unknown += r.read_error.empty() && r.verification.verdict == core::Verdict::unknown_key ? 1 : 0;
-    ++counts[r.read_error.empty() ? std::string(json ? core::verdict_name(r.verification.verdict)
-                                                     : verdict_words(r.verification.verdict))
-                                  : "unreadable"];
+    ++counts[!r.read_error.empty() ? std::string("unreadable")
+             : r.platform_only    ? std::string(json ? k_platform_only_status : k_platform_only_words)
+                                  : std::string(json ? core::verdict_name(r.verification.verdict)
+                                                     : verdict_words(r.verification.verdict))];
     if (json) {
       continue;
     }
@@ -439,7 +495,7 @@ int run_verify(cli::Invocation& invocation)
       out.error("{}", r.read_error);
     } else if (!ok || (out.verbosity() != cli::Verbosity::quiet && (!audit || out.verbosity() == cli::Verbosity::verbose))) {
       // An audit lists only the modules that would not load, unless --verbose.
-      out.result(fmt::format("{}: {}{}", util::escape(r.path.native()), describe(r.verification, color),
+      out.result(fmt::format("{}: {}{}", util::escape(r.path.native()), describe(r, color),
                              r.keyring.empty() ? "" : " in " + r.keyring));
     }
   }

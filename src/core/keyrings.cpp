@@ -244,14 +244,16 @@ RunningKeys read_running_keys(const fs::path& proc_keys)
   return running;
 }
 
-RunningMatch find_running_signer(const RunningKeys& keys, const SignerReference& signer)
+RunningMatch find_running_signer(const RunningKeys& keys, const SignerReference& signer, PlatformFallback platform,
+                                 const KeyringSearch& search)
 {
   RunningMatch match;
   const auto found_in = [&](SystemKeyring which) -> std::optional<std::uint32_t> {
     const RunningKeyring* keyring = keys.find(which);
-    return keyring == nullptr ? std::nullopt : search_keyring(keyring->serial, signer);
+    return keyring == nullptr ? std::nullopt : search(keyring->serial, signer);
   };
-  const auto record = [&](SystemKeyring searched, std::uint32_t key) {
+  const auto record = [&](RunningOutcome outcome, SystemKeyring searched, std::uint32_t key) {
+    match.outcome = outcome;
     match.keyring = searched;
     match.key = key;
     const auto entry = std::ranges::find(keys.keys, key, &ProcAsymmetricKey::serial);
@@ -264,17 +266,16 @@ RunningMatch find_running_signer(const RunningKeys& keys, const SignerReference&
     }
   };
   if (const auto revoked = found_in(SystemKeyring::blacklist)) {
-    match.revoked = true;
-    record(SystemKeyring::blacklist, *revoked);
-    return match;
-  }
-  const SystemKeyring primary =
-    keys.find(SystemKeyring::secondary) != nullptr ? SystemKeyring::secondary : SystemKeyring::builtin;
-  for (const SystemKeyring which : {primary, SystemKeyring::platform}) {
-    if (const auto key = found_in(which)) {
-      record(which, *key);
-      return match;
-    }
+    record(RunningOutcome::revoked, SystemKeyring::blacklist, *revoked);
+  } else if (const SystemKeyring primary =
+               keys.find(SystemKeyring::secondary) != nullptr ? SystemKeyring::secondary : SystemKeyring::builtin;
+             const auto key = found_in(primary)) {
+    record(RunningOutcome::trusted, primary, *key);
+  } else if (const auto fallback = found_in(SystemKeyring::platform)) {
+    record(platform == PlatformFallback::used     ? RunningOutcome::trusted
+           : platform == PlatformFallback::unused ? RunningOutcome::platform_refused
+                                                  : RunningOutcome::platform_undecided,
+           SystemKeyring::platform, *fallback);
   }
   return match;
 }

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "core/platform_fallback.hpp"
 #include "core/signer_match.hpp"
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,20 +85,32 @@ struct RunningKeys
 // cannot be read (a kernel without CONFIG_KEYS has none).
 [[nodiscard]] RunningKeys read_running_keys(const std::filesystem::path& proc_keys = "/proc/keys");
 
-// Where the running kernel would find a module's signer: refused when the .blacklist keyring
-// (revocation certificates) holds it; else the keyring modules are checked against
+// How `keyctl search` would look for a signer in a keyring: search_keyring, or a stand-in.
+using KeyringSearch = std::function<std::optional<std::uint32_t>(std::uint32_t keyring, const SignerReference& signer)>;
+
+// Where the running kernel would find a module's signer. The .blacklist keyring (revocation
+// certificates) refuses it first; then the keyring modules are checked against
 // (.secondary_trusted_keys, which links .builtin_trusted_keys and .machine, or
-// .builtin_trusted_keys when there is no secondary), then .platform as the kernel's fallback
-// (CONFIG_INTEGRITY_PLATFORM_KEYRING).
+// .builtin_trusted_keys when there is no secondary); then .platform, which counts only for a
+// kernel with the distributions' fallback patch (see platform_fallback.hpp).
+enum class RunningOutcome {
+  trusted,            // a keyring the kernel checks modules against holds it (`keyring`)
+  revoked,            // .blacklist holds it: refused
+  platform_refused,   // only .platform holds it, and this kernel does not use .platform for modules
+  platform_undecided, // only .platform holds it, and whether this kernel uses it is unknown
+  absent,             // no keyring holds it
+};
+
 struct RunningMatch
 {
-  bool revoked = false;
+  RunningOutcome outcome = RunningOutcome::absent;
   std::optional<SystemKeyring> keyring;         // the keyring searched that found it
   std::optional<SystemKeyring> held_by;         // the keyring that holds the key itself, if known
   std::optional<std::uint32_t> key;             // its serial
   const ProcAsymmetricKey* key_entry = nullptr; // into RunningKeys::keys, when visible
 };
-[[nodiscard]] RunningMatch find_running_signer(const RunningKeys& keys, const SignerReference& signer);
+[[nodiscard]] RunningMatch find_running_signer(const RunningKeys& keys, const SignerReference& signer,
+                                               PlatformFallback platform, const KeyringSearch& search = search_keyring);
 
 // /sys/module/module/parameters/sig_enforce: Y/N, nullopt when the kernel has no module
 // signing (the file is missing).

@@ -59,7 +59,7 @@ assert d["summary"]["total"] == 1' "$T/mismatch.json" "$serial"
 
 # keys --show and status: this kernel does not trust the key it carries.
 check "keys --show" "$KSIGN" keys --show --dir "$T/nostore"
-check_grep "keys --show: kernel does not trust its key" "$rel +another key .*NOT trusted by its image \(vmlinux, symbols\)" "$T/.out"
+check_grep "keys --show: kernel does not trust its key" "$rel +key id .*NOT trusted by its image \(vmlinux, symbols\)" "$T/.out"
 check "status" "$KSIGN" status
 check_grep "status: names the kernel" "$rel +ksign key [0-9a-f]+, .* old; NOT trusted by its image" "$T/.out"
 check_grep "status: verdict" "^verdict: +kernel $rel does not trust the ksign key it carries" "$T/.out"
@@ -78,7 +78,7 @@ if [ -x "$tb/bin/insert-sys-cert" ]; then
   check "the image with B in its extra slot passes" "$KSIGN" verify --kernel "$rel"
   check_contains "the extra slot is named" "4 certificates (1 in the extra slot)" "$T/.err"
   check "keys --show after insert-sys-cert" "$KSIGN" keys --show --dir "$T/nostore"
-  check_grep "trusted now" "$rel +another key .*; trusted by its image" "$T/.out"
+  check_grep "trusted now" "$rel +key id .*; trusted by its image" "$T/.out"
 fi
 
 # No image: the old sources, called guesses.
@@ -115,6 +115,25 @@ fi
 check_status 0 "status on this machine" env -u KSIGN_MODULEDIR "$KSIGN" status
 check_grep "running release" "^running kernel: +$(uname -r)$" "$T/.out"
 check_grep "a verdict" "^verdict: " "$T/.out"
+# Whether .platform counts for modules is said, and a kernel without a .platform keyring
+# (this machine's, as root) is a plain "no".
+check_status 0 "status --json on this machine" env -u KSIGN_MODULEDIR "$KSIGN" status --json
+cp "$T/.out" "$T/running-status.json"
+check_status 1 "verify --running --json" "$KSIGN" verify --running --json "$T/a.ko"
+cp "$T/.out" "$T/running-verify.json"
+no_platform=$([ "$(id -u)" = 0 ] && ! grep -q ' \.platform: ' /proc/keys && echo 1 || echo 0)
+check "platform_counts in both" python3 - "$T/running-status.json" "$T/running-verify.json" "$no_platform" <<'PY'
+import json, sys
+status = json.load(open(sys.argv[1]))
+trust = json.load(open(sys.argv[2]))["trust"]
+for d in (status, trust):
+    assert d["platform_counts"] in ("yes", "no", "unknown"), d
+    assert d["platform_evidence"], d
+    if sys.argv[3] == "1":
+        assert d["platform_counts"] == "no" and d["platform_evidence"] == "this kernel has no .platform keyring", d
+for keyring in status["keyrings"]:
+    assert ("used_for_modules" in keyring) == (keyring["name"] == ".platform"), keyring
+PY
 
 # Permission: as a normal user, a 0700 key store of root is named plainly and verify goes on.
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then

@@ -63,3 +63,8 @@ assert data["summary"]["total"] == 7 and data["summary"]["ok"] == 2
 PY
 check_status 2 "no certificate" "$KSIGN" verify "$T/m/good.ko"
 check_status 1 "an unreadable certificate file" "$KSIGN" verify --cert "$T/nope.pem" "$T/m/good.ko"
+
+# --help: verify's --kernel says what verify does with it, not sign's "use the ksign key".
+check "--help" "$KSIGN" verify --help
+check_grep "--kernel judges by the installed kernel" "--kernel KVER +judge by installed kernel KVER" "$T/.out"
+check_no_contains "--kernel is not sign's" "use the ksign key installed with kernel KVER" "$T/.out"

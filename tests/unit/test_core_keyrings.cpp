@@ -21,9 +21,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <sstream>
 
 using namespace ksign;
+using core::PlatformFallback;
+using core::RunningOutcome;
 using core::SystemKeyring;
 
 namespace {
@@ -290,8 +294,8 @@ TEST_CASE("keyrings: the order the kernel searches: revocation, secondary (or bu
   };
   keys.keys = core::parse_proc_keys(test::read_text("/proc/keys")).keys;
 
-  const core::RunningMatch direct = core::find_running_signer(keys, issuer_serial_of(mine));
-  CHECK_FALSE(direct.revoked);
+  const core::RunningMatch direct = core::find_running_signer(keys, issuer_serial_of(mine), PlatformFallback::unknown);
+  CHECK(direct.outcome == RunningOutcome::trusted);
   CHECK(direct.keyring == std::optional<SystemKeyring>(SystemKeyring::secondary));
   CHECK(direct.held_by == std::optional<SystemKeyring>(SystemKeyring::secondary));
   CHECK(direct.key == std::optional<std::uint32_t>(static_cast<std::uint32_t>(mine_key)));
@@ -299,14 +303,163 @@ TEST_CASE("keyrings: the order the kernel searches: revocation, secondary (or bu
   CHECK(direct.key_entry->subject == "Trusted signer");
   CHECK(keys.keys_in(SystemKeyring::secondary).size() == 2);
 
-  const core::RunningMatch fallback = core::find_running_signer(keys, key_id_of(uefi));
-  CHECK(fallback.keyring == std::optional<SystemKeyring>(SystemKeyring::platform));
+  // A signer only .platform holds: trusted only by a kernel that uses .platform for modules.
+  const core::RunningMatch patched = core::find_running_signer(keys, key_id_of(uefi), PlatformFallback::used);
+  CHECK(patched.outcome == RunningOutcome::trusted);
+  CHECK(patched.keyring == std::optional<SystemKeyring>(SystemKeyring::platform));
+  const core::RunningMatch mainline = core::find_running_signer(keys, key_id_of(uefi), PlatformFallback::unused);
+  CHECK(mainline.outcome == RunningOutcome::platform_refused);
+  CHECK(mainline.keyring == std::optional<SystemKeyring>(SystemKeyring::platform));
+  REQUIRE(mainline.key_entry != nullptr);
+  CHECK(mainline.key_entry->subject == "Platform signer");
+  const core::RunningMatch unknown = core::find_running_signer(keys, key_id_of(uefi), PlatformFallback::unknown);
+  CHECK(unknown.outcome == RunningOutcome::platform_undecided);
 
-  const core::RunningMatch refused = core::find_running_signer(keys, issuer_serial_of(bad));
-  CHECK(refused.revoked);
+  const core::RunningMatch refused = core::find_running_signer(keys, issuer_serial_of(bad), PlatformFallback::used);
+  CHECK(refused.outcome == RunningOutcome::revoked);
   CHECK(refused.keyring == std::optional<SystemKeyring>(SystemKeyring::blacklist));
 
-  const core::RunningMatch none = core::find_running_signer(keys, key_id_of(certificate_with("", "Nobody")));
+  const core::RunningMatch none =
+    core::find_running_signer(keys, key_id_of(certificate_with("", "Nobody")), PlatformFallback::used);
+  CHECK(none.outcome == RunningOutcome::absent);
   CHECK_FALSE(none.keyring.has_value());
-  CHECK_FALSE(none.revoked);
+}
+
+namespace {
+
+// A recorded kernel: its /proc/keys and, beside it, what each system keyring linked
+// ("<keyring serial>: <member serials>", read with KEYCTL_READ in the same boot).
+struct RecordedKernel
+{
+  core::RunningKeys keys;
+  std::map<std::uint32_t, std::vector<std::uint32_t>> links;
+};
+
+RecordedKernel recorded_kernel(const std::string& name, const std::string& members)
+{
+  RecordedKernel kernel;
+  const core::ProcKeys parsed = recorded(name);
+  kernel.keys.keys = parsed.keys;
+  std::istringstream lines(test::read_text(test::test_data() / "proc-keys" / members));
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string serial;
+    words >> serial;
+    std::vector<std::uint32_t>& linked = kernel.links[static_cast<std::uint32_t>(std::stoul(serial, nullptr, 16))];
+    for (std::string member; words >> member;) {
+      linked.push_back(static_cast<std::uint32_t>(std::stoul(member, nullptr, 16)));
+    }
+  }
+  for (const core::ProcKeyring& keyring : parsed.keyrings) {
+    if (const auto which = core::parse_system_keyring(keyring.name)) {
+      kernel.keys.keyrings.push_back({*which, keyring.serial, keyring.count, kernel.links.at(keyring.serial)});
+    }
+  }
+  return kernel;
+}
+
+// keyctl search as the kernel does it on the recording: a key whose id matches, in the keyring
+// or a keyring it links. The recordings' keys are found by their subjectKeyIdentifier.
+core::KeyringSearch search_recording(const RecordedKernel& kernel)
+{
+  return [&kernel](std::uint32_t keyring, const core::SignerReference& signer) -> std::optional<std::uint32_t> {
+    const auto members = kernel.links.find(keyring);
+    if (members == kernel.links.end()) {
+      return std::nullopt;
+    }
+    for (const std::uint32_t member : members->second) {
+      const auto key = std::ranges::find(kernel.keys.keys, member, &core::ProcAsymmetricKey::serial);
+      if (key != kernel.keys.keys.end() && key->key_id == core::kernel_signer_id_hex(signer)) {
+        return member;
+      }
+      if (kernel.links.contains(member)) {
+        if (const auto nested = search_recording(kernel)(member, signer)) {
+          return nested;
+        }
+      }
+    }
+    return std::nullopt;
+  };
+}
+
+core::SignerReference skid(const std::string& hex)
+{
+  Bytes id;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    id.push_back(static_cast<std::uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
+  }
+  return {core::SignerIdKind::subject_key_id, {}, {}, id};
+}
+
+} // namespace
+
+TEST_CASE("keyrings: Debian's kernel booted with UEFI db keys in .platform (recorded)", "[keyrings][platform]")
+{
+  // Debian's 6.12 (the distributions' patch, CONFIG_INTEGRITY_PLATFORM_KEYRING=y) under OVMF with
+  // Microsoft's keys enrolled: db's two certificates are in .platform, the build key in builtin.
+  const RecordedKernel debian =
+    recorded_kernel("debian-6.12.117+deb12-amd64-uefi-db.txt", "debian-6.12.117+deb12-amd64-uefi-db.members");
+  const auto search = search_recording(debian);
+  REQUIRE(debian.keys.find(SystemKeyring::platform) != nullptr);
+  CHECK(debian.keys.find(SystemKeyring::platform)->count == 2);
+  REQUIRE(debian.keys.keys_in(SystemKeyring::platform).size() == 2);
+  CHECK(debian.keys.keys_in(SystemKeyring::platform)[0]->subject == "Microsoft Windows Production PCA 2011");
+
+  const core::SignerReference microsoft = skid("13adbf4309bd82709c8cd54f316ed522988a1bd4"); // UEFI CA 2011
+  const core::SignerReference build = skid("f8737d2b0cb3acd10f915583dfb07a29db3f1982");
+  const core::SignerReference stranger = skid("0011223344556677889900112233445566778899");
+
+  // This kernel uses .platform (its image has the second call): a module signed by the UEFI CA loads.
+  const core::RunningMatch patched = core::find_running_signer(debian.keys, microsoft, PlatformFallback::used, search);
+  CHECK(patched.outcome == RunningOutcome::trusted);
+  CHECK(patched.keyring == std::optional<SystemKeyring>(SystemKeyring::platform));
+  CHECK(patched.held_by == std::optional<SystemKeyring>(SystemKeyring::platform));
+  REQUIRE(patched.key_entry != nullptr);
+  CHECK(patched.key_entry->subject == "Microsoft Corporation UEFI CA 2011");
+
+  // The same keyrings on a kernel that does not use .platform for modules (mainline with
+  // CONFIG_INTEGRITY_PLATFORM_KEYRING, which loads db for kexec and IMA): refused.
+  const core::RunningMatch mainline = core::find_running_signer(debian.keys, microsoft, PlatformFallback::unused, search);
+  CHECK(mainline.outcome == RunningOutcome::platform_refused);
+  CHECK(mainline.key == patched.key);
+  // And where ksign cannot tell which kernel it is: neither ok nor an unknown key.
+  CHECK(core::find_running_signer(debian.keys, microsoft, PlatformFallback::unknown, search).outcome ==
+        RunningOutcome::platform_undecided);
+
+  // The build key: secondary links builtin, which holds it, whatever .platform counts for.
+  for (const PlatformFallback platform : {PlatformFallback::used, PlatformFallback::unused, PlatformFallback::unknown}) {
+    const core::RunningMatch own = core::find_running_signer(debian.keys, build, platform, search);
+    CHECK(own.outcome == RunningOutcome::trusted);
+    CHECK(own.keyring == std::optional<SystemKeyring>(SystemKeyring::secondary));
+    CHECK(own.held_by == std::optional<SystemKeyring>(SystemKeyring::builtin));
+    CHECK(core::find_running_signer(debian.keys, stranger, platform, search).outcome == RunningOutcome::absent);
+  }
+}
+
+TEST_CASE("keyrings: the 6.12 testbed (no .platform keyring, recorded)", "[keyrings][platform]")
+{
+  // The testbed's keys are all in builtin (its count); it has no secondary and no .platform.
+  const core::ProcKeys parsed = recorded("testbed-6.12.117.txt");
+  RecordedKernel testbed;
+  testbed.keys.keys = parsed.keys;
+  const core::ProcKeyring* builtin = keyring_named(parsed, ".builtin_trusted_keys");
+  REQUIRE(builtin != nullptr);
+  std::vector<std::uint32_t> members;
+  for (const core::ProcAsymmetricKey& key : parsed.keys) {
+    members.push_back(key.serial);
+  }
+  REQUIRE(members.size() == builtin->count);
+  testbed.links[builtin->serial] = members;
+  testbed.keys.keyrings.push_back({SystemKeyring::builtin, builtin->serial, builtin->count, members});
+  const auto search = search_recording(testbed);
+
+  const core::RunningMatch rsa =
+    core::find_running_signer(testbed.keys, skid("9f65cd414b7ab48c63b1604b14415fe8bb6f727a"), PlatformFallback::unknown, search);
+  CHECK(rsa.outcome == RunningOutcome::trusted);
+  CHECK(rsa.keyring == std::optional<SystemKeyring>(SystemKeyring::builtin));
+  // Not in builtin, and there is no .platform to fall back to: absent, whatever the kernel's code.
+  CHECK(core::find_running_signer(testbed.keys, skid("1fa2a31d18466380cc6c552f8bd6c54756fab088"), PlatformFallback::used,
+                                  search)
+          .outcome == RunningOutcome::absent);
 }
