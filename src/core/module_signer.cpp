@@ -164,6 +164,9 @@ SignOutcome stage_module(const std::filesystem::path& input, const std::filesyst
   util::ReplaceOptions options;
   options.metadata_from = input;
   options.owner_best_effort = settings.owner_best_effort;
+  // Signing in place follows a link to the module; an output elsewhere that is a link is
+  // replaced itself, never written through.
+  options.replace_link = output != input;
   SignOutcome outcome =
     sign_module(util::read_file(input, settings.max_module_size), settings, make_cms, [&](std::span<const ByteView> parts) {
       staged = util::stage_file(output, parts, options, durability);

@@ -48,10 +48,11 @@ public:
   // The DER CMS SignedData that signs `content` (an unsigned module image).
   [[nodiscard]] Bytes signature_for(ByteView content) const;
 
-  // Sign the module in `input` and write the result to `output` (the same path signs in place),
-  // atomically, keeping the file's mode and owner. Compressed modules are decompressed, signed
-  // and recompressed in the same format; an existing signature is replaced. On any problem
-  // throws Error and leaves `output` untouched.
+  // Sign the module in `input` and write the result to `output` (the same path signs in place,
+  // through a link to the module; an `output` elsewhere that is a link is replaced, not written
+  // through), atomically, keeping the file's mode and owner. Compressed modules are
+  // decompressed, signed and recompressed in the same format; an existing signature is
+  // replaced. On any problem throws Error and leaves `output` untouched.
   SignOutcome sign_file(const std::filesystem::path& input, const std::filesystem::path& output) const;
 
   // The first half of sign_file for batched writes: the signed module is written to a temporary

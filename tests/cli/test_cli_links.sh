@@ -105,3 +105,18 @@ check "an up-to-date config through a link" "$KSIGN" config --dir "$T/pkg/certs-
 [ -L "$T/cfgs/uptodate" ] && pass || fail "a link to an up-to-date config was replaced"
 check_no_grep "nothing said about it" "was a link" "$T/.err"
 [ -z "$(find "$T/pkg" "$T/cfgs" -name '.*.ksign-*')" ] && pass || fail "temporaries left"
+
+# An output path (sign -o, sign-file's dest) that is a link is replaced itself, never written
+# through: the file it led to stays as it was. Signing in place still follows a link (above).
+echo precious >"$T/precious"
+ln -s precious "$T/out-link.ko"
+check "sign -o onto a link" sign -o "$T/out-link.ko" "$T/real/a.ko"
+[ ! -L "$T/out-link.ko" ] && pass || fail "sign -o wrote through the link"
+check_line "the link's target is untouched" precious "$T/precious"
+check "the output is signed" verify_ok "$T/out-link.ko"
+ln -sf precious "$T/dest-link.ko"
+cp "$sample" "$T/sf.ko"
+check "sign-file with a dest that is a link" "$KSIGN" sign-file sha256 "$T/keys/ec.pem" "$T/keys/ec.der" "$T/sf.ko" "$T/dest-link.ko"
+[ ! -L "$T/dest-link.ko" ] && pass || fail "sign-file wrote through the dest link"
+check_line "its target is untouched" precious "$T/precious"
+check "sign-file's output is signed" verify_ok "$T/dest-link.ko"
