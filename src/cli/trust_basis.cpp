@@ -244,7 +244,7 @@ core::PlatformFallbackProbe running_platform_fallback(const core::RunningKeys& k
 std::string platform_fallback_text(const core::PlatformFallbackProbe& probe)
 {
   const std::string image = util::quote(probe.image);
-  const std::string map = probe.system_map ? " (System.map " + util::quote(*probe.system_map) + ")" : std::string();
+  const std::string map = probe.system_map ? " by System.map " + util::quote(*probe.system_map) : std::string();
   const std::string cannot = "cannot tell whether this kernel uses .platform for modules: ";
   switch (probe.evidence) {
   case core::FallbackEvidence::calls_counted:

@@ -244,13 +244,58 @@ RunningKeys read_running_keys(const fs::path& proc_keys)
   return running;
 }
 
+bool proc_key_matches(const ProcAsymmetricKey& key, const SignerReference& signer)
+{
+  const Bytes& id = signer.kind == SignerIdKind::subject_key_id ? signer.subject_key_id : signer.serial;
+  return !id.empty() && key.key_id == util::to_hex(id);
+}
+
+namespace {
+
+// The kernel nests keyrings at most this deep (KEYRING_SEARCH_MAX_DEPTH): a cycle ends here too.
+constexpr int k_max_keyring_depth = 6;
+
+std::optional<std::uint32_t> find_nested(const RunningKeys& keys, std::uint32_t keyring, const SignerReference& signer,
+                                         int depth)
+{
+  const auto ring = std::ranges::find(keys.keyrings, keyring, &RunningKeyring::serial);
+  if (depth > k_max_keyring_depth || ring == keys.keyrings.end() || !ring->members) {
+    return std::nullopt;
+  }
+  for (const std::uint32_t member : *ring->members) {
+    const auto key = std::ranges::find(keys.keys, member, &ProcAsymmetricKey::serial);
+    if (key != keys.keys.end() && proc_key_matches(*key, signer)) {
+      return member;
+    }
+  }
+  // Linked keyrings (secondary links builtin and machine) after the keyring's own keys.
+  for (const std::uint32_t member : *ring->members) {
+    if (const auto nested = find_nested(keys, member, signer, depth + 1)) {
+      return nested;
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<std::uint32_t> find_in_members(const RunningKeys& keys, std::uint32_t keyring,
+                                             const SignerReference& signer)
+{
+  return find_nested(keys, keyring, signer, 0);
+}
+
 RunningMatch find_running_signer(const RunningKeys& keys, const SignerReference& signer, PlatformFallback platform,
                                  const KeyringSearch& search)
 {
   RunningMatch match;
   const auto found_in = [&](SystemKeyring which) -> std::optional<std::uint32_t> {
     const RunningKeyring* keyring = keys.find(which);
-    return keyring == nullptr ? std::nullopt : search(keyring->serial, signer);
+    if (keyring == nullptr) {
+      return std::nullopt;
+    }
+    const auto found = search(keyring->serial, signer);
+    return found ? found : find_in_members(keys, keyring->serial, signer);
   };
   const auto record = [&](RunningOutcome outcome, SystemKeyring searched, std::uint32_t key) {
     match.outcome = outcome;

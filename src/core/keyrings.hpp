@@ -85,6 +85,16 @@ struct RunningKeys
 // cannot be read (a kernel without CONFIG_KEYS has none).
 [[nodiscard]] RunningKeys read_running_keys(const std::filesystem::path& proc_keys = "/proc/keys");
 
+// Whether the /proc/keys line `key` is the key of `signer`, as far as the line tells: its id is
+// the certificate's SKID (or its serial when it has none), so a signer named by SKID is
+// matched exactly, one named by issuer and serial only when its certificate has no SKID.
+[[nodiscard]] bool proc_key_matches(const ProcAsymmetricKey& key, const SignerReference& signer);
+
+// The key of `signer` that `keyring` holds, directly or through the system keyrings it links,
+// by the members keyring_members read and proc_key_matches.
+[[nodiscard]] std::optional<std::uint32_t> find_in_members(const RunningKeys& keys, std::uint32_t keyring,
+                                                           const SignerReference& signer);
+
 // How `keyctl search` would look for a signer in a keyring: search_keyring, or a stand-in.
 using KeyringSearch = std::function<std::optional<std::uint32_t>(std::uint32_t keyring, const SignerReference& signer)>;
 
@@ -93,6 +103,9 @@ using KeyringSearch = std::function<std::optional<std::uint32_t>(std::uint32_t k
 // (.secondary_trusted_keys, which links .builtin_trusted_keys and .machine, or
 // .builtin_trusted_keys when there is no secondary); then .platform, which counts only for a
 // kernel with the distributions' fallback patch (see platform_fallback.hpp).
+// `search` asks the kernel first; the system keys do not let even root search them (their
+// permissions grant others view and read, not search: EACCES), so what it does not find is
+// looked for by find_in_members.
 enum class RunningOutcome {
   trusted,            // a keyring the kernel checks modules against holds it (`keyring`)
   revoked,            // .blacklist holds it: refused

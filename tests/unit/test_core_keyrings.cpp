@@ -359,28 +359,11 @@ RecordedKernel recorded_kernel(const std::string& name, const std::string& membe
   return kernel;
 }
 
-// keyctl search as the kernel does it on the recording: a key whose id matches, in the keyring
-// or a keyring it links. The recordings' keys are found by their subjectKeyIdentifier.
-core::KeyringSearch search_recording(const RecordedKernel& kernel)
+// keyctl search as the recorded kernels answer root: the system keys grant others view (and
+// read), not search, so the kernel finds nothing (EACCES) and ksign reads the members instead.
+std::optional<std::uint32_t> search_denied(std::uint32_t, const core::SignerReference&)
 {
-  return [&kernel](std::uint32_t keyring, const core::SignerReference& signer) -> std::optional<std::uint32_t> {
-    const auto members = kernel.links.find(keyring);
-    if (members == kernel.links.end()) {
-      return std::nullopt;
-    }
-    for (const std::uint32_t member : members->second) {
-      const auto key = std::ranges::find(kernel.keys.keys, member, &core::ProcAsymmetricKey::serial);
-      if (key != kernel.keys.keys.end() && key->key_id == core::kernel_signer_id_hex(signer)) {
-        return member;
-      }
-      if (kernel.links.contains(member)) {
-        if (const auto nested = search_recording(kernel)(member, signer)) {
-          return nested;
-        }
-      }
-    }
-    return std::nullopt;
-  };
+  return std::nullopt;
 }
 
 core::SignerReference skid(const std::string& hex)
@@ -400,7 +383,7 @@ TEST_CASE("keyrings: Debian's kernel booted with UEFI db keys in .platform (reco
   // Microsoft's keys enrolled: db's two certificates are in .platform, the build key in builtin.
   const RecordedKernel debian =
     recorded_kernel("debian-6.12.117+deb12-amd64-uefi-db.txt", "debian-6.12.117+deb12-amd64-uefi-db.members");
-  const auto search = search_recording(debian);
+  const core::KeyringSearch search = search_denied;
   REQUIRE(debian.keys.find(SystemKeyring::platform) != nullptr);
   CHECK(debian.keys.find(SystemKeyring::platform)->count == 2);
   REQUIRE(debian.keys.keys_in(SystemKeyring::platform).size() == 2);
@@ -427,6 +410,11 @@ TEST_CASE("keyrings: Debian's kernel booted with UEFI db keys in .platform (reco
   CHECK(core::find_running_signer(debian.keys, microsoft, PlatformFallback::unknown, search).outcome ==
         RunningOutcome::platform_undecided);
 
+  // A signer named by issuer and serial: /proc/keys shows the key's SKID, not its serial, so
+  // the line cannot confirm it (the kernel's own search, where permitted, can).
+  core::SignerReference by_serial{core::SignerIdKind::issuer_and_serial, {0x30, 0x00}, {0x61, 0x0a, 0xd1, 0x88}, {}};
+  CHECK(core::find_running_signer(debian.keys, by_serial, PlatformFallback::used, search).outcome == RunningOutcome::absent);
+
   // The build key: secondary links builtin, which holds it, whatever .platform counts for.
   for (const PlatformFallback platform : {PlatformFallback::used, PlatformFallback::unused, PlatformFallback::unknown}) {
     const core::RunningMatch own = core::find_running_signer(debian.keys, build, platform, search);
@@ -452,7 +440,7 @@ TEST_CASE("keyrings: the 6.12 testbed (no .platform keyring, recorded)", "[keyri
   REQUIRE(members.size() == builtin->count);
   testbed.links[builtin->serial] = members;
   testbed.keys.keyrings.push_back({SystemKeyring::builtin, builtin->serial, builtin->count, members});
-  const auto search = search_recording(testbed);
+  const core::KeyringSearch search = search_denied;
 
   const core::RunningMatch rsa =
     core::find_running_signer(testbed.keys, skid("9f65cd414b7ab48c63b1604b14415fe8bb6f727a"), PlatformFallback::unknown, search);
