@@ -40,7 +40,7 @@ root=$work/root
 python=/usr/bin/python3 # Debian's, with python3-zstandard (kernel-sign imports it)
 srcname=linux-source-6.12
 tarball=/usr/src/$srcname.tar.xz
-kernel_sign=$(cd "$source_root/.." && pwd)/shared/kernel-sign-4.4.0/certs-local
+kernel_sign=${KSIGN_SHARED:-$(cd "$source_root/.." && pwd)/shared}/kernel-sign-4.4.0/certs-local
 lane_start=$SECONDS
 
 setup_failed() { echo "field lane: cannot set up: $*" >&2; exit 3; }
@@ -57,7 +57,7 @@ done
 id -u "$user" >/dev/null 2>&1 \
   || useradd --system --home-dir "$cache/home" --shell /usr/sbin/nologin "$user" \
   || setup_failed "cannot create the build user $user"
-mkdir -p "$cache/home"
+mkdir -p "$cache/home" /var/lib/pacman # makepkg asks the host's (empty) pacman database for .BUILDINFO
 chown "$user:" "$cache" "$cache/home"
 rm -rf "$work" "$run_dir"
 mkdir -p "$work" "$run_dir"
@@ -180,8 +180,17 @@ makepkg_again() {
   what="sha256 check passed, same key $first_key (--refresh 30d)"
 }
 
+# The PKGBUILD's config as committed: when ksign wrote through makepkg's link (makepkg-again
+# fails on it), the later builds start from the committed file again, and say so.
+restore_config() {
+  cmp -s "$source_root/tests/field/linux-field/config" "$work/linux-field/config" && return 0
+  cp "$source_root/tests/field/linux-field/config" "$work/linux-field/config"
+  restored=" (config restored: the previous build had changed the PKGBUILD's own file)"
+}
+
 makepkg_clean() {
-  local fork_before
+  local fork_before restored=
+  restore_config
   fork_before=$(stat -c %Y "$kbuild/kernel/fork.o")
   makepkg_kernel pkg-clean -f --cleanbuild || { what="makepkg --cleanbuild failed"; return 1; }
   clean_key=$(store_key)
@@ -191,7 +200,7 @@ makepkg_clean() {
     || { what="the kernel was rebuilt beyond certs/ (kernel/fork.o is new)"; return 1; }
   [ "$kbuild/certs/system_certificates.o" -nt "$kbuild/kernel/fork.o" ] \
     || { what="certs/ was not rebuilt for the new key"; return 1; }
-  what="new key $clean_key; only certs/ and the link were redone"
+  what="new key $clean_key; only certs/ and the link were redone$restored"
 }
 
 headers_contents() {
@@ -200,28 +209,29 @@ headers_contents() {
   kernel=$(package pkg-clean linux-field)
   listing=$(bsdtar -tvf "$headers") || { what="bsdtar cannot list $headers"; return 1; }
   echo "$listing" | grep certs-local
-  bsdtar -tf "$kernel" | grep -qx "usr/lib/modules/$release/vmlinuz" || { what="no vmlinuz in the kernel package"; return 1; }
-  echo "$listing" | grep -q " usr/lib/modules/$release/build/vmlinux$" || { what="no build/vmlinux in the headers"; return 1; }
-  echo "$listing" | grep -Eq "^-rw------- .* usr/lib/modules/$release/build/certs-local/[^/]+/signing_prv\.pem$" \
+  grep -qx "usr/lib/modules/$release/vmlinuz" <<<"$(bsdtar -tf "$kernel")" || { what="no vmlinuz in the kernel package"; return 1; }
+  grep -q " usr/lib/modules/$release/build/vmlinux$" <<<"$listing" || { what="no build/vmlinux in the headers"; return 1; }
+  grep -Eq "^-rw------- .* usr/lib/modules/$release/build/certs-local/[^/]+/signing_prv\.pem$" <<<"$listing" \
     || { what="no certs-local/*/signing_prv.pem with mode 0600 in the headers"; return 1; }
   config=$(bsdtar -xOf "$headers" "usr/lib/modules/$release/build/.config") || { what="no .config in the headers"; return 1; }
-  echo "$config" | grep -Fx "CONFIG_SYSTEM_TRUSTED_KEYS=\"$store/current/signing_crt.pem\"" >/dev/null \
-    || echo "$config" | grep -q "^CONFIG_SYSTEM_TRUSTED_KEYS=\".*certs-local.*signing_crt.pem\"" \
+  grep -q "^CONFIG_SYSTEM_TRUSTED_KEYS=\"$store/.*signing_crt.pem\"" <<<"$config" \
     || { what="the headers' .config does not name the key store's certificate: $(echo "$config" | grep SYSTEM_TRUSTED_KEYS)"; return 1; }
   what="private key 0600 in build/certs-local, vmlinux and .config ($(echo "$config" | grep SYSTEM_TRUSTED_KEYS))"
 }
 
 makepkg_public() {
+  local restored=
+  restore_config
   KSIGN_FIELD_PUBLIC=1 makepkg_kernel pkg-public -f || { what="makepkg failed"; return 1; }
   local listing headers link
   headers=$(package pkg-public linux-field-headers)
   listing=$(bsdtar -tvf "$headers") || { what="bsdtar cannot list $headers"; return 1; }
   echo "$listing" | grep -E 'certs-local|keys\.d'
-  if echo "$listing" | grep -Eq 'signing_prv|signing_key\.pem'; then
+  if grep -Eq 'signing_prv|signing_key\.pem' <<<"$listing"; then
     what="a private key is in the --public headers package"
     return 1
   fi
-  echo "$listing" | grep -q "build/certs-local/.*signing_crt" || { what="no certificate in the headers"; return 1; }
+  grep -q "build/certs-local/.*signing_crt" <<<"$listing" || { what="no certificate in the headers"; return 1; }
   link=$(echo "$listing" | grep -E '^l.* etc/ksign/keys\.d/[^/]+ -> ' | head -n 1)
   [ -n "$link" ] || { what="no etc/ksign/keys.d/<key id> link in the package"; return 1; }
   public_link_target=${link##* -> }
@@ -230,7 +240,7 @@ makepkg_public() {
   *) what="keys.d link points to $public_link_target, not into the key store $store"; return 1 ;;
   esac
   [ "$(store_key)" = "$clean_key" ] || { what="the key changed"; return 1; }
-  what="no private key; certificate, and keys.d link -> ${public_link_target#"$cache"/}"
+  what="no private key; certificate, and keys.d link -> ${public_link_target#"$cache"/}$restored"
 }
 
 makepkg_hello() {
@@ -240,7 +250,7 @@ makepkg_hello() {
   mkdir -p "$work/pkg-dkms"
   chown "$user:" "$work/pkg-dkms"
   (cd "$work/hello-dkms" && as_user PKGDEST="$work/pkg-dkms" makepkg --noconfirm -f) || { what="makepkg failed"; return 1; }
-  bsdtar -tf "$(package pkg-dkms hello-dkms)" | grep -qx 'usr/src/hello-1.0/dkms.conf' || { what="no usr/src/hello-1.0/dkms.conf"; return 1; }
+  grep -qx 'usr/src/hello-1.0/dkms.conf' <<<"$(bsdtar -tf "$(package pkg-dkms hello-dkms)")" || { what="no usr/src/hello-1.0/dkms.conf"; return 1; }
   what="hello-dkms with usr/src/hello-1.0/dkms.conf"
 }
 
@@ -262,8 +272,8 @@ test_root() {
   fi
   cp -a "$base" "$root" || { what="cannot copy the root"; return 1; }
   cp -a "$stage/." "$root/" || { what="cannot install ksign into the root"; return 1; }
-  install -Dm644 "$source_root/tests/field/hooks/70-dkms-install.hook" "$root/etc/pacman.d/hooks/70-dkms-install.hook"
-  install -Dm755 "$source_root/tests/field/hooks/dkms-install" "$root/usr/share/libalpm/scripts/dkms-install"
+  install -Dm644 -t "$root/etc/pacman.d/hooks" "$source_root"/tests/field/hooks/*.hook
+  install -Dm755 "$source_root/tests/field/hooks/dkms-alpm" "$root/usr/share/libalpm/scripts/dkms-alpm"
   mkdir -p "$root/var/lib/pacman" "$root/var/cache/pacman/pkg" "$root/var/log"
   cat >"$root/etc/pacman.conf" <<'EOF'
 [options]
@@ -382,7 +392,8 @@ pacman_dkms() {
     fi
   done
   [ ${#missing[@]} -eq 0 ] || { what="DKMS built no hello for: ${missing[*]}"; status=1; }
-  if ! grep -q "ksign: kernel $release" "$log"; then
+  # The hook's own verdict line (the DKMS drop-in's messages start with "ksign: kernel" too).
+  if ! grep -Eq "^ksign: kernel ${release//./\\.}(: every module would load| would refuse modules:)$" "$log"; then
     what="${what:+$what; }ksign's hook did not run for the *-dkms package (its modules went unchecked)"
     status=1
   fi
@@ -423,7 +434,7 @@ public_refusal() {
     || { what="pacman -U failed"; return 1; }
   grep -q "no private key" "$log" || { what="DKMS's ksign drop-in did not say that the key is missing"; return 1; }
   grep -q "ksign: kernel $release would refuse modules" "$log" || { what="ksign's hook did not print a refusal"; return 1; }
-  grep -A3 "ksign: kernel $release would refuse modules" "$log" | grep -q hello \
+  grep -q hello <<<"$(grep -A3 "ksign: kernel $release would refuse modules" "$log")" \
     || { what="ksign's hook did not name hello"; return 1; }
   what="key store absent: DKMS used its own MOK key; ksign's hook: \"would refuse modules\" naming hello"
 }
@@ -474,14 +485,14 @@ qemu_boot() {
 verify_agrees() {
   local name status expected verdicts=()
   for name in own other; do
-    expected=$([ "$name" = own ] && echo ok || echo "unknown key")
+    expected=$([ "$name" = own ] && echo ok || echo unknown_key)
     status=$("$stage/usr/bin/ksign" verify --json --image "$root/usr/lib/modules/$release/build/vmlinux" "$work/guest/$name.ko" \
       | "$python" -c 'import json,sys; print(json.load(sys.stdin)["modules"][0]["status"])')
-    [ "$status" = "$expected" ] || { what="ksign verify --image says '$status' for $name, the kernel says ${expected/ok/loaded}"; return 1; }
+    [ "$status" = "$expected" ] || { what="ksign verify --image says '$status' for $name, expected $expected"; return 1; }
     cp "$work/guest/$name.ko" "$root/tmp/$name.ko"
     status=$(in_root chroot "$root" ksign verify --json --kernel "$release" "/tmp/$name.ko" \
       | "$python" -c 'import json,sys; print(json.load(sys.stdin)["modules"][0]["status"])')
-    [ "$status" = "$expected" ] || { what="ksign verify --kernel says '$status' for $name, the kernel says ${expected/ok/loaded}"; return 1; }
+    [ "$status" = "$expected" ] || { what="ksign verify --kernel says '$status' for $name, expected $expected"; return 1; }
     verdicts+=("$name: $status")
   done
   what="ksign verify --kernel and --image: ${verdicts[*]}"
@@ -513,5 +524,9 @@ step verify-agrees "ksign verify --kernel $release / --image vmlinux" verify_agr
 
 echo
 echo "field lane: the journey ($((SECONDS - lane_start)) s)"
-printf '%s\n' "step|result|command|what happened" "${table[@]}" | column -t -s '|' -o '  '
+printf '%-22s %-6s %s\n' step result "command: what happened"
+for row in "${table[@]}"; do
+  IFS='|' read -r name result command what <<<"$row"
+  printf '%-22s %-6s %s: %s\n' "$name" "$result" "$command" "$what"
+done
 exit "$failed"
