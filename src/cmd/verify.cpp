@@ -160,9 +160,16 @@ ModuleResult Trust::verify(const std::filesystem::path& path) const
                   "(distribution kernels); mainline kernels refuse it; " + cli::platform_fallback_text(running->platform);
       break;
     case core::RunningOutcome::absent:
-      v.problem = running->why_none.empty() ? "no keyring of the running kernel holds the signer (searched "
-                                                + keyring_list(running->keys) + ")"
-                                            : running->why_none;
+      if (match.unconfirmed != nullptr) {
+        v.problem = fmt::format("'{}' in {} bears the signer's name, but /proc/keys shows its subjectKeyIdentifier, "
+                                "not its serial, so ksign cannot tell whether it is the signer's key (a module "
+                                "signed with --keyid can be told; --kernel judges by the image's certificates)",
+                                util::escape(match.unconfirmed->subject), core::system_keyring_name(*match.unconfirmed_in));
+      } else {
+        v.problem = running->why_none.empty() ? "no keyring of the running kernel holds the signer (searched "
+                                                  + keyring_list(running->keys) + ")"
+                                              : running->why_none;
+      }
       break;
     }
   } catch (const std::exception& e) { // unreadable, or ksign's own failure (out of memory, OpenSSL)

@@ -612,6 +612,12 @@ KernelCertificate kernel_certificate(ByteView der)
   return describe_certificate(der, CertificateOrigin::trusted_keys, 0);
 }
 
+std::string kernel_subject_name(ByteView name)
+{
+  der::Reader outer(name);
+  return subject_names(outer.read(der::k_sequence, "name").content).kernel_name;
+}
+
 std::string kernel_key_description(const KernelCertificate& certificate)
 {
   const Bytes& id = certificate.subject_key_id.empty() ? certificate.serial : certificate.subject_key_id;

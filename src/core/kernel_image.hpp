@@ -74,6 +74,10 @@ struct KernelCertificate
 // Throws Error(Errc::format) when it is not a certificate.
 [[nodiscard]] KernelCertificate kernel_certificate(ByteView der);
 
+// The name the kernel's X.509 parser makes of a DER Name (tag and length included), as it names
+// a certificate's key by its subject: "<O>: <CN>", or CN, O, email. Throws Error(Errc::format).
+[[nodiscard]] std::string kernel_subject_name(ByteView name);
+
 // The description the kernel gives the key it makes of `certificate` (as /proc/keys shows
 // it): "<subject>: <hex subjectKeyIdentifier>", or the serial's hex when there is no SKID.
 [[nodiscard]] std::string kernel_key_description(const KernelCertificate& certificate);

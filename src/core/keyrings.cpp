@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "core/keyrings.hpp"
 
+#include "core/kernel_image.hpp"
+
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/strings.hpp"
@@ -277,6 +279,29 @@ std::optional<std::uint32_t> find_nested(const RunningKeys& keys, std::uint32_t 
   return std::nullopt;
 }
 
+// A key of a keyring modules may be checked against that bears the issuer's name.
+void name_unconfirmed(const RunningKeys& keys, const SignerReference& signer, RunningMatch& match)
+{
+  std::string name;
+  try {
+    name = kernel_subject_name(signer.issuer);
+  } catch (const Error&) {
+    return;
+  }
+  for (const RunningKeyring& keyring : keys.keyrings) {
+    if (keyring.which == SystemKeyring::blacklist) {
+      continue;
+    }
+    for (const ProcAsymmetricKey* key : keys.keys_in(keyring.which)) {
+      if (key->subject == name) {
+        match.unconfirmed = key;
+        match.unconfirmed_in = keyring.which;
+        return;
+      }
+    }
+  }
+}
+
 } // namespace
 
 std::optional<std::uint32_t> find_in_members(const RunningKeys& keys, std::uint32_t keyring,
@@ -321,6 +346,8 @@ RunningMatch find_running_signer(const RunningKeys& keys, const SignerReference&
            : platform == PlatformFallback::unused ? RunningOutcome::platform_refused
                                                   : RunningOutcome::platform_undecided,
            SystemKeyring::platform, *fallback);
+  } else if (signer.kind == SignerIdKind::issuer_and_serial) {
+    name_unconfirmed(keys, signer, match);
   }
   return match;
 }

@@ -121,6 +121,11 @@ struct RunningMatch
   std::optional<SystemKeyring> held_by;         // the keyring that holds the key itself, if known
   std::optional<std::uint32_t> key;             // its serial
   const ProcAsymmetricKey* key_entry = nullptr; // into RunningKeys::keys, when visible
+  // absent, for a signer named by issuer and serial: a key the keyrings modules are checked
+  // against (or .platform) that bears the issuer's name (module keys are self-signed), which
+  // the /proc/keys line cannot confirm or rule out (it shows the SKID, not the serial).
+  const ProcAsymmetricKey* unconfirmed = nullptr;
+  std::optional<SystemKeyring> unconfirmed_in;
 };
 [[nodiscard]] RunningMatch find_running_signer(const RunningKeys& keys, const SignerReference& signer,
                                                PlatformFallback platform, const KeyringSearch& search = search_keyring);
