@@ -19,7 +19,17 @@ source_root=$(cd "$(dirname "$0")/../.." && pwd)
 shared=$(cd "$source_root/.." && pwd)/shared
 cache=${KSIGN_LANE_CACHE:-/var/cache/ksign-lanes}
 root=$cache/$lane
-mirror=${KSIGN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The Debian mirror this machine's own apt uses (the first active debian/ URI of its sources,
+# one-line or deb822), unless KSIGN_DEBIAN_MIRROR names one.
+system_mirror() {
+  local file
+  for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -f "$file" ] || continue
+    sed -nE -e 's/^[[:space:]]*deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([a-z]+:[^[:space:]]*\/debian)\/?[[:space:]].*/\2/p' \
+      -e 's/^[[:space:]]*URIs:[[:space:]]*([a-z]+:[^[:space:]]*\/debian)\/?([[:space:]].*)?$/\1/p' "$file"
+  done | head -n 1
+}
+mirror=${KSIGN_DEBIAN_MIRROR:-$(system_mirror)}
 
 setup_failed() { echo "lane $lane: cannot set up: $*" >&2; exit 3; }
 
@@ -43,6 +53,7 @@ case $lane in
   *) setup_failed "unknown lane (sid or openssl4)" ;;
 esac
 
+[ -n "$mirror" ] || setup_failed "no Debian mirror in /etc/apt/sources.list{,.d}: set KSIGN_DEBIAN_MIRROR"
 for tool in mmdebstrap unshare chroot; do
   command -v "$tool" >/dev/null || setup_failed "$tool is missing (apt-get install mmdebstrap util-linux)"
 done

@@ -18,8 +18,8 @@ if command -v zstd >/dev/null; then zstd -q sample.ko -o sample2.ko.zst; fi
 
 run "$ksign" keys --dir certs-local --config config
 run grep CONFIG_SYSTEM_TRUSTED_KEYS config
-run "$ksign" sign --keydir certs-local --verbose sample.ko $(ls sample2.ko.zst 2>/dev/null)
-run "$ksign" verify --keydir certs-local sample.ko $(ls sample2.ko.zst 2>/dev/null)
+run "$ksign" sign -d certs-local --verbose sample.ko $(ls sample2.ko.zst 2>/dev/null)
+run "$ksign" verify -d certs-local sample.ko $(ls sample2.ko.zst 2>/dev/null)
 if command -v modinfo >/dev/null; then
   run modinfo -F signer sample.ko
 fi
