@@ -95,6 +95,16 @@ for release in 6.99.3-nobuild 6.99.1-arch1-1 6.99.2-custom 6.99.4-new; do
 done
 check_contains "the unsigned DKMS module is named" "u.ko: unsigned" "$T/.out"
 check_contains "its kernel would refuse it" "ksign: kernel 6.99.4-new would refuse modules:" "$T/.out"
+# fail_on_refusal=yes in the configuration file makes the refusal fail the transaction.
+printf '# the gate\nfail_on_refusal = yes\n' >"$T/verify-hook.conf"
+check_status 1 "fail_on_refusal=yes fails" env KSIGN="$KSIGN" KSIGN_MODULEDIR="$M" KSIGN_BOOTDIR="$M" \
+  KSIGN_VERIFY_HOOK_CONF="$T/verify-hook.conf" sh "$script" 6.99.4-new
+check_no_contains "and does not say it would not" "not failing the installation" "$T/.out"
+# The configured script has every placeholder filled in (the configuration file in sysconfdir).
+if [ "$script" != "$KSIGN_SOURCE_ROOT/contrib/ksign-verify-hook" ]; then
+  check_no_grep "no placeholder left in the configured script" '@[A-Z]+@' "$script"
+  check_grep "the configuration file is in sysconfdir" '^conf=\$\{KSIGN_VERIFY_HOOK_CONF:-/.*/ksign/verify-hook\.conf\}$' "$script"
+fi
 
 # contrib/PKGBUILD: ksign installs /etc/dkms/kernel-sign.{conf,sh}, kernel-sign's own paths.
 # Read in a subshell, as makepkg sources it (its check() would replace the test's own).
