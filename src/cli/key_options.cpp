@@ -12,6 +12,7 @@
 #include "core/pkcs11_key.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/strings.hpp"
 
 #include <fmt/core.h>
 
@@ -89,28 +90,69 @@ SigningKeySource signing_key_source(const Invocation& invocation)
     throw Error(Errc::usage, "--cert needs --key (the private key to sign with)");
   }
   const fs::path store = key_store(invocation);
-  core::KeyFiles files = result.count("kernel") > 0 ? core::current_certificate_files(store) : core::current_key_files(store);
-  if (files.key.empty()) {
-    // Installed with `ksign install --public`: the private key stayed in its owner's key store.
-    const core::RegisteredKey registered = core::find_registered_key(key_registry(), files.certificate);
-    if (registered.key.empty()) {
-      throw Error(Errc::failure, "kernel " + result["kernel"].as<std::string>() + " has its certificate "
-                                   + util::quote(files.certificate) + " but no private key, and "
-                                   + util::quote(registered.link)
-                                   + (fs::exists(fs::symlink_status(registered.link))
-                                        ? " leads to no signing_key.pem or signing_prv.pem"
-                                        : " does not exist")
-                                   + ": run 'ksign install --public' from the key store that made it, "
-                                     "or give --key FILE --cert FILE");
+  if (result.count("kernel") > 0) {
+    const std::string release = result["kernel"].as<std::string>();
+    const std::optional<core::KernelKeyFiles> kernel = kernel_signing_key(release, invocation);
+    if (!kernel) {
+      // What current_certificate_files says about the missing key store, else in general.
+      (void)core::current_certificate_files(store);
+      throw Error(Errc::no_key, "kernel " + util::escape(release) + " has no ksign key");
     }
-    // Whoever can write to the registry chooses the key: the ssh rule holds for it too.
-    guard_key_directory(key_registry(), invocation);
-    files.key = registered.key;
+    source.key = kernel->key;
+    source.certificate = kernel->certificate;
+    source.recorded_hash = kernel->hash;
+    return source;
   }
+  const core::KeyFiles files = core::current_key_files(store);
   source.key = files.key;
   source.certificate = files.certificate;
   source.recorded_hash = files.hash;
   return source;
+}
+
+std::string kernel_key_problem(const core::KernelKeyFiles& kernel)
+{
+  using Problem = core::KernelKeyFiles::LinkProblem;
+  const std::string link = util::quote(kernel.link);
+  switch (kernel.problem) {
+  case Problem::missing:
+    return link + " does not exist";
+  case Problem::dangling:
+    return link + " points to " + util::quote(kernel.link_target)
+           + ", which does not exist here (a key store moved, removed, or not mounted in this chroot?)";
+  case Problem::no_private_key:
+    return link + " leads to a key directory with no private key (none of " + std::string(core::k_key_pem) + ", "
+           + std::string(core::k_private_pem) + ", " + std::string(core::k_private_key_v1) + ")";
+  case Problem::other_certificate:
+    return link + " leads to a key directory whose certificate is not the one installed with the kernel";
+  case Problem::unreadable:
+    return link + " cannot be read by this user (run as root?)";
+  case Problem::none:
+    break;
+  }
+  return link + " does not lead to it";
+}
+
+std::optional<core::KernelKeyFiles> kernel_signing_key(const std::string& release, const Invocation& invocation)
+{
+  const fs::path registry = key_registry();
+  std::optional<core::KernelKeyFiles> kernel = core::kernel_key_files(module_root(), release, registry);
+  if (!kernel) {
+    return kernel;
+  }
+  if (kernel->key.empty()) {
+    const fs::path headers = core::kernel_key_store(module_root(), release);
+    throw Error(Errc::failure, "kernel " + util::escape(release) + " has its certificate " + util::quote(kernel->certificate)
+                                 + " (key id " + kernel->key_id + ") but no private key: the headers hold none, and "
+                                 + kernel_key_problem(*kernel) + "; to mend it, run: ksign install --public -d STORE "
+                                 + util::quote(headers) + " (STORE: the key store that holds key id " + kernel->key_id
+                                 + "; it links " + util::quote(kernel->link) + " to the key), or give --key FILE --cert FILE");
+  }
+  if (kernel->source == core::KernelKeyFiles::Source::registry) {
+    // Whoever can write to the registry chooses the key: the ssh rule holds for it too.
+    guard_key_directory(registry, invocation);
+  }
+  return kernel;
 }
 
 std::vector<fs::path> trusted_certificate_files(const Invocation& invocation)

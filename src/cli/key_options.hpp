@@ -3,6 +3,7 @@
 
 #include "cli/command.hpp"
 #include "core/hash.hpp"
+#include "core/key_directory.hpp"
 
 #include <cxxopts.hpp>
 #include <openssl/types.h>
@@ -30,6 +31,18 @@ void add_kernel_option(cxxopts::Options& options);
 // The signing key from --key/--cert, --kernel or the key store. Throws Error(usage) when they
 // are mixed, or when a key file without --cert holds no certificate (naming the one beside it).
 [[nodiscard]] SigningKeySource signing_key_source(const Invocation& invocation);
+
+// The private key and certificate of the installed kernel `release` (core::kernel_key_files,
+// with module_root() and key_registry()); nullopt when the kernel has no ksign key. When its
+// certificate's private key cannot be reached, throws Error(Errc::failure) saying what is
+// missing and the command that mends it. A registry link that leads to the key is held to the
+// ssh rule (guard_key_directory). `sign --kernel`, `keys --key-files` (the DKMS drop-in) and
+// through them the POST_BUILD hook all find a kernel's key here.
+[[nodiscard]] std::optional<core::KernelKeyFiles> kernel_signing_key(const std::string& release,
+                                                                     const Invocation& invocation);
+
+// Why the registry did not lead to a kernel's private key ("'LINK' does not exist", ...).
+[[nodiscard]] std::string kernel_key_problem(const core::KernelKeyFiles& kernel);
 
 // The trusted certificate files from --cert (repeatable), --kernel or the key store (when no
 // --cert is given, or when -d/--dir is given as well).

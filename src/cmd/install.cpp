@@ -90,19 +90,33 @@ int run_install(cli::Invocation& invocation)
   require_trusted_by_config(invocation);
   cli::guard_key_directory(invocation.key_store, invocation);
   const core::KeyFiles files = core::current_key_files(invocation.key_store);
-  for (const std::string_view name : {core::k_key_pem, core::k_private_pem}) {
+  for (const std::string_view name : core::k_private_key_names) {
     cli::guard_private_key(files.directory / name, invocation);
   }
+  // A headers package whose private key does not fit its certificate signs modules the kernel
+  // refuses: refuse it here.
+  core::check_key_directory(files, cli::key_passphrase());
   for (const fs::path& removed : core::remove_unfinished_entries(destination, false)) {
     invocation.out.info("removed {}, left unfinished by an interrupted run", util::quote(removed));
   }
   const fs::path copied = core::install_current_key(
     invocation.key_store, destination, public_only ? core::InstallWhat::certificates : core::InstallWhat::everything);
   invocation.out.detail("installed {} as {}", util::quote(copied), util::quote(destination / core::k_current_link));
+  // One line for the package build's log: which key went into the headers, and its private key or not.
+  const X509Ptr certificate = core::load_certificate(files.certificate);
+  const std::string key_id = core::key_link_name(certificate.get());
+  const std::string fingerprint = core::fingerprint_sha256(certificate.get());
   if (public_only) {
     const fs::path registry = cli::optional_string(result, "register").value_or(cli::key_registry().string());
     const fs::path link = core::register_key_directory(registry, files.directory);
-    invocation.out.detail("{} -> {}", util::quote(link), util::quote(fs::read_symlink(link)));
+    invocation.out.info("installed key id {} (sha256 {}) from {} into {}: certificates only, the private key "
+                        "stays in the key store ({} -> {})",
+                        key_id, fingerprint, util::quote(files.directory), util::quote(destination), util::quote(link),
+                        util::quote(fs::read_symlink(link)));
+  } else {
+    invocation.out.info("installed key id {} (sha256 {}) from {} into {}: private key included ({})", key_id,
+                        fingerprint, util::quote(files.directory), util::quote(destination),
+                        util::quote(copied / files.key.filename()));
   }
   return cli::exit_success;
 }

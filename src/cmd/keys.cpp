@@ -19,9 +19,11 @@
 #include "util/time.hpp"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <ctime>
@@ -40,13 +42,18 @@ void add_keys_options(cxxopts::Options& options)
                "the files an unquoted glob expands to are taken too)",
      cxxopts::value<std::vector<std::string>>(), "FILE|GLOB")
     ("refresh", "make a new key when the current one is older: 'always' or a number with s, m, h, d or w "
-                "(30d, 30days, 24h, 2weeks; default: the period of the last run, else 7d)",
+                "(30d, 30days, 24h, 2weeks; default: the period of the last run that gave one, else 7d; "
+                "'always' is not remembered)",
      cxxopts::value<std::string>(), "PERIOD")
     ("keep", "remove the oldest key directories beyond the newest N (never the current one)",
      cxxopts::value<int>(), "N")
     ("show", "describe the current key (type, hash, age, next refresh, key id) and which installed "
              "kernels carry it; changes nothing")
-    ("json", "with --show: print it as JSON");
+    ("json", "with --show: print it as JSON")
+    ("key-files", "print the private key and the certificate kernel KVER's modules are signed with, one "
+                  "per line (the DKMS drop-in asks this); nothing when KVER has no ksign key; fails, "
+                  "saying what is missing, when its private key cannot be reached",
+     cxxopts::value<std::string>(), "KVER");
   cli::add_loose_key_option(options);
 }
 
@@ -90,6 +97,83 @@ std::string reason_text(const core::RefreshReason& reason, const core::RefreshPo
   }
 }
 
+// Where an installed kernel's key comes from: which key of the store it is, and where its
+// private key is (in its headers, or through the registry).
+struct KernelKeyOrigin
+{
+  std::string relation;    // "the current key", "key id X, an older key of this store", ...
+  std::string private_key; // "private key in its headers 'K'", ...
+  std::string store_key;   // JSON: "current", "older", "other" or "none" (the store has no key)
+  std::optional<core::KernelKeyFiles> files;
+};
+
+KernelKeyOrigin kernel_key_origin(const core::KernelKey& kernel, const core::KeyStoreState& state)
+{
+  KernelKeyOrigin origin;
+  const std::string key_id = "key id " + (kernel.key_id.empty() ? "sha256-" + kernel.fingerprint : kernel.key_id);
+  if (kernel.fingerprint == state.fingerprint) {
+    origin.relation = "the current key (" + key_id + ")";
+    origin.store_key = "current";
+  } else if (std::find(state.fingerprints.begin(), state.fingerprints.end(), kernel.fingerprint) != state.fingerprints.end()) {
+    origin.relation = key_id + ", an older key of this store";
+    origin.store_key = "older";
+  } else if (state.current) {
+    origin.relation = key_id + ", not from this key store";
+    origin.store_key = "other";
+  } else {
+    origin.relation = key_id;
+    origin.store_key = "none";
+  }
+  try {
+    origin.files = core::kernel_key_files(cli::module_root(), kernel.release, cli::key_registry());
+  } catch (const Error& e) {
+    origin.private_key = "private key: " + cli::explained(e);
+    return origin;
+  }
+  if (!origin.files) {
+    origin.private_key = "no private key";
+  } else if (origin.files->key.empty()) {
+    origin.private_key = "no private key: the headers hold the certificate only and " + cli::kernel_key_problem(*origin.files);
+  } else if (origin.files->source == core::KernelKeyFiles::Source::registry) {
+    origin.private_key = "private key through " + util::quote(origin.files->link);
+  } else {
+    origin.private_key = "private key in its headers";
+  }
+  return origin;
+}
+
+// `ksign keys --key-files KVER`: the question the DKMS drop-in asks for each kernel. The paths
+// go into DKMS's configuration, which DKMS writes out and sources again as shell text.
+int print_kernel_key_files(const cli::Invocation& invocation, const std::string& release)
+{
+  if (release.empty() || release.find('/') != std::string::npos) {
+    throw Error(Errc::usage, "--key-files takes a kernel release such as 6.12.1-arch1-1");
+  }
+  const std::optional<core::KernelKeyFiles> kernel = cli::kernel_signing_key(release, invocation);
+  if (!kernel) {
+    invocation.out.detail("kernel {} has no ksign key ({})", util::escape(release),
+                          util::quote(core::kernel_key_store(cli::module_root(), release)));
+    return cli::exit_success;
+  }
+  // DKMS's sign-file only warns about a loose key (its own mok.key may be 0644): so do we.
+  cli::guard_private_key(kernel->key, false, true, invocation.out);
+  std::string lines;
+  for (const fs::path& file : {kernel->key, kernel->certificate}) {
+    const std::string path = fs::absolute(file).lexically_normal().string();
+    const bool unsafe = std::any_of(path.begin(), path.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '"' || c == '$' || c == '`' || c == '\\';
+    });
+    if (unsafe) {
+      throw Error(Errc::failure, "cannot hand " + util::quote(file)
+                                   + " to DKMS: its path holds a control character or one of \" $ ` \\, which "
+                                     "DKMS's configuration reader would interpret");
+    }
+    lines += path + "\n";
+  }
+  fmt::print("{}", lines);
+  return cli::exit_success;
+}
+
 // `ksign keys --show`: read-only, no lock, nothing created.
 int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool json)
 {
@@ -127,6 +211,12 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
       if (!k.fingerprint.empty()) {
         fmt::print(", \"key_id\": {}, \"fingerprint_sha256\": {}, \"is_current\": {}", util::json_string(k.key_id),
                    util::json_string(k.fingerprint), k.fingerprint == fingerprint ? "true" : "false");
+        const KernelKeyOrigin origin = kernel_key_origin(k, state);
+        fmt::print(", \"store_key\": {}, \"private_key\": {}, \"private_key_source\": {}", util::json_string(origin.store_key),
+                   origin.files && !origin.files->key.empty() ? util::json_string(origin.files->key.string()) : "null",
+                   !origin.files ? "null"
+                   : origin.files->source == core::KernelKeyFiles::Source::registry ? util::json_string("registry")
+                                                                                    : util::json_string("headers"));
         const cli::ImageKeyTrust trust = cli::installed_image_trusts(cli::module_root(), k.release, k.certificate);
         fmt::print(", \"image_trusts_key\": {}", trust.trust ? util::json_string(core::signer_trust_name(*trust.trust)) : "null");
         if (trust.trust) {
@@ -143,7 +233,8 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
   }
 
   // Names and the subject come from files: escaped, as everything Output prints.
-  fmt::print("key store:    {}\n", util::escape(absolute_store));
+  std::error_code ec;
+  fmt::print("key store:    {}{}\n", util::escape(absolute_store), fs::exists(store, ec) ? "" : " (does not exist)");
   if (!current) {
     fmt::print("current key:  none (make one with 'ksign keys')\n");
   } else {
@@ -172,13 +263,13 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
       continue;
     }
     if (k.fingerprint.empty()) {
-      fmt::print("  {:<32} no ksign key\n", k.release);
+      fmt::print("  {:<32} no ksign key\n", util::escape(k.release));
       continue;
     }
-    // Which key it carries, and whether the kernel itself (its image) trusts that key.
-    fmt::print("  {:<32} {}; {}\n", util::escape(k.release),
-               k.fingerprint == fingerprint ? "the current key" : "another key (key id " + k.key_id + ")",
-               cli::image_key_trust_text(cli::installed_image_trusts(cli::module_root(), util::escape(k.release), k.certificate)));
+    // Which key it carries, where its private key is, and whether the kernel (its image) trusts it.
+    const KernelKeyOrigin origin = kernel_key_origin(k, state);
+    fmt::print("  {:<32} {}; {}; {}\n", util::escape(k.release), origin.relation, origin.private_key,
+               cli::image_key_trust_text(cli::installed_image_trusts(cli::module_root(), k.release, k.certificate)));
   }
   return cli::exit_success;
 }
@@ -193,11 +284,19 @@ int run_keys(cli::Invocation& invocation)
     throw Error(Errc::usage, "unexpected argument '" + invocation.operands.front()
                                + "' (a glob for --config must be quoted: --config 'config.*')");
   }
-  // The period given, else 7 days; --show describes the store with the period its last run
-  // was given, so that "next refresh" is what the next run will do.
+  if (result.count("key-files") > 0) {
+    for (const char* other : {"show", "config", "keep", "refresh", "json"}) {
+      cli::reject_together(result, "key-files", other);
+    }
+    if (invocation.key_store_given) {
+      throw Error(Errc::usage, "--key-files and --dir cannot be used together (it reads the kernel's own key)");
+    }
+    return print_kernel_key_files(invocation, result["key-files"].as<std::string>());
+  }
+  // One rule (core::refresh_period): the period given, else the last run's, else 7 days, so
+  // that what --show calls the next refresh is what the next run does.
   const std::optional<std::string> given_period = cli::optional_string(result, "refresh");
-  const std::string period =
-    given_period.value_or(result.count("show") > 0 ? core::recorded_refresh_period(store).value_or("7d") : "7d");
+  const std::string period = core::refresh_period(store, given_period);
   const core::RefreshPolicy policy = cli::option_value("--refresh", [&] { return core::parse_refresh_policy(period); });
   std::optional<std::size_t> keep;
   if (result.count("keep") > 0) {
@@ -248,15 +347,19 @@ int run_keys(cli::Invocation& invocation)
     out.info("new {} key ({}) in {}: {}", core::key_type_name(wanted.key_type), core::hash_name(wanted.hash),
              util::quote(directory), reason_text(*reason, policy));
   } else {
-    for (const std::string_view name : {core::k_key_pem, core::k_private_pem}) {
+    for (const std::string_view name : core::k_private_key_names) {
       cli::guard_private_key(current->directory / name, invocation);
     }
     const core::KeyFiles files = core::current_key_files(store);
+    // A key directory made by kernel-sign (or copied by hand) is adopted: its private keys must
+    // fit its certificate, and what ksign's layout has beside them is added.
+    core::check_key_directory(files, cli::key_passphrase());
     cli::warn_if_short_key(X509_get0_pubkey(core::load_certificate(files.certificate).get()),
                            "the current key " + util::quote(files.key), out);
     out.detail("keeping the current key {}", util::quote(current->directory));
-    if (!configs.empty() && core::complete_key_directory(current->directory)) {
-      out.info("added {} to {}", core::k_cert_pem, util::quote(current->directory));
+    const std::vector<std::string> added = core::complete_key_directory(current->directory);
+    if (!added.empty()) {
+      out.info("added {} to {}", fmt::join(added, ", "), util::quote(current->directory));
     }
   }
 

@@ -26,26 +26,13 @@ namespace ksign::core {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// Throws Error(Errc::permission) naming `directory` when the entry `name` in it cannot be
-// looked at for lack of permission (a 0700 key directory of another user).
-void require_search_permission(const fs::path& directory, std::string_view name)
-{
-  std::error_code ec;
-  (void)fs::symlink_status(directory / name, ec);
-  if (ec == std::errc::permission_denied) {
-    throw Error(Errc::permission, "cannot read " + util::quote(directory));
-  }
-}
-
-} // namespace
-
 KeyFiles current_key_files(const fs::path& store)
 {
   KeyFiles files = current_certificate_files(store);
   if (files.key.empty()) {
-    throw Error(Errc::failure, "key directory " + util::quote(files.directory) + " has no " + std::string(k_private_pem));
+    throw Error(Errc::failure, "key directory " + util::quote(files.directory) + " has no private key (none of "
+                                 + std::string(k_key_pem) + ", " + std::string(k_private_pem) + ", "
+                                 + std::string(k_private_key_v1) + ")");
   }
   return files;
 }
@@ -54,40 +41,18 @@ KeyFiles current_certificate_files(const fs::path& store)
 {
   const fs::path link = store / k_current_link;
   std::error_code ec;
-  require_search_permission(store, k_current_link);
+  (void)fs::symlink_status(link, ec);
+  if (ec == std::errc::permission_denied) {
+    throw Error(Errc::permission, "cannot read " + util::quote(store));
+  }
   if (!fs::exists(link, ec)) {
     throw Error(Errc::no_key, "no current key in " + util::quote(store) + " (" + util::quote(link) + " is missing)");
   }
-  KeyFiles files;
-  files.directory = fs::canonical(link, ec);
+  const fs::path directory = fs::canonical(link, ec);
   if (ec) {
     throw Error(Errc::failure, "cannot resolve " + util::quote(link) + ": " + ec.message());
   }
-  require_search_permission(files.directory, k_key_pem);
-  for (const std::string_view name : {k_key_pem, k_private_pem}) {
-    if (fs::exists(files.directory / name)) {
-      files.key = files.directory / name;
-      break;
-    }
-  }
-  files.certificate = files.directory / k_cert_der;
-  if (!fs::exists(files.certificate)) {
-    files.certificate = files.directory / k_cert_pem;
-  }
-  if (!fs::exists(files.certificate)) {
-    throw Error(Errc::failure, "key directory " + util::quote(files.directory) + " has no "
-                                + files.certificate.filename().string());
-  }
-  const fs::path hash_path = files.directory / k_hash_file;
-  if (fs::exists(hash_path)) {
-    const Bytes text = util::read_file(hash_path, util::k_small_file_limit);
-    const std::string name = std::string(util::trim({reinterpret_cast<const char*>(text.data()), text.size()}));
-    files.hash = parse_hash(name);
-    if (!files.hash) {
-      throw Error(Errc::failure, "unknown hash '" + name + "' in " + util::quote(hash_path));
-    }
-  }
-  return files;
+  return key_directory_files(directory);
 }
 
 fs::path kernel_key_store(const fs::path& moduledir, std::string_view kernel_release)
@@ -233,12 +198,20 @@ std::optional<std::string> recorded_refresh_period(const fs::path& store)
 void record_refresh_period(const fs::path& store, std::string_view period)
 {
   // Unchanged: leave the file alone (a repeated run must change nothing in the store).
-  if (recorded_refresh_period(store) == util::trim(period)) {
+  if (util::trim(period) == "always" || recorded_refresh_period(store) == util::trim(period)) {
     return;
   }
   util::ReplaceOptions options;
   options.force_mode = 0644;
   util::replace_file_atomically(store / k_refresh_file, as_bytes(std::string(period) + "\n"), options);
+}
+
+std::string refresh_period(const fs::path& store, const std::optional<std::string>& given)
+{
+  if (given) {
+    return *given;
+  }
+  return recorded_refresh_period(store).value_or(std::string(k_default_refresh_period));
 }
 
 std::optional<CurrentKey> current_key(const fs::path& store)
@@ -409,22 +382,6 @@ fs::path trusted_certificate(const fs::path& store)
   return fs::absolute(pem);
 }
 
-bool complete_key_directory(const fs::path& directory)
-{
-  std::error_code ec;
-  const fs::path pem = directory / k_cert_pem;
-  if (fs::exists(pem, ec)) {
-    return false;
-  }
-  fs::path source = directory / k_cert_der;
-  if (!fs::exists(source, ec)) {
-    source = directory / k_key_pem;
-  }
-  const X509Ptr certificate = load_certificate(source);
-  write_text(pem, certificate_pem(certificate.get()), 0644);
-  return true;
-}
-
 std::vector<fs::path> key_directories(const fs::path& store)
 {
   std::vector<fs::path> directories;
@@ -495,11 +452,6 @@ void make_directories(const fs::path& path)
   // mkdir applies the umask; a umask of 000 would still give 0755, as asked. Only narrower.
 }
 
-bool is_private_key_file(std::string_view name)
-{
-  return name == k_key_pem || name == k_private_pem;
-}
-
 } // namespace
 
 fs::path install_current_key(const fs::path& store, const fs::path& destination, InstallWhat what)
@@ -517,11 +469,11 @@ fs::path install_current_key(const fs::path& store, const fs::path& destination,
   try {
     for (const fs::directory_entry& entry : fs::directory_iterator(files.directory)) {
       const std::string name = entry.path().filename().string();
-      if (!entry.is_regular_file() || (what == InstallWhat::certificates && is_private_key_file(name))) {
+      if (!entry.is_regular_file() || (what == InstallWhat::certificates && is_private_key_name(name))) {
         continue; // kernel-sign stores hold only files; anything else is not ours to copy
       }
       // Private keys 0600 whatever their source had; nothing wider than 0755 (no group or other write).
-      const mode_t mode = is_private_key_file(name) ? 0600 : static_cast<mode_t>(fs::status(entry.path()).permissions()) & 0755;
+      const mode_t mode = is_private_key_name(name) ? 0600 : static_cast<mode_t>(fs::status(entry.path()).permissions()) & 0755;
       write_bytes(staging / name, util::read_file(entry.path(), util::k_small_file_limit), mode);
     }
     if (fs::exists(fs::symlink_status(target, ec))) {
@@ -578,25 +530,6 @@ fs::path register_key_directory(const fs::path& registry, const fs::path& key_di
   return link;
 }
 
-RegisteredKey find_registered_key(const fs::path& registry, const fs::path& certificate_file)
-{
-  const X509Ptr certificate = load_certificate(certificate_file);
-  RegisteredKey found;
-  found.link = registry / key_link_name(certificate.get());
-  std::error_code ec;
-  if (!fs::exists(fs::symlink_status(found.link, ec))) {
-    return found;
-  }
-  for (const std::string_view name : {k_key_pem, k_private_pem}) {
-    const fs::path key = found.link / name;
-    if (fs::is_regular_file(key, ec)) {
-      found.key = key;
-      break;
-    }
-  }
-  return found;
-}
-
 std::vector<KernelKey> installed_kernel_keys(const fs::path& moduledir)
 {
   std::vector<KernelKey> kernels;
@@ -629,6 +562,16 @@ KeyStoreState key_store_state(const fs::path& store, const fs::path& moduledir, 
   KeyStoreState state;
   state.current = current_key(store);
   state.kernels = installed_kernel_keys(moduledir);
+  std::error_code ec;
+  if (fs::is_directory(store, ec)) {
+    for (const fs::path& directory : key_directories(store)) {
+      try {
+        state.fingerprints.push_back(fingerprint_sha256(load_certificate(key_directory_files(directory).certificate).get()));
+      } catch (const Error&) {
+        // not a key directory after all (no certificate): it holds no key a kernel could carry
+      }
+    }
+  }
   if (state.current) {
     const X509Ptr certificate = load_certificate(current_key_files(store).certificate);
     state.fingerprint = fingerprint_sha256(certificate.get());

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/hash.hpp"
+#include "core/key_directory.hpp"
 #include "core/keys.hpp"
 
 #include "util/error.hpp"
@@ -16,20 +17,6 @@
 
 namespace ksign::core {
 
-// The files of one key directory, compatible with kernel-sign's certs-local layout:
-//   DIR/current -> <date-time>/     relative symlink to the newest key directory
-//   <date-time>/signing_key.pem     private key + certificate (PEM)
-//   <date-time>/signing_prv.pem     private key only (PEM)
-//   <date-time>/signing_crt.crt     certificate (DER)
-//   <date-time>/signing_crt.pem     certificate (PEM), what CONFIG_SYSTEM_TRUSTED_KEYS names
-//   <date-time>/khash, ktype        hash ("sha512") and key type ("ec", "rsa")
-inline constexpr std::string_view k_current_link = "current";
-inline constexpr std::string_view k_key_pem = "signing_key.pem";
-inline constexpr std::string_view k_private_pem = "signing_prv.pem";
-inline constexpr std::string_view k_cert_der = "signing_crt.crt";
-inline constexpr std::string_view k_cert_pem = "signing_crt.pem";
-inline constexpr std::string_view k_hash_file = "khash";
-inline constexpr std::string_view k_type_file = "ktype";
 inline constexpr std::string_view k_lock_file = ".lock";
 inline constexpr std::string_view k_refresh_file = ".refresh"; // the refresh period of the last run
 inline constexpr std::string_view k_default_key_store = "certs-local"; // relative to the working directory
@@ -38,14 +25,6 @@ inline constexpr std::string_view k_default_key_store = "certs-local"; // relati
 // empty, else ./certs-local (kernel-sign's place, beside the PKGBUILD).
 [[nodiscard]] std::filesystem::path key_store_path(const std::optional<std::string>& option,
                                                    const char* environment);
-
-struct KeyFiles
-{
-  std::filesystem::path directory;  // the dated directory `current` points at
-  std::filesystem::path key;        // signing_key.pem (or signing_prv.pem when that is all there is)
-  std::filesystem::path certificate; // signing_crt.crt (DER), else signing_crt.pem
-  std::optional<HashAlgo> hash;     // from khash, when present
-};
 
 // The current key of the key store `store` (store/current/...). Throws Error(Errc::failure)
 // naming what is missing when there is no usable current key.
@@ -85,8 +64,16 @@ struct RefreshPolicy
 [[nodiscard]] RefreshPolicy parse_refresh_policy(std::string_view text);
 
 // Remember `period` (as the user wrote it) as the refresh period `store` is kept with, so that
-// describing the store later uses the same period.
+// later runs without --refresh, and describing the store, use the same period. "always" is a
+// one-off request and is not remembered.
 void record_refresh_period(const std::filesystem::path& store, std::string_view period);
+
+inline constexpr std::string_view k_default_refresh_period = "7d";
+
+// The one rule for the refresh period of a run on `store`: `given` (--refresh), else the period
+// recorded by the last run that gave one, else k_default_refresh_period. Making keys and
+// describing the store both use it.
+[[nodiscard]] std::string refresh_period(const std::filesystem::path& store, const std::optional<std::string>& given);
 
 // The period recorded by the last record_refresh_period(), or nullopt.
 [[nodiscard]] std::optional<std::string> recorded_refresh_period(const std::filesystem::path& store);
@@ -125,6 +112,7 @@ struct KeyStoreState
   std::string subject;
   std::chrono::system_clock::time_point created;
   std::optional<std::chrono::system_clock::time_point> next_refresh; // nullopt: refreshed every run
+  std::vector<std::string> fingerprints; // of every key directory's certificate, oldest first
   std::vector<KernelKey> kernels;
 };
 
@@ -167,10 +155,6 @@ void switch_current(const std::filesystem::path& store, const std::filesystem::p
 // Throws Error(Errc::failure) when the store has no current key or the key has no signing_crt.pem.
 [[nodiscard]] std::filesystem::path trusted_certificate(const std::filesystem::path& store);
 
-// Add the certificate-only signing_crt.pem that older kernel-sign key directories lack
-// (derived from signing_crt.crt or signing_key.pem). Returns true when it wrote the file.
-bool complete_key_directory(const std::filesystem::path& directory);
-
 // The key directories of `store`, oldest first (names sort by age). Hidden entries, `current` and
 // anything that is not a real directory are not key directories.
 [[nodiscard]] std::vector<std::filesystem::path> key_directories(const std::filesystem::path& store);
@@ -199,15 +183,5 @@ std::filesystem::path install_current_key(const std::filesystem::path& store, co
 // most) when needed and replacing an older link of that name atomically. Returns the link.
 std::filesystem::path register_key_directory(const std::filesystem::path& registry,
                                              const std::filesystem::path& key_directory);
-
-struct RegisteredKey
-{
-  std::filesystem::path link; // registry/<key id>, whether or not it exists
-  std::filesystem::path key;  // the private key file through it; empty when there is none
-};
-
-// The private key `registry` names for the certificate in `certificate_file`.
-[[nodiscard]] RegisteredKey find_registered_key(const std::filesystem::path& registry,
-                                                const std::filesystem::path& certificate_file);
 
 } // namespace ksign::core

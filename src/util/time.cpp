@@ -44,13 +44,16 @@ std::string short_duration(std::chrono::seconds duration)
   const long long days = total / 86400;
   const long long hours = (total % 86400) / 3600;
   const long long minutes = (total % 3600) / 60;
+  const auto plural = [](long long count, const char* unit) {
+    return fmt::format("{} {}{}", count, unit, count == 1 ? "" : "s");
+  };
   if (days > 0) {
-    return fmt::format("{}d {}h", days, hours);
+    return plural(days, "day") + " " + plural(hours, "hour");
   }
   if (hours > 0) {
-    return fmt::format("{}h {}m", hours, minutes);
+    return plural(hours, "hour") + " " + plural(minutes, "minute");
   }
-  return fmt::format("{}m", minutes);
+  return plural(minutes, "minute");
 }
 
 } // namespace ksign::util

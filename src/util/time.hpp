@@ -12,7 +12,8 @@ namespace ksign::util {
 // "40 days", "3 hours", "1 minute": the largest whole unit of `duration`.
 [[nodiscard]] std::string whole_units(std::chrono::seconds duration);
 
-// "29d 23h", "5h 12m", "3m": two units, for a time still to come or gone by.
+// "29 days 23 hours", "5 hours 12 minutes", "3 minutes": at most two units, spelled out so that
+// no "m" can be read as months, for a time still to come or gone by.
 [[nodiscard]] std::string short_duration(std::chrono::seconds duration);
 
 } // namespace ksign::util

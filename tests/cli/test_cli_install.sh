@@ -17,6 +17,12 @@ check_grep "says to run ksign keys" "ksign keys" "$T/.err"
 check "make two keys" bash -c "'$KSIGN' keys --dir '$S' && '$KSIGN' keys --dir '$S' --refresh always"
 name=$(readlink "$S/current")
 check "install into a new tree" "$KSIGN" install --dir "$S" "$P"
+# One line for the package build's log: the key, where it came from, whether the private key went in.
+keyid=$(openssl x509 -in "$S/current/signing_crt.pem" -noout -ext subjectKeyIdentifier | tail -n 1 | tr -d ' :' | tr 'A-F' 'a-f')
+fpr=$(openssl x509 -in "$S/current/signing_crt.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
+check_line "install says which key went in" "installed key id $keyid (sha256 $fpr) from '$(realpath "$S/$name")' into '$P': private key included ('$P/$name/signing_key.pem')" "$T/.err"
+check "install -q says nothing" "$KSIGN" install -q --dir "$S" "$P"
+[ -s "$T/.err" ] && fail "install -q printed: $(cat "$T/.err")" || pass
 [ "$(readlink "$P/current")" = "$name" ] && pass || fail "current link: $(readlink "$P/current"), expected $name"
 check_same "exactly the current key is copied" <(cd "$S/$name" && find . -mindepth 1 -printf '%p %y %m %s\n' | sort) \
   <(cd "$P/$name" && find . -mindepth 1 -printf '%p %y %m %s\n' | sort)

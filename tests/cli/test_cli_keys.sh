@@ -78,6 +78,20 @@ for bad in never 3x -1d 1.5d ''; do
 done
 check_grep "bad refresh is explained" 'refresh period' "$T/.err"
 
+# One rule for the period, as --help says: without --refresh, the last run's (2weeks: 'always'
+# is a one-off and not remembered), else 7d; --show uses the same.
+check_grep "the last period is recorded, not 'always'" '^2weeks$' "$S/.refresh"
+touch -d '10 days ago' "$S/current/signing_key.pem"
+kept=$(readlink "$S/current")
+check "a 10-day-old key, no --refresh, 2weeks recorded" "$KSIGN" keys --dir "$S"
+[ "$(readlink "$S/current")" = "$kept" ] && pass || fail "keys without --refresh used 7d, not the recorded 2weeks: $(cat "$T/.err")"
+check "--show with the recorded period" "$KSIGN" keys --show --dir "$S"
+check_grep "--show: next refresh after 2 weeks" "^next refresh: .*\(in 3 days 23 hours\)" "$T/.out"
+check_grep "--show: the age in spelled-out units" "^created: .*\(10 days 0 hours ago\)" "$T/.out"
+touch "$S/current/signing_key.pem"
+check "--show of a fresh key" "$KSIGN" keys --show --dir "$S"
+check_grep "--show: minutes are minutes" "^created: .*\([0-9]+ minutes? ago\)" "$T/.out"
+
 # --keep: the newest N stay, and the current key always.
 current=$(readlink "$S/current")
 check "--keep 2" "$KSIGN" keys --dir "$S" --keep 2
@@ -196,11 +210,11 @@ mkdir -p "$T/moddir/6.90.0-same/build" "$T/moddir/6.90.1-none/build" "$T/moddir/
 before=$(find "$V" -printf '%p %T@\n' | sort)
 check "keys --show" env KSIGN_MODULEDIR="$T/moddir" "$KSIGN" keys --show --dir "$V" --refresh 30d
 check_grep "show: type and hash" "^type, hash: +ec, sha512$" "$T/.out"
-check_grep "show: next refresh in 30 days" "^next refresh: .*\(in 29d 23h\)" "$T/.out"
+check_grep "show: next refresh in 30 days, units spelled out" "^next refresh: .*\(in 29 days 23 hours\)" "$T/.out"
 check_grep "show: key id" "^key id: +[0-9a-f]{40}$" "$T/.out"
 check_grep "show: kernel with this key" "6.90.0-same +the current key" "$T/.out"
 check_grep "show: kernel without ksign key" "6.90.1-none +no ksign key" "$T/.out"
-check_grep "show: kernel with another key" "6.90.2-other +another key" "$T/.out"
+check_grep "show: kernel with another key" "6.90.2-other +key id [0-9a-f]{40}, not from this key store; private key in its headers" "$T/.out"
 [ "$before" = "$(find "$V" -printf '%p %T@\n' | sort)" ] && pass || fail "--show changed the store"
 check "keys --show --json" env KSIGN_MODULEDIR="$T/moddir" "$KSIGN" keys --show --json --dir "$V"
 cp "$T/.out" "$T/show.json"

@@ -153,17 +153,13 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
     CHECK_FALSE(fs::exists(copied / "signing_key.pem"));
     CHECK_FALSE(fs::exists(copied / "signing_prv.pem"));
     CHECK(fs::exists(copied / "signing_crt.crt"));
-    CHECK_THROWS_WITH(current_key_files(package), KSIGN_CONTAINS("has no signing_prv.pem"));
+    CHECK_THROWS_WITH(current_key_files(package), KSIGN_CONTAINS("has no private key"));
     const KeyFiles public_files = current_certificate_files(package);
     CHECK(public_files.key.empty());
     const fs::path registry = dir.path() / "etc/ksign/keys.d";
-    CHECK(find_registered_key(registry, public_files.certificate).key.empty());
     const fs::path link = register_key_directory(registry, first);
     CHECK(link.filename() == subject_key_id_hex(parse_certificate(key.certificate).get()));
     CHECK((mode_of(registry) & 022) == 0); // 0755 at most
-    const RegisteredKey found = find_registered_key(registry, public_files.certificate);
-    CHECK(found.link == link);
-    CHECK(fs::equivalent(found.key, first / "signing_key.pem"));
     // Registering again replaces the link; nothing else is left in the registry.
     register_key_directory(registry, first);
     CHECK(std::distance(fs::directory_iterator(registry), fs::directory_iterator()) == 1);
@@ -192,9 +188,18 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
   {
     fs::remove(first / "signing_crt.pem");
     CHECK_THROWS_WITH(trusted_certificate(store), KSIGN_CONTAINS("has no signing_crt.pem"));
-    CHECK(complete_key_directory(first));
-    CHECK_FALSE(complete_key_directory(first));
+    CHECK(complete_key_directory(first) == std::vector<std::string>{"signing_crt.pem"});
+    CHECK(complete_key_directory(first).empty());
     CHECK(fingerprint_sha256(load_certificate(first / "signing_crt.pem").get()) ==
           fingerprint_sha256(parse_certificate(key.certificate).get()));
+  }
+  SECTION("the refresh period: given, else the last run's, else 7d; 'always' is not remembered")
+  {
+    CHECK(refresh_period(store, std::nullopt) == "7d");
+    record_refresh_period(store, "30d");
+    CHECK(refresh_period(store, std::nullopt) == "30d");
+    CHECK(refresh_period(store, std::string("2w")) == "2w");
+    record_refresh_period(store, "always");
+    CHECK(refresh_period(store, std::nullopt) == "30d");
   }
 }
