@@ -33,8 +33,9 @@ trap 'cleanup; _finish' EXIT
 # DKMS's sign_file must be a file named sign-file; meson installs it as a link to ksign.
 mkdir -p "$T/bin"
 ln -s "$KSIGN" "$T/bin/sign-file"
-sed "s|^sign_file=.*|sign_file='$T/bin/sign-file'|" "$KSIGN_BUILD_ROOT/dkms/ksign.conf" >"$T/ksign.conf"
-check_grep "the drop-in uses \${kernelver}" 'certs-local/current' "$T/ksign.conf"
+sed -e "s|^sign_file=.*|sign_file='$T/bin/sign-file'|" -e "s|^ksign_program=.*|ksign_program='$KSIGN'|" \
+  "$KSIGN_BUILD_ROOT/dkms/ksign.conf" >"$T/ksign.conf"
+check_grep "the drop-in asks ksign about \${kernelver}" 'keys --key-files "\$\{kernelver\}"' "$T/ksign.conf"
 
 # The drop-in on its own, sourced like DKMS does: keys only for a kernel that has them.
 check "keys" "$KSIGN" keys --dir "$T/store"
@@ -45,22 +46,27 @@ check_grep "no keys yet: DKMS defaults kept" '^key= cert= sign=' <(probe "$kver"
 check_grep "DKMS 3.0 first read (no kernelver): defaults kept" '^key= cert= ' <(probe "")
 
 check "install the key for $kver" "$KSIGN" install --dir "$T/store" "$certs_local"
-check_line "kernel with keys: ksign's key" "key=$certs_local/current/signing_prv.pem cert=$certs_local/current/signing_crt.crt sign=$T/bin/sign-file" <(probe "$kver")
+installed=$(realpath "$certs_local/current")
+check_line "kernel with keys: ksign's key" "key=$installed/signing_key.pem cert=$installed/signing_crt.crt sign=$T/bin/sign-file" <(probe "$kver")
 check_grep "other kernel: DKMS defaults kept" '^key= cert= ' <(probe 6.99.0-nokeys)
+# kernel-sign's three-file store (signing_key.pem, signing_crt.crt, khash) is a whole key too.
+rm -f "$installed/signing_prv.pem" "$installed/signing_crt.pem" "$installed/ktype"
+check_line "three-file store: its signing_key.pem" "key=$installed/signing_key.pem cert=$installed/signing_crt.crt sign=$T/bin/sign-file" <(probe "$kver")
 
 # Headers with the certificates only (install --public): the key is found through keys.d.
 rm -rf "$certs_local"
 check "install --public for $kver" env KSIGN_CONFIG_DIR="$T/etc" "$KSIGN" install --public --dir "$T/store" "$certs_local"
 probe_public() { # config dir -> the mok_* values the drop-in leaves
-  env -i kernelver="$kver" KSIGN_CONFIG_DIR="$1" bash -c ". '$T/ksign.conf'; echo \"key=\${mok_signing_key:-} cert=\${mok_certificate:-}\"" 2>"$T/probe.err"
+  env -i kernelver="$kver" KSIGN_CONFIG_DIR="$1" bash -c ". '$T/ksign.conf'; echo \"key=\${mok_signing_key:-} cert=\${mok_certificate:-} sign=\$sign_file\"" 2>"$T/probe.err"
 }
 keyid=$(ls "$T/etc/keys.d")
-check_line "public: the key through keys.d" "key=$T/etc/keys.d/$keyid/signing_prv.pem cert=$certs_local/current/signing_crt.crt" \
+installed=$(realpath "$certs_local/current")
+check_line "public: the key through keys.d" "key=$T/etc/keys.d/$keyid/signing_key.pem cert=$installed/signing_crt.crt sign=$T/bin/sign-file" \
   <(probe_public "$T/etc")
-check_grep "public, no link: DKMS defaults kept" '^key= cert=$' <(probe_public "$T/nothing")
-check_grep "and says why" 'has a ksign certificate but no private key' "$T/probe.err"
-rm -rf "$certs_local"
-check "install the whole key again" "$KSIGN" install --dir "$T/store" "$certs_local"
+# No link: no key of DKMS's own either, and no sign-file DKMS could run.
+check_grep "public, no link: no key for DKMS, no sign-file" "^key= cert= sign=/.*/ksign-has-no-private-key-for-$kver\$" <(probe_public "$T/nothing")
+check_grep "and says why, naming the link" "has its certificate .* but no private key: .*'$T/nothing/keys.d/$keyid' does not exist" "$T/probe.err"
+check_grep "and what DKMS will do" "DKMS will NOT sign the modules it builds for kernel $kver" "$T/probe.err"
 
 # The real thing: dkms add + build with the drop-in, in a private DKMS tree.
 cp "$T/ksign.conf" "$dropin"
@@ -68,10 +74,31 @@ mkdir -p "$T/src" "$T/dkms"
 cp -r "$KSIGN_SOURCE_ROOT/tests/data/dkms-module" "$T/src/ksign_dkms_test-1.0"
 dkms_args=(--dkmstree "$T/dkms" --sourcetree "$T/src")
 check "dkms add" dkms add -m ksign_dkms_test -v 1.0 "${dkms_args[@]}"
+
+# First with the certificate only and no way to its private key (the keys.d link missing, as
+# when the key store is not mounted in a chroot): DKMS must sign nothing rather than sign with
+# a key of its own, say why, and verify --kernel must flag the module.
+check "dkms build -k $kver, private key unreachable" env KSIGN_CONFIG_DIR="$T/nothing" \
+  dkms build -m ksign_dkms_test -v 1.0 -k "$kver" "${dkms_args[@]}"
+cp "$T/.out" "$T/dkms-nokey.out"
+cp "$T/.err" "$T/dkms-nokey.err"
+check_contains "DKMS signed nothing" "modules won't be signed" "$T/dkms-nokey.out"
+check_no_grep "DKMS made no key of its own" 'generating self signed certificate' "$T/dkms-nokey.out"
+check_grep "DKMS's output says what is missing" "kernel $kver has its certificate .* but no private key" "$T/dkms-nokey.err"
+check_grep "and how to mend it" "run: ksign install --public -d STORE" "$T/dkms-nokey.err"
+unsigned=$(find "$T/dkms/ksign_dkms_test/1.0/$kver/$arch/module" -name 'ksign_dkms_test.ko*' | head -n 1)
+[ -n "$unsigned" ] && pass || fail "no built module in $T/dkms: $(cat "$T/dkms-nokey.out")"
+check_status 1 "verify --kernel $kver flags the module" "$KSIGN" verify --kernel "$kver" "$unsigned"
+check_grep "as unsigned" "unsigned" "$T/.out"
+check "dkms unbuild" dkms unbuild -m ksign_dkms_test -v 1.0 -k "$kver" "${dkms_args[@]}"
+
+rm -rf "$certs_local"
+check "install the whole key again" "$KSIGN" install --dir "$T/store" "$certs_local"
+installed=$(realpath "$certs_local/current")
 check "dkms build -k $kver" dkms build -m ksign_dkms_test -v 1.0 -k "$kver" "${dkms_args[@]}"
 cp "$T/.out" "$T/dkms-build.out"
 check_contains "DKMS used ksign's sign-file" "Sign command: $T/bin/sign-file" "$T/dkms-build.out"
-check_contains "DKMS used the ksign key" "Signing key: $certs_local/current/signing_prv.pem" "$T/dkms-build.out"
+check_contains "DKMS used the ksign key" "Signing key: $installed/signing_key.pem" "$T/dkms-build.out"
 check_no_grep "DKMS made no key of its own" 'generating self signed certificate' "$T/dkms-build.out"
 built=$(find "$T/dkms/ksign_dkms_test/1.0/$kver/$arch/module" -name 'ksign_dkms_test.ko*' | head -n 1)
 [ -n "$built" ] && pass || fail "no built module in $T/dkms: $(cat "$T/dkms-build.out")"
