@@ -10,6 +10,8 @@
 #include <elf.h>
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <system_error>
 
 namespace ksign::core {
@@ -174,6 +176,19 @@ PlatformFallbackProbe probe_elf(const ElfImage& elf, std::span<const std::string
   return probe;
 }
 
+// probe_elf on the ELF kernel in `image`: the image itself when it is one (not copied: a debug
+// vmlinux is hundreds of MB), else a bzImage's payload.
+PlatformFallbackProbe probe_image(ByteView image, std::span<const std::string_view> maps,
+                                  std::optional<std::string_view> banner, std::optional<std::size_t>& used_map)
+{
+  if (image.size() <= k_max_kernel_image_size && image.size() >= SELFMAG &&
+      std::equal(image.begin(), image.begin() + SELFMAG, ELFMAG)) {
+    return probe_elf(ElfImage(image), maps, banner, used_map);
+  }
+  const KernelElf kernel = extract_kernel_elf(image);
+  return probe_elf(ElfImage(kernel.elf), maps, banner, used_map);
+}
+
 bool decided(const PlatformFallbackProbe& probe)
 {
   return probe.fallback != PlatformFallback::unknown;
@@ -197,14 +212,12 @@ std::string_view platform_fallback_name(PlatformFallback fallback)
 PlatformFallbackProbe probe_platform_fallback(ByteView image, std::optional<std::string_view> system_map,
                                               std::optional<std::string_view> banner)
 {
-  const KernelElf kernel = extract_kernel_elf(image);
-  const ElfImage elf(kernel.elf);
   std::optional<std::size_t> used_map;
   if (system_map) {
     const std::array<std::string_view, 1> maps = {*system_map};
-    return probe_elf(elf, maps, banner, used_map);
+    return probe_image(image, maps, banner, used_map);
   }
-  return probe_elf(elf, {}, banner, used_map);
+  return probe_image(image, {}, banner, used_map);
 }
 
 std::vector<fs::path> platform_probe_images(const fs::path& moduledir, std::string_view release, const fs::path& boot,
@@ -243,10 +256,8 @@ PlatformFallbackProbe probe_installed_platform_fallback(const fs::path& moduledi
   for (const fs::path& path : platform_probe_images(moduledir, release, boot, debug)) {
     try {
       const Bytes image = util::read_file(path, k_max_kernel_image_size);
-      const KernelElf kernel = extract_kernel_elf(image);
-      const ElfImage elf(kernel.elf);
       std::optional<std::size_t> used_map;
-      PlatformFallbackProbe probe = probe_elf(elf, texts, banner, used_map);
+      PlatformFallbackProbe probe = probe_image(image, texts, banner, used_map);
       probe.image = path;
       if (used_map) {
         probe.system_map = maps[*used_map].first;
