@@ -381,7 +381,7 @@ other_kernels() {
 }
 
 pacman_dkms() {
-  local log=$run_dir/pacman-dkms.pacman status=0
+  local log=$run_dir/pacman-dkms.pacman
   pacman_install "$log" "$(package pkg-dkms hello-dkms)" || { what="pacman -U failed"; return 1; }
   local built=() missing=() kernel
   for kernel in "$release" "$release-two" "$release-ks4" "$release-ks3file" "$release-ks1x"; do
@@ -391,14 +391,17 @@ pacman_dkms() {
       missing+=("$kernel")
     fi
   done
-  [ ${#missing[@]} -eq 0 ] || { what="DKMS built no hello for: ${missing[*]}"; status=1; }
+  [ ${#missing[@]} -eq 0 ] || { what="DKMS built no hello for: ${missing[*]}"; return 1; }
+  what="DKMS's hook built hello for ${#built[@]} kernels"
+}
+
+# ksign's hook must check the modules DKMS built in that transaction, as it does for a kernel.
+hook_dkms() {
+  local log=$run_dir/pacman-dkms.pacman
   # The hook's own verdict line (the DKMS drop-in's messages start with "ksign: kernel" too).
-  if ! grep -Eq "^ksign: kernel ${release//./\\.}(: every module would load| would refuse modules:)$" "$log"; then
-    what="${what:+$what; }ksign's hook did not run for the *-dkms package (its modules went unchecked)"
-    status=1
-  fi
-  [ "$status" -eq 0 ] && what="DKMS built hello for ${#built[@]} kernels; ksign's hook checked them"
-  return "$status"
+  grep -Eq "^ksign: kernel ${release//./\\.}(: every module would load| would refuse modules:)$" "$log" \
+    || { what="ksign's hook did not run for the *-dkms package (its modules went unchecked)"; return 1; }
+  what="ksign's hook: $(grep -E "^ksign: kernel ${release//./\\.}(: every| would)" "$log" | head -n 1)"
 }
 
 # A kernel's DKMS module must be signed with that kernel's own key: ksign verify against that
@@ -407,11 +410,14 @@ check_module() {
   local kernel=$1 cert=$2 module json
   module=$(compgen -G "$root/usr/lib/modules/$kernel/updates/dkms/hello.ko*" | head -n 1)
   [ -n "$module" ] || { what="no hello module for $kernel"; return 1; }
-  "$stage/usr/bin/ksign" verify -c "$cert" "$module" || { what="hello for $kernel is not signed with its kernel's key"; return 1; }
+  json=$("$stage/usr/bin/ksign" verify --json -c "$cert" "$module")
+  echo "$json"
+  json=$("$python" -c 'import json,sys; m=json.load(sys.stdin)["modules"][0]; print(m["status"], m.get("signer") or "", m.get("key_id") or "")' <<<"$json")
+  "$stage/usr/bin/ksign" verify -c "$cert" "$module" \
+    || { what="hello for $kernel is not signed with its kernel's key: $json"; return 1; }
   in_root chroot "$root" ksign verify --kernel "$kernel" "${module#"$root"}" \
     || { what="ksign verify --kernel $kernel refuses its hello"; return 1; }
-  json=$("$stage/usr/bin/ksign" verify --json -c "$cert" "$module")
-  what="${module#"$root"}: $(echo "$json" | "$python" -c 'import json,sys; m=json.load(sys.stdin)["modules"][0]; print(m["status"], m.get("signer") or "", m.get("key_id") or "")')"
+  what="${module#"$root"}: $json"
 }
 dkms_field() { check_module "$release" "$work/cert-field.der"; }
 dkms_two() { check_module "$release-two" "$work/cert-two.der"; }
@@ -511,6 +517,7 @@ step test-root "mmdebstrap bookworm (once); meson install into it" test_root ksi
 step pacman-kernel "pacman -U --root R linux-field linux-field-headers" pacman_kernel test-root makepkg-cleanbuild
 step other-kernels "ksign keys/install; genkeys.py + install-certs.py; insert-sys-cert" other_kernels pacman-kernel
 step pacman-dkms "pacman -U --root R hello-dkms" pacman_dkms other-kernels makepkg-hello-dkms
+step hook-dkms "(the same transaction: ksign's hook)" hook_dkms pacman-dkms
 step dkms-ksign "ksign verify -c <its key> / --kernel $release" dkms_field other-kernels
 step dkms-ksign-two "ksign verify -c <its key> / --kernel -two" dkms_two other-kernels
 step dkms-kernel-sign-4 "ksign verify -c <its key> / --kernel -ks4" dkms_ks4 other-kernels
