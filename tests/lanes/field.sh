@@ -8,8 +8,10 @@
 #  1. ksign is built in build-field (--prefix=/usr --sysconfdir=/etc) and installed into a
 #     staging tree, whose ksign is on PATH for makepkg.
 #  2. makepkg, as a normal user, builds tests/field/linux-field/PKGBUILD (README's ksign lines
-#     verbatim, pinned sha256sums): twice, then --cleanbuild (a new key), then the
-#     `install --public --register` variant; the packages' contents are checked.
+#     verbatim, the key store next to the PKGBUILD, pinned sha256sums): twice, then
+#     --cleanbuild, then the `install --public --register` variant; the packages' contents are
+#     checked. Each run starts with a new store, so the kept kernel tree redoes certs/ and the
+#     link (and nothing else) once per run.
 #  3. pacman -U --root installs them into a Debian test root with DKMS, Arch's DKMS hook (a
 #     stand-in in tests/field/hooks) and ksign's own hook: the hook reports for the kernel and
 #     for a *-dkms package, and prints what the kernel would refuse.
@@ -120,7 +122,7 @@ makepkg_kernel() {
     makepkg --noconfirm "$@")
 }
 
-store=$cache/makepkg/linux-field/src/$srcname/certs-local
+store=$work/linux-field/certs-local # next to the PKGBUILD, as README's lines have it
 kbuild=$cache/kbuild
 # The current key's certificate in the makepkg key store, as a fingerprint.
 store_key() { sha256sum <"$store/current/signing_crt.crt" | cut -c1-16; }
@@ -156,22 +158,36 @@ kernel_source() {
   what="extracted linux-source-6.12 $version (the kernel builds from scratch once)"
 }
 
+# A fingerprint of the kernel objects that do not depend on the key, and of those that do.
+objects_stamp() { stat -c %Y "$kbuild/kernel/fork.o" 2>/dev/null; }
+certs_stamp() { stat -c %Y "$kbuild/certs/system_certificates.o" 2>/dev/null; }
+
 makepkg_first() {
   rm -rf "$work/linux-field"
   cp -r "$source_root/tests/field/linux-field" "$work/linux-field"
   chown -R "$user:" "$work/linux-field"
+  local objects_before certs_before
+  objects_before=$(objects_stamp) certs_before=$(certs_stamp)
   makepkg_kernel pkg-first -f || { what="makepkg failed"; return 1; }
   [ -f "$(package pkg-first linux-field-headers)" ] || { what="no headers package"; return 1; }
   first_key=$(store_key)
   release=$(cat "$kbuild/include/config/kernel.release")
-  what="built $release; key $first_key in \$srcdir/$srcname/certs-local"
+  if [ -z "$objects_before" ]; then
+    what="built $release from scratch; key $first_key in \$startdir/certs-local"
+    return 0
+  fi
+  # The kept build tree and a new key (each run's PKGBUILD directory starts without a store):
+  # only certs/ and the link are redone.
+  [ "$(objects_stamp)" = "$objects_before" ] || { what="the kernel was rebuilt beyond certs/ (kernel/fork.o is new)"; return 1; }
+  [ "$(certs_stamp)" != "$certs_before" ] || { what="certs/ was not rebuilt for the new key"; return 1; }
+  what="built $release with a new key $first_key in \$startdir/certs-local: only certs/ and the link were redone"
 }
 
 makepkg_again() {
   local log=$run_dir/makepkg-again.makepkg
   makepkg_kernel pkg-again -f 2>&1 | tee "$log"
   local status=${PIPESTATUS[0]}
-  if ! grep -q 'config \.\.\. Passed' "$log"; then
+  if ! grep -q 'config\.x86_64 \.\.\. Passed' "$log"; then
     what="config no longer matches its pinned sha256sum: ksign wrote through makepkg's link to the PKGBUILD's own file"
     return 1
   fi
@@ -183,24 +199,25 @@ makepkg_again() {
 # The PKGBUILD's config as committed: when ksign wrote through makepkg's link (makepkg-again
 # fails on it), the later builds start from the committed file again, and say so.
 restore_config() {
-  cmp -s "$source_root/tests/field/linux-field/config" "$work/linux-field/config" && return 0
-  cp "$source_root/tests/field/linux-field/config" "$work/linux-field/config"
+  local config=tests/field/linux-field/config.x86_64
+  cmp -s "$source_root/$config" "$work/linux-field/config.x86_64" && return 0
+  cp "$source_root/$config" "$work/linux-field/config.x86_64"
   restored=" (config restored: the previous build had changed the PKGBUILD's own file)"
 }
 
 makepkg_clean() {
-  local fork_before restored=
+  local objects_before certs_before restored=
   restore_config
-  fork_before=$(stat -c %Y "$kbuild/kernel/fork.o")
+  objects_before=$(objects_stamp) certs_before=$(certs_stamp)
+  touch "$cache/makepkg/linux-field/src/$srcname/field-marker"
   makepkg_kernel pkg-clean -f --cleanbuild || { what="makepkg --cleanbuild failed"; return 1; }
+  [ ! -e "$cache/makepkg/linux-field/src/$srcname/field-marker" ] || { what="\$srcdir was not emptied"; return 1; }
   clean_key=$(store_key)
-  [ "$clean_key" != "$first_key" ] || { what="the key store survived --cleanbuild (README: a new key each clean build)"; return 1; }
-  # Only certs/ and the link: objects that do not depend on the key stay as they were.
-  [ "$(stat -c %Y "$kbuild/kernel/fork.o")" = "$fork_before" ] \
-    || { what="the kernel was rebuilt beyond certs/ (kernel/fork.o is new)"; return 1; }
-  [ "$kbuild/certs/system_certificates.o" -nt "$kbuild/kernel/fork.o" ] \
-    || { what="certs/ was not rebuilt for the new key"; return 1; }
-  what="new key $clean_key; only certs/ and the link were redone$restored"
+  # README: the store next to the PKGBUILD keeps the key through a clean build.
+  [ "$clean_key" = "$first_key" ] || { what="a new key $clean_key after --cleanbuild, though the store is next to the PKGBUILD"; return 1; }
+  [ "$(objects_stamp)" = "$objects_before" ] && [ "$(certs_stamp)" = "$certs_before" ] \
+    || { what="the kernel was rebuilt, though neither the source nor the key changed"; return 1; }
+  what="\$srcdir emptied, same key $clean_key, nothing recompiled$restored"
 }
 
 headers_contents() {
