@@ -15,7 +15,7 @@ for tool in pacman makepkg fakeroot bsdtar; do
   command -v "$tool" >/dev/null || skip "$tool is not installed"
 done
 busybox=$(command -v busybox) || skip "busybox is not installed"
-file -L "$busybox" | grep -q 'statically linked' || skip "$busybox is not statically linked"
+ldd "$busybox" 2>&1 | grep -q 'not a dynamic executable' || skip "$busybox is not statically linked (busybox-static)"
 hook="$KSIGN_BUILD_ROOT/contrib/90-ksign-verify.hook"
 script="$KSIGN_BUILD_ROOT/contrib/ksign-verify-hook"
 [ -f "$hook" ] || skip "the build has no pacman hook (-Dverify_hooks=false)"
