@@ -206,3 +206,23 @@ check "keys --show from /" env -C / "$KSIGN" keys --show
 check_grep "show from /: the store does not exist" "^key store: +/certs-local \(does not exist\)" "$T/.out"
 check_no_grep "show from /: no 'another key'" "another key|not from this key store" "$T/.out"
 check_grep "show from /: each kernel's key id" "6.99.2-three +key id [0-9a-f]+; private key in its headers" "$T/.out"
+
+# DKMS writes the drop-in's values out as shell text and sources them again: a path with $, `
+# or " in it would be run as code there. A keys.d link is handed over by its own path, whatever
+# its target is called; a path that itself holds such characters is refused, and DKMS signs nothing.
+evil="$T/store\$(touch $T/pwned)\`touch $T/pwned\`"
+mkdir -p "$evil"
+cp -a "$three_store/20250101-0000" "$evil/"
+ln -sfn "$evil/20250101-0000" "$T/etc/ksign/keys.d/$keyid"
+check "keys --key-files through a link to an odd name" "$KSIGN" keys --key-files 6.99.6-public
+check_line "hands over the link's own path" "$T/etc/ksign/keys.d/$keyid/signing_key.pem" <(sed -n 1p "$T/.out")
+probe 6.99.6-public
+check_line "the drop-in gives DKMS that path" "$T/etc/ksign/keys.d/$keyid/signing_key.pem" <(sed -n 2p "$T/probe.out")
+ln -sfn "$three_store/20250101-0000" "$T/etc/ksign/keys.d/$keyid"
+odd="$T/mod\$(touch $T/pwned)"
+mkdir -p "$odd"
+cp -a "$M/6.99.1-ks4" "$odd/"
+check_status 1 "keys --key-files refuses a path DKMS would run" env KSIGN_MODULEDIR="$odd" "$KSIGN" keys --key-files 6.99.1-ks4
+check_grep "and says why" "DKMS's configuration reader would interpret" "$T/.err"
+[ -s "$T/.out" ] && fail "it printed: $(cat "$T/.out")" || pass
+[ ! -e "$T/pwned" ] && pass || fail "a path was run as code"
