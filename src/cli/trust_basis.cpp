@@ -228,6 +228,21 @@ std::string running_release()
   return ::uname(&names) == 0 ? names.release : "unknown";
 }
 
+std::vector<core::KernelCertificate> running_image_certificates()
+{
+  core::InstalledKernelTrust installed = core::read_installed_kernel_trust(module_root(), running_release(), boot_root());
+  if (!installed.trust) {
+    return {};
+  }
+  std::vector<core::KernelCertificate> certificates = std::move(installed.trust->certificates);
+  if (installed.trust->revocation_certificates) {
+    for (core::KernelCertificate& revoked : *installed.trust->revocation_certificates) {
+      certificates.push_back(std::move(revoked));
+    }
+  }
+  return certificates;
+}
+
 core::PlatformFallbackProbe running_platform_fallback(const core::RunningKeys& keys)
 {
   if (keys.find(core::SystemKeyring::platform) == nullptr) {

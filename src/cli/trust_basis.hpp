@@ -80,6 +80,10 @@ struct ImageKeyTrust
 // The running kernel's release (uname -r), "unknown" when uname fails.
 [[nodiscard]] std::string running_release();
 
+// The certificates the running kernel's installed image (of running_release()) holds, for
+// RunningKeys::certificates; empty when no image can be read.
+[[nodiscard]] std::vector<core::KernelCertificate> running_image_certificates();
+
 // Whether the running kernel uses its .platform keyring for modules: "no" without such a
 // keyring, else what its installed image (of running_release(), under module_root() and
 // boot_root(), or a distribution's debug image) shows.

@@ -252,6 +252,21 @@ bool proc_key_matches(const ProcAsymmetricKey& key, const SignerReference& signe
   return !id.empty() && key.key_id == util::to_hex(id);
 }
 
+bool running_key_matches(const RunningKeys& keys, const ProcAsymmetricKey& key, const SignerReference& signer)
+{
+  if (proc_key_matches(key, signer)) {
+    return true;
+  }
+  const Bytes id = kernel_signer_id(signer);
+  return std::ranges::any_of(keys.certificates, [&](const KernelCertificate& certificate) {
+    if (kernel_key_description(certificate) != key.description) {
+      return false;
+    }
+    const std::vector<Bytes> ids = kernel_key_ids(certificate);
+    return std::ranges::find(ids, id) != ids.end();
+  });
+}
+
 namespace {
 
 // The kernel nests keyrings at most this deep (KEYRING_SEARCH_MAX_DEPTH): a cycle ends here too.
@@ -266,7 +281,7 @@ std::optional<std::uint32_t> find_nested(const RunningKeys& keys, std::uint32_t 
   }
   for (const std::uint32_t member : *ring->members) {
     const auto key = std::ranges::find(keys.keys, member, &ProcAsymmetricKey::serial);
-    if (key != keys.keys.end() && proc_key_matches(*key, signer)) {
+    if (key != keys.keys.end() && running_key_matches(keys, *key, signer)) {
       return member;
     }
   }

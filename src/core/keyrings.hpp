@@ -76,6 +76,10 @@ struct RunningKeys
 {
   std::vector<RunningKeyring> keyrings;  // the system keyrings this kernel has
   std::vector<ProcAsymmetricKey> keys;   // every asymmetric key the caller can view
+  // Certificates some of these keys may be made from (the running kernel's image's lists): a
+  // key whose description is a certificate's kernel_key_description has that certificate's
+  // ids, which the /proc/keys line does not show all of.
+  std::vector<KernelCertificate> certificates;
   [[nodiscard]] const RunningKeyring* find(SystemKeyring which) const;
   // The asymmetric keys `which` holds directly (empty when its members are unknown).
   [[nodiscard]] std::vector<const ProcAsymmetricKey*> keys_in(SystemKeyring which) const;
@@ -89,6 +93,12 @@ struct RunningKeys
 // the certificate's SKID (or its serial when it has none), so a signer named by SKID is
 // matched exactly, one named by issuer and serial only when its certificate has no SKID.
 [[nodiscard]] bool proc_key_matches(const ProcAsymmetricKey& key, const SignerReference& signer);
+
+// proc_key_matches, or a certificate of `keys.certificates` that the key is made from (the
+// same description) has the signer's id: a signer named by issuer and serial is then matched
+// too.
+[[nodiscard]] bool running_key_matches(const RunningKeys& keys, const ProcAsymmetricKey& key,
+                                       const SignerReference& signer);
 
 // The key of `signer` that `keyring` holds, directly or through the system keyrings it links,
 // by the members keyring_members read and proc_key_matches.

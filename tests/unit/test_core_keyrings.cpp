@@ -468,6 +468,31 @@ TEST_CASE("keyrings: the 6.12 testbed (no .platform keyring, recorded)", "[keyri
     core::find_running_signer(testbed.keys, skid("9f65cd414b7ab48c63b1604b14415fe8bb6f727a"), PlatformFallback::unknown, search);
   CHECK(rsa.outcome == RunningOutcome::trusted);
   CHECK(rsa.keyring == std::optional<SystemKeyring>(SystemKeyring::builtin));
+  // A signer named by issuer and serial (sign-file's default): the line shows the SKID, so
+  // only the image's certificates, the same keys by description, tell the serial.
+  std::string why;
+  const auto bed = test::testbed_6(why);
+  if (!bed) {
+    KSIGN_SKIP(why);
+  }
+  const core::SignerReference by_serial = issuer_serial_of(test::certificates_der(*bed / "keys" / "trusted-rsa.der").at(0));
+  const core::RunningMatch unread = core::find_running_signer(testbed.keys, by_serial, PlatformFallback::unknown, search);
+  CHECK(unread.outcome == RunningOutcome::absent);
+  REQUIRE(unread.unconfirmed != nullptr);
+  CHECK(unread.unconfirmed->subject == "ksign testbed: testbed trusted RSA-4096");
+  testbed.keys.certificates = core::read_kernel_trust(core::KernelImageSources{*bed / "vmlinux", std::nullopt}).certificates;
+  REQUIRE(testbed.keys.certificates.size() == 3);
+  const core::RunningMatch read = core::find_running_signer(testbed.keys, by_serial, PlatformFallback::unknown, search);
+  CHECK(read.outcome == RunningOutcome::trusted);
+  REQUIRE(read.key_entry != nullptr);
+  CHECK(read.key_entry->serial == 0x0a14488b);
+  // A certificate that is not in the keyring is still not found; nor is any key named like it.
+  const core::RunningMatch untrusted = core::find_running_signer(
+    testbed.keys, issuer_serial_of(test::certificates_der(*bed / "keys" / "untrusted-ec.der").at(0)),
+    PlatformFallback::used, search);
+  CHECK(untrusted.outcome == RunningOutcome::absent);
+  CHECK(untrusted.unconfirmed == nullptr);
+
   // Not in builtin, and there is no .platform to fall back to: absent, whatever the kernel's code.
   CHECK(core::find_running_signer(testbed.keys, skid("1fa2a31d18466380cc6c552f8bd6c54756fab088"), PlatformFallback::used,
                                   search)
