@@ -27,7 +27,8 @@ struct Codec
   LevelRange levels;
   int kernel_level; // what the kernel's Makefile.modinst uses
   Bytes (*compress)(ByteView data, int level);
-  Bytes (*decompress)(ByteView data, std::uint64_t limit);
+  codec::DecodeResult (*decode)(ByteView data, codec::OutputSink& sink);
+  std::optional<std::uint64_t> (*size_hint)(ByteView data);
 };
 
 // Made on first use: zstd's highest level comes from libzstd at run time, and a table made
@@ -35,11 +36,12 @@ struct Codec
 std::span<const Codec> codecs()
 {
   static const Codec table[] = {
-    {Compression::gzip, "gzip", ".gz", {0x1f, 0x8b, 0x08}, 3, {1, 9}, 6, codec::gzip_compress, codec::gzip_decompress},
+    {Compression::gzip, "gzip", ".gz", {0x1f, 0x8b, 0x08}, 3, {1, 9}, 6, codec::gzip_compress, codec::gzip_decode,
+     codec::gzip_size_hint},
     {Compression::xz, "xz", ".xz", {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00}, 6, {0, 9}, 6, codec::xz_compress,
-     codec::xz_decompress},
+     codec::xz_decode, codec::xz_size_hint},
     {Compression::zstd, "zstd", ".zst", {0x28, 0xb5, 0x2f, 0xfd}, 4, {1, codec::zstd_max_level()}, 3,
-     codec::zstd_compress, codec::zstd_decompress},
+     codec::zstd_compress, codec::zstd_decode, codec::zstd_size_hint},
   };
   return table;
 }
@@ -64,36 +66,34 @@ void throw_corrupt(Compression compression, const std::string& reason)
 }
 
 
-std::size_t initial_output_size(std::size_t input_size, std::optional<std::uint64_t> claimed, std::uint64_t limit)
+std::span<std::uint8_t> OutputSink::room()
 {
-  const std::uint64_t trusted = std::uint64_t{input_size} * k_max_trusted_ratio + k_min_growth;
-  const std::uint64_t guess = claimed ? std::min(*claimed, trusted) : std::uint64_t{input_size} * 4 + k_min_growth;
-  return static_cast<std::size_t>(std::min(guess, limit));
+  if (m_total < m_out.size()) {
+    return m_out.subspan(static_cast<std::size_t>(m_total));
+  }
+  if (m_scratch.empty()) {
+    m_scratch.resize(std::size_t{64} << 10);
+  }
+  return m_scratch;
 }
 
-void grow_output(Bytes& out, std::size_t used, std::uint64_t limit)
+void OutputSink::wrote(std::size_t size)
 {
-  if (used >= limit) {
+  m_total += size;
+  if (m_total > m_limit) {
     throw OutputLimitReached{};
   }
-  // Doubling, but through limit/2 to the limit: growing copies, so the old and the new buffer
-  // are alive at once, and this way they never hold more than 1.5 times the limit together.
-  std::uint64_t size = std::max<std::uint64_t>(std::uint64_t{out.size()} * 2, used + k_min_growth);
-  const std::uint64_t half = limit / 2;
-  if (size > half) {
-    size = out.size() < half ? half : limit;
-  }
-  // reserve() takes exactly what is asked; resize() alone may double the capacity again.
-  out.reserve(static_cast<std::size_t>(size));
-  out.resize(static_cast<std::size_t>(size));
 }
 
 } // namespace codec
 
 Compression detect_compression(ByteView data)
 {
+  // Skippable frames belong to zstd: only a zstd frame may follow them.
+  const std::size_t skipped = std::min(data.size(), codec::zstd_skippable_prefix(data));
+  data = data.subspan(skipped);
   for (const Codec& codec : codecs()) {
-    if (data.size() >= codec.magic_size && std::equal(codec.magic.begin(), codec.magic.begin() + codec.magic_size,
+    if ((skipped == 0 || codec.type == Compression::zstd) && data.size() >= codec.magic_size && std::equal(codec.magic.begin(), codec.magic.begin() + codec.magic_size,
                                                       data.begin())) {
       return codec.type;
     }
@@ -170,15 +170,38 @@ std::uint64_t decompressed_size_limit(std::uint64_t compressed_size, std::uint64
   return std::min(by_ratio, max_size);
 }
 
-Bytes decompress(Compression compression, ByteView data, std::uint64_t max_size)
+Decompressed decompress_module(Compression compression, ByteView data, std::uint64_t max_size)
 {
+  Decompressed result;
   const Codec* codec = find_codec(compression);
   if (codec == nullptr) {
-    return Bytes(data.begin(), data.end());
+    result.data.assign(data.begin(), data.end());
+    result.first_part = result.data.size();
+    return result;
   }
   const std::uint64_t limit = decompressed_size_limit(data.size(), max_size);
   try {
-    return codec->decompress(data, limit);
+    // The size the data claims (never less than the truth for valid data) is checked before
+    // anything is decoded, and is the room for the first pass; only when it is missing or
+    // wrong is the data decoded a second time, into exactly the room the first pass counted.
+    const std::optional<std::uint64_t> claimed = codec->size_hint(data);
+    if (claimed && *claimed > limit) {
+      throw codec::OutputLimitReached{};
+    }
+    result.data.resize(static_cast<std::size_t>(claimed.value_or(0)));
+    codec::OutputSink sink(result.data, limit);
+    codec::DecodeResult decoded = codec->decode(data, sink);
+    if (decoded.size > result.data.size()) {
+      result.data = Bytes(); // freed before the exact room is taken
+      result.data.resize(static_cast<std::size_t>(decoded.size));
+      codec::OutputSink exact(result.data, decoded.size);
+      decoded = codec->decode(data, exact);
+    }
+    result.data.resize(static_cast<std::size_t>(decoded.size));
+    result.first_part = decoded.first_part;
+    result.parts = decoded.parts;
+    result.leading_skippable = decoded.leading_skippable;
+    result.kernel_problem = std::move(decoded.kernel_problem);
   } catch (const codec::OutputLimitReached&) {
     std::string message = std::string(codec->name) + " data decompresses to more than " + util::describe_size(limit);
     if (limit < max_size) {
@@ -187,6 +210,33 @@ Bytes decompress(Compression compression, ByteView data, std::uint64_t max_size)
     }
     throw Error(Errc::format, message);
   }
+  return result;
+}
+
+std::optional<std::string> readers_disagree(Compression compression, const Decompressed& decompressed)
+{
+  const std::string name(compression_name(compression));
+  if (decompressed.leading_skippable) {
+    return "a zstd skippable frame comes before the module: zstd -d skips it, but neither the kernel nor kmod "
+           "finds the zstd magic at the start, so neither loads it ('ksign sign' rewrites it as one frame)";
+  }
+  if (decompressed.kernel_problem) {
+    return *decompressed.kernel_problem + " ('ksign sign' rewrites it as the kernel's build does)";
+  }
+  if (decompressed.first_part != decompressed.data.size()) {
+    const std::string part = compression == Compression::gzip ? "member" : compression == Compression::xz ? "stream" : "frame";
+    return std::to_string(decompressed.parts) + " " + name + " " + part + "s: kmod's userspace decompression and "
+           + name + " -d read them all, but the kernel's own decompressor (CONFIG_MODULE_DECOMPRESS, used by kmod 31 "
+           "and newer) reads only the first, " + std::to_string(decompressed.first_part) + " of "
+           + std::to_string(decompressed.data.size()) + " bytes" + (compression == Compression::zstd ? ", and kmod 32 and newer refuse them" : "")
+           + " ('ksign sign' rewrites it as one " + part + ")";
+  }
+  return std::nullopt;
+}
+
+Bytes decompress(Compression compression, ByteView data, std::uint64_t max_size)
+{
+  return decompress_module(compression, data, max_size).data;
 }
 
 Bytes compress(Compression compression, ByteView data, int level)

@@ -100,8 +100,9 @@ Bytes gzip_compress(ByteView data, int level)
   return out;
 }
 
-// The ISIZE field of the member's trailer, if `data` is exactly one member.
-static std::optional<std::uint64_t> gzip_size_hint(ByteView data)
+// The ISIZE field of the last member's trailer: the size modulo 2^32 of that member alone,
+// so a lower bound of the whole (every limit ksign sets is below 4 GiB).
+std::optional<std::uint64_t> gzip_size_hint(ByteView data)
 {
   if (data.size() < 18) {
     return std::nullopt;
@@ -111,29 +112,54 @@ static std::optional<std::uint64_t> gzip_size_hint(ByteView data)
          std::uint64_t{tail[3]} << 24;
 }
 
-Bytes gzip_decompress(ByteView data, std::uint64_t limit)
+DecodeResult gzip_decode(ByteView data, OutputSink& sink)
 {
   constexpr Compression gzip = Compression::gzip;
+  // The kernel skips a 10-byte header and a file name (module_gzip_header_len), nothing else.
+  constexpr std::uint8_t k_fextra = 0x04;
+  constexpr std::uint8_t k_fhcrc = 0x02;
+  constexpr std::uint8_t k_fcomment = 0x10;
+  DecodeResult result;
+  if (data.size() > 3 && (data[3] & (k_fextra | k_fhcrc | k_fcomment)) != 0) {
+    result.kernel_problem = "the gzip header has an extra field, a comment or a header CRC, which the kernel's "
+                            "decompressor does not skip (it reads only a file name)";
+  }
   GzipInflater inflater;
   z_stream& stream = inflater.get();
-  Bytes out(initial_output_size(data.size(), gzip_size_hint(data), limit));
   std::size_t in_pos = 0;
-  std::size_t out_pos = 0;
+  std::uint64_t member_start = 0;
   for (;;) {
-    if (out_pos == out.size()) {
-      grow_output(out, out_pos, limit);
-    }
+    const std::span<std::uint8_t> room = sink.room();
     const uInt in_chunk = clamp_to_uint(data.size() - in_pos);
-    const uInt out_chunk = clamp_to_uint(out.size() - out_pos);
-    stream.next_in = const_cast<Bytef*>(data.data() + in_pos);
+    const uInt out_chunk = clamp_to_uint(room.size());
+    stream.next_in = const_cast<Bytef*>(data.data() + in_pos); // zlib's API is not const-correct
     stream.avail_in = in_chunk;
-    stream.next_out = out.data() + out_pos;
+    stream.next_out = room.data();
     stream.avail_out = out_chunk;
     const int rc = inflate(&stream, Z_NO_FLUSH);
     in_pos += in_chunk - stream.avail_in;
-    out_pos += out_chunk - stream.avail_out;
+    sink.wrote(out_chunk - stream.avail_out);
     if (rc == Z_STREAM_END) {
-      break;
+      const std::uint64_t member_size = sink.total() - member_start;
+      if (result.parts == 0) {
+        result.first_part = member_size;
+      }
+      if (member_size != 0 || result.parts == 0) {
+        ++result.parts;
+      }
+      member_start = sink.total();
+      if (in_pos == data.size()) {
+        break;
+      }
+      // Another member follows, as gzip -d and zlib's gzread (kmod) read it; anything else after
+      // a member is refused: re-signing would drop it.
+      if (data.size() - in_pos < 3 || data[in_pos] != 0x1f || data[in_pos + 1] != 0x8b || data[in_pos + 2] != 0x08) {
+        throw_corrupt(gzip, "trailing data after the last member");
+      }
+      if (inflateReset(&stream) != Z_OK) {
+        throw_corrupt(gzip, "cannot start the next member");
+      }
+      continue;
     }
     if (rc == Z_MEM_ERROR) {
       throw std::bad_alloc();
@@ -146,12 +172,8 @@ Bytes gzip_decompress(ByteView data, std::uint64_t limit)
       throw_corrupt(gzip, "unexpected end of input");
     }
   }
-  if (in_pos != data.size()) {
-    throw_corrupt(gzip, "trailing data after the first member");
-  }
-  out.resize(out_pos);
-  return out;
+  result.size = sink.total();
+  return result;
 }
-
 
 } // namespace ksign::core::codec

@@ -6,6 +6,9 @@
 
 #include <lzma.h>
 
+#include <algorithm>
+#include <array>
+#include <iterator>
 #include <memory>
 #include <new>
 #include <optional>
@@ -108,9 +111,17 @@ Bytes xz_compress(ByteView data, int level)
   return out;
 }
 
-// The uncompressed size recorded in the index of an xz file that is exactly one stream.
-static std::optional<std::uint64_t> xz_size_hint(ByteView data)
+// The uncompressed size recorded in the index of the last stream: the whole size of a
+// single-stream file, a lower bound with several streams.
+std::optional<std::uint64_t> xz_size_hint(ByteView data)
 {
+  // Stream padding (multiples of four zero bytes) may follow the last stream.
+  std::size_t end = data.size();
+  while (end >= 4 && data[end - 1] == 0 && data[end - 2] == 0 && data[end - 3] == 0
+         && data[end - 4] == 0) {
+    end -= 4;
+  }
+  data = data.first(end);
   if (data.size() < 2 * LZMA_STREAM_HEADER_SIZE) {
     return std::nullopt;
   }
@@ -131,12 +142,13 @@ static std::optional<std::uint64_t> xz_size_hint(ByteView data)
   return lzma_index_uncompressed_size(index.get());
 }
 
-Bytes xz_decompress(ByteView data, std::uint64_t limit)
+// One stream from `data`, into `sink`; returns the input bytes it took.
+static std::size_t xz_decode_stream(ByteView data, OutputSink& sink)
 {
   constexpr Compression xz = Compression::xz;
   LzmaStream coder;
   lzma_stream& stream = coder.get();
-  // No LZMA_CONCATENATED: the decoder stops after the first stream, as the kernel's does.
+  // No LZMA_CONCATENATED: one stream at a time, so the first one's size is known.
   lzma_ret rc = lzma_stream_decoder(&stream, k_xz_decoder_memlimit, 0);
   if (rc == LZMA_MEM_ERROR) {
     throw std::bad_alloc();
@@ -144,18 +156,14 @@ Bytes xz_decompress(ByteView data, std::uint64_t limit)
   if (rc != LZMA_OK) {
     throw Error(Errc::failure, "xz decoder setup failed: " + lzma_reason(rc));
   }
-  Bytes out(initial_output_size(data.size(), xz_size_hint(data), limit));
   stream.next_in = data.data();
   stream.avail_in = data.size();
-  std::size_t out_pos = 0;
   for (;;) {
-    if (out_pos == out.size()) {
-      grow_output(out, out_pos, limit);
-    }
-    stream.next_out = out.data() + out_pos;
-    stream.avail_out = out.size() - out_pos;
+    const std::span<std::uint8_t> room = sink.room();
+    stream.next_out = room.data();
+    stream.avail_out = room.size();
     rc = lzma_code(&stream, LZMA_FINISH);
-    out_pos = out.size() - stream.avail_out;
+    sink.wrote(room.size() - stream.avail_out);
     if (rc == LZMA_STREAM_END) {
       break;
     }
@@ -169,12 +177,43 @@ Bytes xz_decompress(ByteView data, std::uint64_t limit)
       throw_corrupt(xz, "unexpected end of input");
     }
   }
-  if (stream.avail_in != 0) {
-    throw_corrupt(xz, "trailing data after the first stream");
-  }
-  out.resize(out_pos);
-  return out;
+  return data.size() - stream.avail_in;
 }
 
+DecodeResult xz_decode(ByteView data, OutputSink& sink)
+{
+  constexpr Compression xz = Compression::xz;
+  static constexpr std::uint8_t k_magic[] = {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00};
+  DecodeResult result;
+  std::size_t pos = 0;
+  // Streams and stream padding, as xz -d and kmod (LZMA_CONCATENATED) read them; the kernel's
+  // xz_dec_run stops at the end of the first stream.
+  while (pos < data.size()) {
+    const std::uint64_t before = sink.total();
+    pos += xz_decode_stream(data.subspan(pos), sink);
+    const std::uint64_t stream_size = sink.total() - before;
+    if (result.parts == 0) {
+      result.first_part = stream_size;
+    }
+    if (stream_size != 0 || result.parts == 0) {
+      ++result.parts;
+    }
+    const std::size_t stream_end = pos;
+    while (pos < data.size() && data[pos] == 0) {
+      ++pos;
+    }
+    if ((pos - stream_end) % 4 != 0) {
+      throw_corrupt(xz, "stream padding is not a multiple of four bytes");
+    }
+    if (pos < data.size() && (data.size() - pos < sizeof k_magic || !std::equal(std::begin(k_magic), std::end(k_magic), data.begin() + static_cast<std::ptrdiff_t>(pos)))) {
+      throw_corrupt(xz, "trailing data after the last stream");
+    }
+  }
+  if (result.parts == 0) {
+    throw_corrupt(xz, "unexpected end of input");
+  }
+  result.size = sink.total();
+  return result;
+}
 
 } // namespace ksign::core::codec

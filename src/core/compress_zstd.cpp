@@ -15,6 +15,8 @@ namespace ksign::core::codec {
 
 namespace {
 
+// Magic and size, four bytes each (ZSTD_SKIPPABLEHEADERSIZE is in libzstd's unstable API).
+constexpr std::size_t k_skippable_header_size = 8;
 
 } // namespace
 
@@ -84,78 +86,120 @@ static bool is_skippable_frame(ByteView data)
   return (magic & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START;
 }
 
-// Decode a frame whose content size is unknown or not believed, growing the output.
-static Bytes zstd_decompress_streaming(ZSTD_DCtx& context, ByteView data, std::optional<std::uint64_t> claimed,
-                                       std::uint64_t limit)
+// The size of the skippable frame `data` starts with, or 0 when it is cut short.
+static std::size_t skippable_frame_size(ByteView data)
 {
-  constexpr Compression zstd = Compression::zstd;
-  Bytes out(initial_output_size(data.size(), claimed, limit));
-  ZSTD_inBuffer input{data.data(), data.size(), 0};
-  std::size_t out_pos = 0;
-  for (;;) {
-    if (out_pos == out.size()) {
-      grow_output(out, out_pos, limit);
-    }
-    ZSTD_outBuffer output{out.data(), out.size(), out_pos};
-    const std::size_t rc = ZSTD_decompressStream(&context, &output, &input);
-    out_pos = output.pos;
-    if (ZSTD_isError(rc)) {
-      throw_corrupt(zstd, ZSTD_getErrorName(rc));
-    }
-    if (rc == 0) {
+  if (data.size() < k_skippable_header_size) {
+    return 0;
+  }
+  const std::uint64_t content = std::uint64_t{data[4]} | std::uint64_t{data[5]} << 8 | std::uint64_t{data[6]} << 16 |
+                                std::uint64_t{data[7]} << 24;
+  return content > data.size() - k_skippable_header_size ? 0 : static_cast<std::size_t>(content) + k_skippable_header_size;
+}
+
+std::size_t zstd_skippable_prefix(ByteView data)
+{
+  std::size_t pos = 0;
+  while (is_skippable_frame(data.subspan(pos))) {
+    const std::size_t size = skippable_frame_size(data.subspan(pos));
+    if (size == 0) {
       break;
     }
-    if (input.pos == input.size && output.pos < output.size) {
-      throw_corrupt(zstd, "unexpected end of input");
-    }
+    pos += size;
   }
-  if (input.pos != input.size) {
-    throw_corrupt(zstd, "trailing data after the first frame");
-  }
-  out.resize(out_pos);
-  return out;
+  return pos;
 }
 
-Bytes zstd_decompress(ByteView data, std::uint64_t limit)
+std::optional<std::uint64_t> zstd_size_hint(ByteView data)
+{
+  // The content sizes of all frames, when every frame records one (zstd and the kernel's build
+  // write it); decoding checks each against the frame's real content.
+  std::uint64_t total = 0;
+  std::size_t pos = 0;
+  while (pos < data.size()) {
+    const ByteView rest = data.subspan(pos);
+    const std::size_t frame_size = ZSTD_findFrameCompressedSize(rest.data(), rest.size());
+    if (ZSTD_isError(frame_size) || frame_size == 0) {
+      return std::nullopt;
+    }
+    if (!is_skippable_frame(rest)) {
+      const unsigned long long size = ZSTD_getFrameContentSize(rest.data(), rest.size());
+      if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR || size > (std::uint64_t{1} << 62)) {
+        return std::nullopt;
+      }
+      total += size;
+    }
+    pos += frame_size;
+  }
+  return total;
+}
+
+DecodeResult zstd_decode(ByteView data, OutputSink& sink)
 {
   constexpr Compression zstd = Compression::zstd;
-  if (detect_compression(data) != zstd) {
-    throw_corrupt(zstd, is_skippable_frame(data) ? "a skippable frame where a zstd frame should be"
-                                                 : "not a zstd frame");
-  }
-  const std::size_t frame_size = ZSTD_findFrameCompressedSize(data.data(), data.size());
-  if (ZSTD_isError(frame_size)) {
-    throw_corrupt(zstd, ZSTD_getErrorName(frame_size));
-  }
-  if (frame_size != data.size()) {
-    throw_corrupt(zstd, "trailing data after the first frame");
-  }
-  const unsigned long long content_size = ZSTD_getFrameContentSize(data.data(), data.size());
-  if (content_size == ZSTD_CONTENTSIZE_ERROR) {
-    throw_corrupt(zstd, "invalid frame header");
-  }
+  DecodeResult result;
   ZSTD_DCtx& context = thread_decompression_context();
-  if (content_size == ZSTD_CONTENTSIZE_UNKNOWN) {
-    return zstd_decompress_streaming(context, data, std::nullopt, limit);
+  std::size_t pos = 0;
+  // Frame by frame, as zstd -d and kmod 30 read them (skippable frames skipped); the kernel
+  // needs the zstd magic at offset 0 and reads the first frame.
+  while (pos < data.size()) {
+    const ByteView rest = data.subspan(pos);
+    if (is_skippable_frame(rest)) {
+      const std::size_t size = skippable_frame_size(rest);
+      if (size == 0) {
+        throw_corrupt(zstd, "a skippable frame is cut short");
+      }
+      result.leading_skippable = result.leading_skippable || result.parts == 0;
+      pos += size;
+      continue;
+    }
+    if (rest.size() < 4 || rest[0] != 0x28 || rest[1] != 0xb5 || rest[2] != 0x2f || rest[3] != 0xfd) {
+      throw_corrupt(zstd, result.parts == 0 ? "not a zstd frame" : "trailing data after the last frame");
+    }
+    const std::size_t frame_size = ZSTD_findFrameCompressedSize(rest.data(), rest.size());
+    if (ZSTD_isError(frame_size)) {
+      throw_corrupt(zstd, ZSTD_getErrorName(frame_size));
+    }
+    const unsigned long long content_size = ZSTD_getFrameContentSize(rest.data(), rest.size());
+    if (content_size == ZSTD_CONTENTSIZE_ERROR) {
+      throw_corrupt(zstd, "invalid frame header");
+    }
+    ZSTD_DCtx_reset(&context, ZSTD_reset_session_only);
+    ZSTD_inBuffer input{rest.data(), frame_size, 0};
+    const std::uint64_t before = sink.total();
+    for (;;) {
+      const std::span<std::uint8_t> room = sink.room();
+      ZSTD_outBuffer output{room.data(), room.size(), 0};
+      const std::size_t rc = ZSTD_decompressStream(&context, &output, &input);
+      sink.wrote(output.pos);
+      if (ZSTD_isError(rc)) {
+        throw_corrupt(zstd, ZSTD_getErrorName(rc));
+      }
+      if (rc == 0) {
+        break;
+      }
+      if (input.pos == input.size && output.pos < output.size) {
+        throw_corrupt(zstd, "unexpected end of input");
+      }
+    }
+    const std::uint64_t frame_content = sink.total() - before;
+    if (content_size != ZSTD_CONTENTSIZE_UNKNOWN && frame_content != content_size) {
+      throw_corrupt(zstd, "content size does not match the frame header");
+    }
+    if (result.parts == 0) {
+      result.first_part = frame_content;
+    }
+    if (frame_content != 0 || result.parts == 0) {
+      ++result.parts;
+    }
+    pos += frame_size;
   }
-  if (content_size > limit) {
-    throw OutputLimitReached{};
+  if (result.parts == 0) {
+    throw_corrupt(zstd, "no zstd frame, only skippable frames");
   }
-  if (content_size > std::uint64_t{data.size()} * k_max_trusted_ratio + k_min_growth) {
-    return zstd_decompress_streaming(context, data, content_size, limit);
-  }
-  // The usual case: the size is known and plausible, so decode in one call into exact room.
-  Bytes out(static_cast<std::size_t>(content_size));
-  const std::size_t size = ZSTD_decompressDCtx(&context, out.data(), out.size(), data.data(), data.size());
-  if (ZSTD_isError(size)) {
-    throw_corrupt(zstd, ZSTD_getErrorName(size));
-  }
-  if (size != out.size()) {
-    throw_corrupt(zstd, "content size does not match the frame header");
-  }
-  return out;
+  result.size = sink.total();
+  return result;
 }
-
 
 int zstd_max_level()
 {

@@ -154,7 +154,12 @@ Verification verify_module(ByteView file, const TrustedKeys& trusted, const Kern
   ByteView image = file;
   if (result.compression != Compression::none) {
     try {
-      decompressed = decompress(result.compression, file, max_size);
+      Decompressed module = decompress_module(result.compression, file, max_size);
+      // The kernel's decompressor and kmod would load different modules (core/compress.hpp).
+      if (auto disagreement = readers_disagree(result.compression, module)) {
+        return verdict(result, Verdict::malformed, std::move(*disagreement));
+      }
+      decompressed = std::move(module.data);
     } catch (const Error& e) {
       if (e.code() != Errc::format) {
         throw;
