@@ -172,6 +172,8 @@ int run_command(const Command& command, std::span<const std::string> args)
 
 int main(int argc, char** argv)
 {
+  util::forbid_core_dumps();       // before any key is read (util/cleanup.hpp)
+  util::ignore_file_size_signal(); // ulimit -f: an error naming the file, not a silent death
   std::vector<std::string> args(argv, argv + argc);
   const std::string program = std::filesystem::path(args.empty() ? "ksign" : args[0]).filename();
 

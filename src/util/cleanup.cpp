@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,6 +93,19 @@ void remove_temporaries_and_die(int signal_number)
 }
 
 } // namespace
+
+void forbid_core_dumps() noexcept
+{
+  (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+void ignore_file_size_signal() noexcept
+{
+  struct sigaction action {};
+  action.sa_handler = SIG_IGN;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGXFSZ, &action, nullptr);
+}
 
 void install_cleanup_handlers()
 {

@@ -19,6 +19,19 @@ namespace ksign::util {
 // A run killed outright (SIGKILL, a crash) leaves its temporaries: their names carry the pid
 // (temporary_name), so a later run can tell them apart from live ones (remove_dead_temporaries).
 
+// No core dump of this process, whatever kills it (PR_SET_DUMPABLE 0, which the kernel checks
+// before any core_pattern, file or pipe). Called first thing in main: a private key's bytes
+// pass through many heap buffers (the file read, the PEM text, its base64 decoding, the
+// decoder's DER, OpenSSL's numbers, KBUILD_SIGN_PIN), and freed memory is not wiped, so marking
+// some pages MADV_DONTDUMP would still leave copies. Side effects: /proc/<pid> belongs to root
+// and a debugger needs CAP_SYS_PTRACE to attach (sanitizers' leak checks lift it themselves).
+void forbid_core_dumps() noexcept;
+
+// SIGXFSZ ignored: past RLIMIT_FSIZE (ulimit -f) a write then fails with EFBIG and is reported
+// like a full disk, naming the file, and the temporary is removed, where the signal would kill
+// the process silently (exit 153) mid-write.
+void ignore_file_size_signal() noexcept;
+
 // Handlers for SIGINT, SIGTERM and SIGHUP that unlink every remembered path, then let the signal
 // kill the process as it would have (default action, same exit status). Idempotent.
 void install_cleanup_handlers();

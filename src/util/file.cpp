@@ -6,6 +6,7 @@
 #include "util/strings.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -200,7 +201,15 @@ void write_all(int fd, std::span<const ByteView> parts, const fs::path& path)
       if (errno == EINTR) {
         continue;
       }
-      throw_errno("cannot write", path, errno);
+      // Past RLIMIT_FSIZE (SIGXFSZ is ignored, util/cleanup.hpp): say which limit, as ENOSPC
+      // says which disk.
+      const int err = errno;
+      struct rlimit limit {};
+      if (err == EFBIG && ::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+        throw Error(Errc::failure, "cannot write " + quote(path) + ": the file size limit (ulimit -f) is "
+                                     + describe_size(limit.rlim_cur));
+      }
+      throw_errno("cannot write", path, err);
     }
     while (n > 0 && index < iov.size()) {
       const auto step = std::min<std::size_t>(static_cast<std::size_t>(n), iov[index].iov_len);
