@@ -10,6 +10,7 @@
 #include "core/compress.hpp"
 #include "core/module_files.hpp"
 #include "core/module_signer.hpp"
+#include "core/pkcs11_key.hpp"
 #include "util/cleanup.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -154,7 +155,7 @@ int run_sign(cli::Invocation& invocation)
   cli::guard_private_key(source.key, invocation);
   auto key = std::make_shared<core::SigningKey>(
     core::load_signing_key(source.key, source.certificate, cli::key_passphrase()));
-  cli::warn_if_short_key(key->key.get(), "the key " + util::quote(source.key), out);
+  cli::warn_if_short_key(key->key.get(), "the key " + core::quoted_key_source(source.key.native()), out);
   if (core::is_ml_dsa(key->type) && settings.hash != core::HashAlgo::sha512) {
     throw Error(Errc::usage, "--hash: ML-DSA module signatures use sha512");
   }

@@ -12,6 +12,8 @@
 #include <openssl/store.h>
 #include <openssl/ui.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -47,9 +49,34 @@ std::vector<std::string_view> split(std::string_view text, char separator)
   return parts;
 }
 
+bool starts_with_ignoring_case(std::string_view text, std::string_view prefix)
+{
+  return text.size() >= prefix.size()
+         && std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
+              return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+            });
+}
+
+// The attribute's name with %XX escapes decoded, in lower case: "PIN%2dValue=1" is "pin-value".
+std::string attribute_name(std::string_view attribute)
+{
+  std::string name;
+  for (std::size_t i = 0; i < attribute.size() && attribute[i] != '='; ++i) {
+    char c = attribute[i];
+    if (c == '%' && i + 2 < attribute.size() && std::isxdigit(static_cast<unsigned char>(attribute[i + 1])) != 0
+        && std::isxdigit(static_cast<unsigned char>(attribute[i + 2])) != 0) {
+      c = static_cast<char>(std::stoi(std::string(attribute.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    }
+    name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return name;
+}
+
 bool is_pin_attribute(std::string_view attribute)
 {
-  return attribute.starts_with("pin-value=") || attribute.starts_with("pin-source=");
+  const std::string name = attribute_name(attribute);
+  return name == "pin-value" || name == "pin-source";
 }
 
 // The URI's path attributes (before '?', ';'-separated) and query attributes ('&'-separated).
@@ -87,12 +114,36 @@ std::string join_uri(const UriParts& parts)
 
 bool uri_has_pin(std::string_view uri)
 {
-  for (const std::string_view attribute : split_uri(uri).query) {
-    if (is_pin_attribute(attribute)) {
-      return true;
+  const UriParts parts = split_uri(uri);
+  return std::any_of(parts.query.begin(), parts.query.end(), is_pin_attribute)
+         || std::any_of(parts.path.begin(), parts.path.end(), is_pin_attribute);
+}
+
+// `text` (an error OpenSSL or the provider wrote) with every PIN ksign was given blanked out:
+// a provider may quote the URI it was handed, pin-value and all.
+std::string without_pins(std::string text, std::string_view uri, const std::optional<std::string>& pin)
+{
+  std::vector<std::string> secrets;
+  const UriParts parts = split_uri(uri);
+  for (const auto* attributes : {&parts.path, &parts.query}) {
+    for (const std::string_view attribute : *attributes) {
+      if (is_pin_attribute(attribute) && attribute.find('=') != std::string_view::npos) {
+        secrets.emplace_back(attribute.substr(attribute.find('=') + 1));
+      }
     }
   }
-  return false;
+  if (pin) {
+    secrets.push_back(*pin);
+  }
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) {
+      continue;
+    }
+    for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
+      text.replace(at, secret.size(), "***");
+    }
+  }
+  return text;
 }
 
 // The certificate object beside the key `key_uri` names: the same id and label, type=cert.
@@ -247,12 +298,19 @@ bool token_has_public_half(std::string_view key_uri)
   return false;
 }
 
+// throw_openssl with the PINs blanked out of OpenSSL's errors.
+[[noreturn]] void throw_token_error(const std::string& what, std::string_view uri, const std::optional<std::string>& pin)
+{
+  const std::string detail = without_pins(drain_openssl_errors(), uri, pin);
+  throw Error(Errc::failure, detail.empty() ? what : what + ": " + detail);
+}
+
 // The pkcs11 provider keeps a failed login (a wrong PIN) to itself: the store just finds no
 // private key. When the key's public half is there, the login is what failed.
 [[noreturn]] void throw_not_loaded(const std::string& what, const std::string& uri,
                                    const std::optional<std::string>& pin, bool pin_asked)
 {
-  const std::string detail = drain_openssl_errors();
+  const std::string detail = without_pins(drain_openssl_errors(), uri, pin);
   const std::string shown = util::quote(printable_pkcs11_uri(uri));
   const bool uri_pin = uri_has_pin(uri);
   if (what == "private key" && (uri_pin || pin_asked) && token_has_public_half(uri)) {
@@ -283,7 +341,7 @@ Bytes load_token_certificate(const std::string& uri, EVP_PKEY* key, const std::o
       unsigned char* der = nullptr;
       const int length = i2d_X509(certificate, &der);
       if (length <= 0) {
-        throw_openssl("cannot encode the certificate " + util::quote(printable_pkcs11_uri(uri)));
+        throw_token_error("cannot encode the certificate " + util::quote(printable_pkcs11_uri(uri)), uri, pin);
       }
       const std::unique_ptr<unsigned char, OpensslFree> owned(der);
       return Bytes(der, der + length);
@@ -298,13 +356,24 @@ Bytes load_token_certificate(const std::string& uri, EVP_PKEY* key, const std::o
 
 bool is_pkcs11_uri(std::string_view text)
 {
-  return text.starts_with(k_scheme);
+  return starts_with_ignoring_case(text, k_scheme);
+}
+
+std::string canonical_pkcs11_uri(std::string_view uri)
+{
+  return std::string(k_scheme) + std::string(uri.substr(std::min(uri.size(), k_scheme.size())));
+}
+
+std::string quoted_key_source(const std::string& key)
+{
+  return util::quote(is_pkcs11_uri(key) ? printable_pkcs11_uri(key) : key);
 }
 
 std::string printable_pkcs11_uri(std::string_view uri)
 {
   UriParts parts = split_uri(uri);
   std::erase_if(parts.query, is_pin_attribute);
+  std::erase_if(parts.path, is_pin_attribute);
   std::string printable;
   for (const char c : join_uri(parts)) {
     const auto byte = static_cast<unsigned char>(c);
@@ -320,9 +389,13 @@ std::string printable_pkcs11_uri(std::string_view uri)
   return printable;
 }
 
-SigningKey load_pkcs11_signing_key(const std::string& key_uri, const std::optional<std::string>& certificate,
+SigningKey load_pkcs11_signing_key(const std::string& given_key_uri, const std::optional<std::string>& given_certificate,
                                    const std::optional<std::string>& pin)
 {
+  const std::string key_uri = canonical_pkcs11_uri(given_key_uri);
+  const std::optional<std::string> certificate =
+    given_certificate && is_pkcs11_uri(*given_certificate) ? std::optional(canonical_pkcs11_uri(*given_certificate))
+                                                           : given_certificate;
   bool pin_asked = false;
   std::vector<StoreInfoPtr> keys = load_objects(key_uri, OSSL_STORE_INFO_PKEY, pin, pin_asked);
   if (keys.empty()) {
@@ -332,7 +405,7 @@ SigningKey load_pkcs11_signing_key(const std::string& key_uri, const std::option
   SigningKey signing;
   signing.key.reset(OSSL_STORE_INFO_get1_PKEY(keys.front().get()));
   if (!signing.key) {
-    throw_openssl("cannot take the PKCS#11 key " + util::quote(printable_pkcs11_uri(key_uri)));
+    throw_token_error("cannot take the PKCS#11 key " + util::quote(printable_pkcs11_uri(key_uri)), key_uri, pin);
   }
   signing.type = key_type_of(signing.key.get());
 

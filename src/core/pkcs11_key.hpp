@@ -11,10 +11,18 @@ namespace ksign::core {
 
 // True when `text` is an RFC 7512 PKCS#11 URI ("pkcs11:token=...;object=..."): the name of a
 // key or certificate in a token, which the kernel's sign-file also takes in place of a key file.
+// The scheme is matched in any letter case ("PKCS11:", RFC 3986 section 3.1).
 [[nodiscard]] bool is_pkcs11_uri(std::string_view text);
 
-// `uri` without its pin-value (and pin-source) attribute, escaped for a message.
+// `uri` with its scheme in lower case, as OpenSSL's store and the pkcs11 provider expect it.
+[[nodiscard]] std::string canonical_pkcs11_uri(std::string_view uri);
+
+// `uri` without its pin-value (and pin-source) attributes, in the path or the query and in any
+// letter case, escaped for a message.
 [[nodiscard]] std::string printable_pkcs11_uri(std::string_view uri);
+
+// A key source (a file or a pkcs11: URI) quoted for a message: a URI never shows its PIN.
+[[nodiscard]] std::string quoted_key_source(const std::string& key);
 
 // Load the private key that `key_uri` names, through OpenSSL's store API and the pkcs11
 // provider, and its certificate: from `certificate` (a DER or PEM file, or another pkcs11: URI)
