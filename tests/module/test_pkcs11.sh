@@ -98,6 +98,10 @@ cp "$module" "$T/cert-uri.ko"
 KBUILD_SIGN_PIN=1234 check "--cert pkcs11: URI" "$KSIGN" sign --key "$rsa_key" \
   --cert "pkcs11:token=ksign;object=rsa;type=cert" "$T/cert-uri.ko"
 check_same "certificate by URI gives the same module" "$T/one.ko" "$T/cert-uri.ko"
+# The scheme in another letter case (RFC 3986: case-insensitive) is the same key, not a file.
+cp "$module" "$T/upper.ko"
+check "PKCS11: in capitals" "$KSIGN" sign --key "PKCS11:token=ksign;object=rsa;type=private?pin-value=1234" "$T/upper.ko"
+check_same "PKCS11: gives the same module" "$T/one.ko" "$T/upper.ko"
 
 # 3. RSA: byte-identical to the kernel's sign-file with the same token key.
 if sign_file=$(find_sign_file); then
@@ -160,6 +164,8 @@ check_one_line "wrong PIN explained" "refused the PIN for '$(re_quote "$rsa_key"
 check_same "module unchanged after a wrong PIN" "$module" "$T/wrong.ko"
 check_status 1 "wrong pin-value" "$KSIGN" sign --key "$rsa_key?pin-value=9999" "$T/wrong.ko"
 check_one_line "wrong pin-value explained" "refused the PIN for '$(re_quote "$rsa_key")' \(the URI's pin-value\)"
+check_status 1 "wrong pin-value after Pkcs11:" "$KSIGN" sign --key "Pkcs11:token=ksign;object=rsa;type=private?pin-value=9999" "$T/wrong.ko"
+check_one_line "wrong pin-value after Pkcs11: explained" "refused the PIN for 'pkcs11:token=ksign;object=rsa;type=private' \(the URI's pin-value\)"
 check_status 1 "sign-file with a wrong PIN" "$KSIGN" sign-file sha512 "$rsa_key?pin-value=9999" "$T/certs/rsa.der" "$T/wrong.ko"
 check_one_line "sign-file wrong PIN explained" "refused the PIN"
 check_same "module unchanged after sign-file's wrong PIN" "$module" "$T/wrong.ko"
