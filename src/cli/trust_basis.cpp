@@ -16,6 +16,9 @@
 
 #include <sys/utsname.h>
 
+#include <algorithm>
+#include <iterator>
+
 namespace ksign::cli {
 
 namespace fs = std::filesystem;
@@ -228,16 +231,14 @@ std::string running_release()
   return ::uname(&names) == 0 ? names.release : "unknown";
 }
 
-std::vector<core::KernelCertificate> running_image_certificates()
+std::vector<core::KernelCertificate> running_known_certificates()
 {
+  std::vector<core::KernelCertificate> certificates = core::read_firmware_certificates();
   core::InstalledKernelTrust installed = core::read_installed_kernel_trust(module_root(), running_release(), boot_root());
-  if (!installed.trust) {
-    return {};
-  }
-  std::vector<core::KernelCertificate> certificates = std::move(installed.trust->certificates);
-  if (installed.trust->revocation_certificates) {
-    for (core::KernelCertificate& revoked : *installed.trust->revocation_certificates) {
-      certificates.push_back(std::move(revoked));
+  if (installed.trust) {
+    std::move(installed.trust->certificates.begin(), installed.trust->certificates.end(), std::back_inserter(certificates));
+    if (installed.trust->revocation_certificates) {
+      std::ranges::move(*installed.trust->revocation_certificates, std::back_inserter(certificates));
     }
   }
   return certificates;

@@ -80,9 +80,9 @@ struct ImageKeyTrust
 // The running kernel's release (uname -r), "unknown" when uname fails.
 [[nodiscard]] std::string running_release();
 
-// The certificates the running kernel's installed image (of running_release()) holds, for
-// RunningKeys::certificates; empty when no image can be read.
-[[nodiscard]] std::vector<core::KernelCertificate> running_image_certificates();
+// The certificates the running kernel's keys may be made from, for RunningKeys::certificates:
+// its installed image's (of running_release()) and the firmware's (UEFI db, shim's MOK list).
+[[nodiscard]] std::vector<core::KernelCertificate> running_known_certificates();
 
 // Whether the running kernel uses its .platform keyring for modules: "no" without such a
 // keyring, else what its installed image (of running_release(), under module_root() and

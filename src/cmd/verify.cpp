@@ -99,8 +99,9 @@ RunningTrust running_trust()
 {
   RunningTrust running{core::read_running_keys(), {}, {}};
   running.platform = cli::running_platform_fallback(running.keys);
-  // The image's certificates tell the serials of its keys, which /proc/keys does not show.
-  running.keys.certificates = cli::running_image_certificates();
+  // The image's and firmware's certificates tell the serials of their keys, which /proc/keys
+  // does not show.
+  running.keys.certificates = cli::running_known_certificates();
   bool readable = true;
   std::size_t keys = 0;
   for (const core::RunningKeyring& keyring : running.keys.keyrings) {

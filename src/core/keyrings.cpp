@@ -15,6 +15,7 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <iterator>
 #include <system_error>
 
 namespace ksign::core {
@@ -365,6 +366,73 @@ RunningMatch find_running_signer(const RunningKeys& keys, const SignerReference&
     name_unconfirmed(keys, signer, match);
   }
   return match;
+}
+
+std::vector<KernelCertificate> parse_efi_signature_lists(ByteView data)
+{
+  // EFI_CERT_X509_GUID a5c059a1-94e4-4aa7-87b5-ab155c2bf072, as stored (little-endian fields).
+  constexpr std::array<std::uint8_t, 16> k_x509 = {0xa1, 0x59, 0xc0, 0xa5, 0xe4, 0x94, 0xa7, 0x4a,
+                                                   0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72};
+  constexpr std::size_t k_list_header = 28; // type GUID, list size, header size, entry size
+  constexpr std::size_t k_owner = 16;       // each entry starts with its owner's GUID
+  const auto le32 = [&](std::size_t at) {
+    return std::uint32_t{data[at]} | std::uint32_t{data[at + 1]} << 8 | std::uint32_t{data[at + 2]} << 16 |
+           std::uint32_t{data[at + 3]} << 24;
+  };
+  std::vector<KernelCertificate> certificates;
+  std::size_t at = 0;
+  while (data.size() - at >= k_list_header) {
+    const std::size_t list_size = le32(at + 16);
+    const std::size_t header_size = le32(at + 20);
+    const std::size_t entry_size = le32(at + 24);
+    if (list_size > data.size() - at || header_size > list_size - k_list_header || entry_size <= k_owner) {
+      break;
+    }
+    if (std::equal(k_x509.begin(), k_x509.end(), data.begin() + static_cast<std::ptrdiff_t>(at))) {
+      const std::size_t end = at + list_size;
+      for (std::size_t entry = at + k_list_header + header_size; entry_size <= end - entry; entry += entry_size) {
+        try {
+          certificates.push_back(kernel_certificate(data.subspan(entry + k_owner, entry_size - k_owner)));
+        } catch (const Error&) {
+          // The kernel skips a certificate it cannot parse, and so does this.
+        }
+      }
+    }
+    at += list_size;
+  }
+  return certificates;
+}
+
+std::vector<KernelCertificate> read_firmware_certificates(const fs::path& efivars, const fs::path& mok)
+{
+  std::vector<KernelCertificate> certificates;
+  const auto add = [&](const fs::path& file, std::size_t skip) {
+    try {
+      const Bytes data = util::read_file(file, util::k_small_file_limit);
+      if (data.size() > skip) {
+        std::vector<KernelCertificate> found = parse_efi_signature_lists(ByteView(data).subspan(skip));
+        std::move(found.begin(), found.end(), std::back_inserter(certificates));
+      }
+    } catch (const Error&) {
+      // Not there (no EFI, no shim) or not readable: nothing to add.
+    }
+  };
+  // efivarfs files start with the variable's 4 bytes of attributes.
+  add(efivars / "db-d719b2cb-3d3a-4596-a3bc-dad00e67656f", 4);
+  std::error_code ec;
+  std::vector<fs::path> lists;
+  for (const fs::directory_entry& entry : fs::directory_iterator(mok, ec)) {
+    const std::string name = entry.path().filename().string();
+    // MokListRT, and its continuations MokListRT1, ... when shim splits a large list.
+    if (name.starts_with("MokListRT") && name.find_first_not_of("0123456789", 9) == std::string::npos) {
+      lists.push_back(entry.path());
+    }
+  }
+  std::ranges::sort(lists);
+  for (const fs::path& list : lists) {
+    add(list, 0);
+  }
+  return certificates;
 }
 
 std::optional<bool> parse_sig_enforce(std::string_view text)

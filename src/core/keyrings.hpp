@@ -140,6 +140,18 @@ struct RunningMatch
 [[nodiscard]] RunningMatch find_running_signer(const RunningKeys& keys, const SignerReference& signer,
                                                PlatformFallback platform, const KeyringSearch& search = search_keyring);
 
+// The X.509 certificates of an EFI_SIGNATURE_LIST sequence (UEFI db, shim's MokList): lists of
+// other types (hashes) are skipped, a certificate the kernel's parser would refuse too; a
+// malformed list ends the reading.
+[[nodiscard]] std::vector<KernelCertificate> parse_efi_signature_lists(ByteView data);
+
+// The certificates the firmware gave the kernel for its .platform and .machine keyrings: UEFI
+// db (efivarfs, `db-d719b2cb-...`, after its 4 bytes of attributes) and shim's MOK list
+// (`<mok>/MokListRT`, `MokListRT1`, ...). Whatever cannot be read is left out.
+[[nodiscard]] std::vector<KernelCertificate> read_firmware_certificates(
+  const std::filesystem::path& efivars = "/sys/firmware/efi/efivars",
+  const std::filesystem::path& mok = "/sys/firmware/efi/mok-variables");
+
 // /sys/module/module/parameters/sig_enforce: Y/N, nullopt when the kernel has no module
 // signing (the file is missing).
 [[nodiscard]] std::optional<bool> parse_sig_enforce(std::string_view text);

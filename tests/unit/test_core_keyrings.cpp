@@ -11,6 +11,7 @@
 #include "core/keyrings.hpp"
 #include "core/signer_match.hpp"
 #include "util/error.hpp"
+#include "util/strings.hpp"
 #include "util/openssl.hpp"
 
 #include <linux/keyctl.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -497,4 +499,101 @@ TEST_CASE("keyrings: the 6.12 testbed (no .platform keyring, recorded)", "[keyri
   CHECK(core::find_running_signer(testbed.keys, skid("1fa2a31d18466380cc6c552f8bd6c54756fab088"), PlatformFallback::used,
                                   search)
           .outcome == RunningOutcome::absent);
+}
+
+namespace {
+
+// One EFI_SIGNATURE_LIST of `type` whose entries are `owner GUID + data`, each padded to the
+// largest.
+Bytes signature_list(const std::array<std::uint8_t, 16>& type, const std::vector<Bytes>& entries)
+{
+  std::size_t data_size = 0;
+  for (const Bytes& entry : entries) {
+    data_size = std::max(data_size, entry.size());
+  }
+  const std::uint32_t entry_size = static_cast<std::uint32_t>(16 + data_size);
+  const std::uint32_t list_size = static_cast<std::uint32_t>(28 + entries.size() * entry_size);
+  Bytes list(type.begin(), type.end());
+  for (const std::uint32_t field : {list_size, std::uint32_t{0}, entry_size}) {
+    for (int shift = 0; shift < 32; shift += 8) {
+      list.push_back(static_cast<std::uint8_t>(field >> shift));
+    }
+  }
+  for (const Bytes& entry : entries) {
+    list.insert(list.end(), 16, 0x5a); // owner
+    list.insert(list.end(), entry.begin(), entry.end());
+    list.insert(list.end(), data_size - entry.size(), 0);
+  }
+  return list;
+}
+
+constexpr std::array<std::uint8_t, 16> k_x509_guid = {0xa1, 0x59, 0xc0, 0xa5, 0xe4, 0x94, 0xa7, 0x4a,
+                                                      0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72};
+constexpr std::array<std::uint8_t, 16> k_sha256_guid = {0x26, 0x16, 0xc4, 0xc1, 0x4c, 0x50, 0x92, 0x40,
+                                                        0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28};
+
+void write_bytes(const std::filesystem::path& file, const Bytes& data)
+{
+  test::write_text(file, std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
+}
+
+} // namespace
+
+TEST_CASE("keyrings: the firmware's certificates (UEFI db, shim's MOK list)", "[keyrings]")
+{
+  const Bytes db_cert = certificate_with("Example Firmware", "db signer");
+  const Bytes mok_cert = certificate_with("", "ksign MOK key");
+  const Bytes more_cert = certificate_with("", "ksign MOK key 2");
+  const Bytes revoked_cert = certificate_with("", "revoked MOK key");
+
+  // A hash list first (skipped), then the certificates; a certificate the parser refuses is
+  // skipped like the kernel skips it.
+  Bytes lists = signature_list(k_sha256_guid, {Bytes(32, 0xab)});
+  const Bytes x509 = signature_list(k_x509_guid, {db_cert, Bytes{0x30, 0x03, 0x02, 0x01, 0x00}});
+  lists.insert(lists.end(), x509.begin(), x509.end());
+  const std::vector<core::KernelCertificate> parsed = core::parse_efi_signature_lists(lists);
+  REQUIRE(parsed.size() == 1);
+  CHECK(parsed[0].subject == "Example Firmware: db signer");
+  // A list that claims more than there is ends the reading.
+  Bytes truncated = x509;
+  truncated.resize(truncated.size() - 1);
+  CHECK(core::parse_efi_signature_lists(truncated).empty());
+  CHECK(core::parse_efi_signature_lists({}).empty());
+
+  test::TempDir dir;
+  const std::filesystem::path efivars = dir.path() / "efivars";
+  const std::filesystem::path mok = dir.path() / "mok-variables";
+  std::filesystem::create_directories(efivars);
+  std::filesystem::create_directories(mok);
+  CHECK(core::read_firmware_certificates(efivars, mok).empty());
+  Bytes db = {0x07, 0x00, 0x00, 0x00}; // efivarfs: the attributes first
+  db.insert(db.end(), x509.begin(), x509.end());
+  write_bytes(efivars / "db-d719b2cb-3d3a-4596-a3bc-dad00e67656f", db);
+  write_bytes(mok / "MokListRT", signature_list(k_x509_guid, {mok_cert}));
+  write_bytes(mok / "MokListRT1", signature_list(k_x509_guid, {more_cert}));
+  write_bytes(mok / "MokListXRT", signature_list(k_x509_guid, {revoked_cert})); // revoked, not trusted
+  write_bytes(mok / "MokListTrustedRT", Bytes{1});
+  const std::vector<core::KernelCertificate> firmware = core::read_firmware_certificates(efivars, mok);
+  std::vector<std::string> subjects;
+  for (const core::KernelCertificate& certificate : firmware) {
+    subjects.push_back(certificate.subject);
+  }
+  CHECK(subjects == std::vector<std::string>{"Example Firmware: db signer", "ksign MOK key", "ksign MOK key 2"});
+
+  // A MOK key in .platform, named by issuer and serial: the MOK list's certificate tells its
+  // serial, which its /proc/keys line does not.
+  core::RunningKeys keys;
+  const core::KernelCertificate mok_key = core::kernel_certificate(mok_cert);
+  keys.keys = {{0x1234, core::kernel_key_description(mok_key), mok_key.subject, util::to_hex(mok_key.subject_key_id),
+                "X509.rsa"}};
+  keys.keyrings = {{SystemKeyring::platform, 0x99, 1, std::vector<std::uint32_t>{0x1234}}};
+  const core::KeyringSearch denied = [](std::uint32_t, const core::SignerReference&) { return std::nullopt; };
+  CHECK(core::find_running_signer(keys, issuer_serial_of(mok_cert), PlatformFallback::used, denied).outcome ==
+        RunningOutcome::absent);
+  keys.certificates = firmware;
+  const core::RunningMatch found = core::find_running_signer(keys, issuer_serial_of(mok_cert), PlatformFallback::used, denied);
+  CHECK(found.outcome == RunningOutcome::trusted);
+  CHECK(found.keyring == std::optional<SystemKeyring>(SystemKeyring::platform));
+  CHECK(core::find_running_signer(keys, issuer_serial_of(mok_cert), PlatformFallback::unused, denied).outcome ==
+        RunningOutcome::platform_refused);
 }
