@@ -93,8 +93,9 @@ Compression detect_compression(ByteView data)
   const std::size_t skipped = std::min(data.size(), codec::zstd_skippable_prefix(data));
   data = data.subspan(skipped);
   for (const Codec& codec : codecs()) {
-    if ((skipped == 0 || codec.type == Compression::zstd) && data.size() >= codec.magic_size && std::equal(codec.magic.begin(), codec.magic.begin() + codec.magic_size,
-                                                      data.begin())) {
+    const bool may_follow = skipped == 0 || codec.type == Compression::zstd;
+    if (may_follow && data.size() >= codec.magic_size
+        && std::equal(codec.magic.begin(), codec.magic.begin() + codec.magic_size, data.begin())) {
       return codec.type;
     }
   }
@@ -224,12 +225,15 @@ std::optional<std::string> readers_disagree(Compression compression, const Decom
     return *decompressed.kernel_problem + " ('ksign sign' rewrites it as the kernel's build does)";
   }
   if (decompressed.first_part != decompressed.data.size()) {
-    const std::string part = compression == Compression::gzip ? "member" : compression == Compression::xz ? "stream" : "frame";
+    const std::string part = compression == Compression::gzip ? "member"
+                             : compression == Compression::xz ? "stream"
+                                                               : "frame";
+    const std::string kmod_34 = compression == Compression::zstd ? ", and kmod 34 and newer refuse them" : "";
     return std::to_string(decompressed.parts) + " " + name + " " + part + "s: kmod's userspace decompression and "
            + name + " -d read them all, but the kernel's own decompressor (CONFIG_MODULE_DECOMPRESS, used by kmod 31 "
            "and newer) reads only the first, " + std::to_string(decompressed.first_part) + " of "
-           + std::to_string(decompressed.data.size()) + " bytes" + (compression == Compression::zstd ? ", and kmod 32 and newer refuse them" : "")
-           + " ('ksign sign' rewrites it as one " + part + ")";
+           + std::to_string(decompressed.data.size()) + " bytes" + kmod_34 + " ('ksign sign' rewrites it as one " + part
+           + ")";
   }
   return std::nullopt;
 }

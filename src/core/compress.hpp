@@ -79,7 +79,7 @@ struct LevelRange
 //  - kmod's userspace decompression (kmod 30 always, newer kmod for another format, and
 //    modinfo and depmod), like gzip -d, xz -d and zstd -d, reads every member / stream / frame
 //    and skips xz stream padding and zstd skippable frames; kmod also picks the format by the
-//    magic at offset 0, and kmod 32 and newer read a zstd file only as far as its first frame's
+//    magic at offset 0, and kmod 34 and newer read a zstd file only as far as its first frame's
 //    content size.
 // `data` is the second reading; the first is `first_part` bytes of it.
 struct Decompressed

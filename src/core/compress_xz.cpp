@@ -205,7 +205,9 @@ DecodeResult xz_decode(ByteView data, OutputSink& sink)
     if ((pos - stream_end) % 4 != 0) {
       throw_corrupt(xz, "stream padding is not a multiple of four bytes");
     }
-    if (pos < data.size() && (data.size() - pos < sizeof k_magic || !std::equal(std::begin(k_magic), std::end(k_magic), data.begin() + static_cast<std::ptrdiff_t>(pos)))) {
+    const ByteView next = data.subspan(pos);
+    if (!next.empty()
+        && (next.size() < sizeof k_magic || !std::equal(std::begin(k_magic), std::end(k_magic), next.begin()))) {
       throw_corrupt(xz, "trailing data after the last stream");
     }
   }

@@ -94,7 +94,8 @@ static std::size_t skippable_frame_size(ByteView data)
   }
   const std::uint64_t content = std::uint64_t{data[4]} | std::uint64_t{data[5]} << 8 | std::uint64_t{data[6]} << 16 |
                                 std::uint64_t{data[7]} << 24;
-  return content > data.size() - k_skippable_header_size ? 0 : static_cast<std::size_t>(content) + k_skippable_header_size;
+  return content > data.size() - k_skippable_header_size ? 0
+                                                         : static_cast<std::size_t>(content) + k_skippable_header_size;
 }
 
 std::size_t zstd_skippable_prefix(ByteView data)

@@ -299,7 +299,8 @@ bool token_has_public_half(std::string_view key_uri)
 }
 
 // throw_openssl with the PINs blanked out of OpenSSL's errors.
-[[noreturn]] void throw_token_error(const std::string& what, std::string_view uri, const std::optional<std::string>& pin)
+[[noreturn]] void throw_token_error(const std::string& what, std::string_view uri,
+                                   const std::optional<std::string>& pin)
 {
   const std::string detail = without_pins(drain_openssl_errors(), uri, pin);
   throw Error(Errc::failure, detail.empty() ? what : what + ": " + detail);
@@ -389,7 +390,8 @@ std::string printable_pkcs11_uri(std::string_view uri)
   return printable;
 }
 
-SigningKey load_pkcs11_signing_key(const std::string& given_key_uri, const std::optional<std::string>& given_certificate,
+SigningKey load_pkcs11_signing_key(const std::string& given_key_uri,
+                                   const std::optional<std::string>& given_certificate,
                                    const std::optional<std::string>& pin)
 {
   const std::string key_uri = canonical_pkcs11_uri(given_key_uri);
