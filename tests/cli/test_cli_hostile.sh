@@ -79,7 +79,9 @@ if [ -x /usr/bin/time ] && [ -z "${KSIGN_SANITIZED:-}" ]; then
   for jobs in 1 2; do
     /usr/bin/time -f %M -o "$T/rss" "$KSIGN" sign -j "$jobs" "${key[@]}" "$T"/bomb.ko.* 2>/dev/null
     rss=$(tail -1 "$T/rss")
-    [ "$rss" -lt $((60000 + jobs * 60000)) ] && pass || fail "signing three 200 MB bombs with -j$jobs peaked at $rss KB"
+    # Refused by the size they claim or by counting, never held: 11 MB (92-97 MB when the
+    # output was decoded into a growing buffer up to the limit).
+    [ "$rss" -lt $((30000 + jobs * 10000)) ] && pass || fail "signing three 200 MB bombs with -j$jobs peaked at $rss KB"
   done
   # A 9 MB gzip bomb, one member of about 9 GB of zeros (flushed blocks repeated: made in no
   # time; its trailer claims 2 MiB), is refused at 16 times 9 MB plus 32 MiB, 176 MiB, by a
