@@ -10,6 +10,7 @@
 #include "core/keys.hpp"
 #include "core/keystore.hpp"
 #include "core/pkcs11_key.hpp"
+#include "util/dir_fd.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/strings.hpp"
@@ -205,20 +206,11 @@ void guard_key_directory(const fs::path& directory, const fs::path& what, bool a
                          Output& out)
 {
   // Every directory above the key counts: whoever can write to one can swap what is below it.
-  std::error_code ec;
-  const fs::path resolved = fs::weakly_canonical(fs::absolute(directory), ec);
-  for (fs::path at = ec ? fs::absolute(directory) : resolved;; at = at.parent_path()) {
-    struct stat st {};
-    if (::stat(at.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & S_IWOTH) != 0
-        && (st.st_mode & S_ISVTX) == 0) {
-      const std::string problem =
-        fmt::format("anyone can write to {} (mode {:04o}, no sticky bit), so anyone can replace {} below it",
-                    util::quote(at), st.st_mode & 07777, util::quote(what));
-      loose(problem, "chmod o-w " + util::quote(at), allow_loose, warn_only, out);
-    }
-    if (at == at.parent_path() || at.empty()) {
-      break;
-    }
+  for (const util::UnsafeDirectory& unsafe : util::unsafe_directories(directory)) {
+    const std::string problem =
+      fmt::format("anyone can write to {} (mode {:04o}, no sticky bit), so anyone can replace {} below it",
+                  util::quote(unsafe.directory), unsafe.mode, util::quote(what));
+    loose(problem, "chmod o-w " + util::quote(unsafe.directory), allow_loose, warn_only, out);
   }
 }
 

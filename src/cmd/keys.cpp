@@ -20,6 +20,7 @@
 
 #include <fmt/core.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h> // fmt::join (in ranges.h since fmt 11)
 
 #include <unistd.h>
 
@@ -274,6 +275,42 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
   return cli::exit_success;
 }
 
+// How long `keys` waits for a store lock another run holds: $KSIGN_LOCK_TIMEOUT seconds, else
+// core::k_default_lock_timeout.
+std::chrono::milliseconds lock_timeout()
+{
+  const char* text = std::getenv("KSIGN_LOCK_TIMEOUT");
+  if (text == nullptr || text[0] == '\0') {
+    return core::k_default_lock_timeout;
+  }
+  char* end = nullptr;
+  const double seconds = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !(seconds >= 0) || seconds > 1e9) {
+    throw Error(Errc::usage, "KSIGN_LOCK_TIMEOUT must be a number of seconds, not '" + util::escape(text) + "'");
+  }
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+// Why pruning kept an old key directory.
+std::string kept_reason(const core::KeptKeyDirectory& kept)
+{
+  using Why = core::KeptKeyDirectory::Why;
+  switch (kept.why) {
+  case Why::current:
+    return "it is the current key";
+  case Why::registered:
+    return "the link " + util::quote(kept.by) + " leads to it (install --public --register): the kernel installed "
+           "with its certificate is signed for through it";
+  case Why::config:
+    return "the config " + util::quote(kept.by) + " names its certificate in CONFIG_SYSTEM_TRUSTED_KEYS";
+  case Why::installed_kernel:
+    return "installed kernel " + util::escape(kept.by) + " carries its certificate";
+  case Why::not_a_key_directory:
+    return "not a key directory made by ksign or kernel-sign (other name or other files): --keep leaves it alone";
+  }
+  return {};
+}
+
 int run_keys(cli::Invocation& invocation)
 {
   const cxxopts::ParseResult& result = invocation.options;
@@ -329,7 +366,12 @@ int run_keys(cli::Invocation& invocation)
   }
 
   cli::guard_key_directory(store, invocation);
-  const core::KeyStoreLock lock(store);
+  core::require_safe_store(store);
+  const core::KeyStoreLock lock(store, lock_timeout(), [&](const core::LockWait& wait) {
+    out.warning("waiting for {}{} (giving up after {})", util::quote(wait.lock),
+                wait.holder ? fmt::format(", held by process {}", *wait.holder) : std::string(", held by another process"),
+                util::whole_units(std::chrono::duration_cast<std::chrono::seconds>(wait.timeout)));
+  });
   for (const fs::path& removed : core::remove_unfinished_entries(store, true)) {
     out.info("removed {}, left unfinished by an interrupted run", util::quote(removed));
   }
@@ -363,14 +405,19 @@ int run_keys(cli::Invocation& invocation)
     }
   }
 
-  if (keep) {
-    for (const fs::path& removed : core::prune_key_directories(store, *keep)) {
-      out.info("removed the old key directory {}", util::quote(removed));
-    }
-  }
-
   if (!configs.empty()) {
     cli::trust_current_key(store, configs, out);
+    core::record_updated_configs(store, configs);
+  }
+
+  if (keep) {
+    const core::PruneResult pruned = core::prune_key_directories(store, *keep, cli::key_registry(), cli::module_root());
+    for (const fs::path& removed : pruned.removed) {
+      out.info("removed the old key directory {}", util::quote(removed));
+    }
+    for (const core::KeptKeyDirectory& kept : pruned.kept) {
+      out.info("kept {}: {}", util::quote(kept.directory), kept_reason(kept));
+    }
   }
   return cli::exit_success;
 }

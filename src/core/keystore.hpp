@@ -8,9 +8,13 @@
 #include "util/error.hpp"
 #include "util/file.hpp"
 
+#include <sys/types.h>
+
 #include <chrono>
+#include <functional>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,16 +44,38 @@ inline constexpr std::string_view k_default_key_store = "certs-local"; // relati
 
 // ---- write side -------------------------------------------------------------------------------
 
+// Waiting for a store lock another process holds.
+struct LockWait
+{
+  std::filesystem::path lock;
+  std::optional<pid_t> holder;       // the holder's pid, as /proc/locks tells it
+  std::chrono::milliseconds timeout; // how long it is waited for
+};
+
+inline constexpr std::chrono::minutes k_default_lock_timeout{10};
+
 // An exclusive flock(2) on store/.lock, held until destroyed, so that two `ksign keys` runs on one
-// store take turns. Creates the store directory (0700) when it does not exist yet.
+// store take turns. Creates the store directory (0700) and its missing parents (0755), whatever
+// the umask, when it does not exist yet. The lock file is opened without following a link. When
+// another process holds the lock, `waiting` is called once; after `timeout` it throws
+// Error(Errc::failure) naming the lock and the holder.
 class KeyStoreLock
 {
 public:
-  explicit KeyStoreLock(const std::filesystem::path& store);
+  explicit KeyStoreLock(const std::filesystem::path& store,
+                        std::chrono::milliseconds timeout = k_default_lock_timeout,
+                        const std::function<void(const LockWait&)>& waiting = {});
 
 private:
   util::Fd m_fd;
 };
+
+// The ssh rule for a key store ksign writes to (keys, pruning, config's record): the store and
+// every directory above it must be owned by root or the effective user, and not writable by
+// others (above the store, the sticky bit makes it safe). Throws Error(Errc::failure) naming the
+// first directory that breaks it, why (its owner could plant links or swap what ksign writes),
+// and the fix. Reading a store is not checked here.
+void require_safe_store(const std::filesystem::path& store);
 
 // When `ksign keys` makes a new key: always, or when the current key is older than `max_age`.
 struct RefreshPolicy
@@ -159,9 +185,37 @@ void switch_current(const std::filesystem::path& store, const std::filesystem::p
 // anything that is not a real directory are not key directories.
 [[nodiscard]] std::vector<std::filesystem::path> key_directories(const std::filesystem::path& store);
 
-// Remove the oldest key directories beyond the newest `keep`, never the current one. Returns
-// the removed directories.
-std::vector<std::filesystem::path> prune_key_directories(const std::filesystem::path& store, std::size_t keep);
+// The configs ksign pointed at a key of `store` (keys --config, config), remembered in
+// store/.configs (absolute paths, one a line) so that pruning keeps the key directories they
+// name. `configs` are added to what is recorded; files that no longer exist are dropped.
+void record_updated_configs(const std::filesystem::path& store, std::span<const std::filesystem::path> configs);
+[[nodiscard]] std::vector<std::filesystem::path> recorded_configs(const std::filesystem::path& store);
+
+// Whether `directory` looks like one ksign or kernel-sign made: named YYYY-MM-DD_HH-MM-SS[_NN]
+// (ksign) or YYYYMMDD-HHMM (kernel-sign), holding nothing but the files of a key directory.
+[[nodiscard]] bool is_made_key_directory(const std::filesystem::path& directory);
+
+// A key directory pruning left in place, and why.
+struct KeptKeyDirectory
+{
+  enum class Why { current, registered, config, installed_kernel, not_a_key_directory };
+  std::filesystem::path directory;
+  Why why;
+  std::string by; // the keys.d link, the config, or the kernel release that needs it
+};
+
+struct PruneResult
+{
+  std::vector<std::filesystem::path> removed;
+  std::vector<KeptKeyDirectory> kept; // older than the newest `keep` but still needed (or not ours)
+};
+
+// Remove the oldest key directories beyond the newest `keep`. Only directories ksign or
+// kernel-sign made (is_made_key_directory) count and are removed; never the current one, one a
+// link in `registry` points at (install --public --register), one a recorded config names
+// (CONFIG_SYSTEM_TRUSTED_KEYS) or one whose certificate a kernel under `moduledir` carries.
+PruneResult prune_key_directories(const std::filesystem::path& store, std::size_t keep,
+                                  const std::filesystem::path& registry, const std::filesystem::path& moduledir);
 
 // What install_current_key copies: the whole key directory, or all but the private key files.
 enum class InstallWhat { everything, certificates };

@@ -233,3 +233,49 @@ check "--show on an empty store" "$KSIGN" keys --show --dir "$T/no-store-here"
 check_grep "says there is none" "current key: +none" "$T/.out"
 [ ! -e "$T/no-store-here" ] && pass || fail "--show created a store"
 check_status 2 "--json without --show" "$KSIGN" keys --json --dir "$V"
+
+# --keep removes only old key directories nobody needs (issue 21): not a directory of the
+# user's own (archive/), not one a keys.d link leads to (install --public --register), not one
+# a config updated by ksign names, not one an installed kernel carries; it says what it kept.
+P="$T/prune"
+export KSIGN_CONFIG_DIR="$T/etc-ksign" KSIGN_MODULEDIR="$T/prune-modules"
+printf 'CONFIG_MODULE_SIG=y\nCONFIG_MODULE_SIG_KEY_TYPE_ECDSA=y\nCONFIG_MODULE_SIG_SHA512=y\nCONFIG_MODULE_SIG_HASH="sha512"\n' >"$T/prune.config"
+"$KSIGN" keys -q --dir "$P" && registered=$(readlink "$P/current")
+mkdir -p "$KSIGN_CONFIG_DIR/keys.d" "$KSIGN_MODULEDIR/6.99.1/build"
+"$KSIGN" install -q --dir "$P" --public --register "$KSIGN_CONFIG_DIR/keys.d" "$KSIGN_MODULEDIR/6.99.0/build/certs-local"
+rm -rf "$KSIGN_MODULEDIR/6.99.0" # the kernel is gone, its keys.d link stays (DKMS still reaches the key through it)
+"$KSIGN" keys -q --dir "$P" --refresh always --config "$T/prune.config" && named=$(readlink "$P/current")
+"$KSIGN" keys -q --dir "$P" --refresh always && carried=$(readlink "$P/current")
+"$KSIGN" install -q --dir "$P" "$KSIGN_MODULEDIR/6.99.1/build/certs-local"
+"$KSIGN" keys -q --dir "$P" --refresh always && unused=$(readlink "$P/current")
+"$KSIGN" keys -q --dir "$P" --refresh always && newest=$(readlink "$P/current")
+mkdir "$P/archive" && touch "$P/archive/notes"
+check "--keep 1 with key directories in use" "$KSIGN" keys --dir "$P" --keep 1
+check_line "only the unused one is removed" "$(printf '%s\n' "$carried" "$named" "$newest" "$registered" archive | sort)" <(key_dirs "$P" | tr '\n' ' ' | sed 's/ $//' | tr ' ' '\n' | sort | paste -sd '\n')
+[ ! -e "$P/$unused" ] && pass || fail "--keep 1 kept the unused key directory"
+check_contains "says it removed it" "removed the old key directory '$P/$unused'" "$T/.err"
+check_contains "kept: the registered one" "kept '$P/$registered': the link '$KSIGN_CONFIG_DIR/keys.d/" "$T/.err"
+check_contains "kept: the one a config names" "kept '$P/$named': the config '$T/prune.config' names its certificate" "$T/.err"
+check_contains "kept: the one a kernel carries" "kept '$P/$carried': installed kernel 6.99.1 carries its certificate" "$T/.err"
+check_contains "kept: the user's directory" "kept '$P/archive': not a key directory made by ksign or kernel-sign" "$T/.err"
+[ -f "$P/archive/notes" ] && pass || fail "--keep touched archive/"
+check "the registered link still leads to a key" "$KSIGN" keys --key-files 6.99.0
+unset KSIGN_CONFIG_DIR KSIGN_MODULEDIR
+
+# A store lock another run holds: keys says what it waits for, once, and gives up after
+# $KSIGN_LOCK_TIMEOUT seconds naming the holder; it goes on when the lock is released.
+L="$T/locked"
+"$KSIGN" keys -q --dir "$L"
+python3 -c 'import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR); fcntl.flock(fd, fcntl.LOCK_EX); open(sys.argv[2], "w").close(); time.sleep(30)' \
+  "$L/.lock" "$T/held" &
+holder=$!
+for _ in $(seq 50); do [ -e "$T/held" ] && break; sleep 0.1; done
+check_status 1 "keys gives up on a held lock" env KSIGN_LOCK_TIMEOUT=1 "$KSIGN" keys --dir "$L"
+check_contains "says what it waits for, and who holds it" "waiting for '$L/.lock', held by process $holder" "$T/.err"
+check_contains "gives up with a clear error" "gave up waiting for '$L/.lock' after 1 second: process $holder still holds it" "$T/.err"
+check_line "says it once" 1 <(grep -c "warning: waiting for" "$T/.err")
+( sleep 1; kill "$holder" ) &
+check "keys goes on when the lock is released" env KSIGN_LOCK_TIMEOUT=30 "$KSIGN" keys --dir "$L"
+check_contains "after saying what it waited for" "waiting for '$L/.lock'" "$T/.err"
+wait

@@ -53,8 +53,12 @@ mkdir -p "$T/ww" && chmod 777 "$T/ww"
 check_status 1 "keys: store in a world-writable directory" "$KSIGN" keys --dir "$T/ww/store"
 check_contains "names it" "anyone can write to '$T/ww'" "$T/.err"
 [ ! -e "$T/ww/store" ] && pass || fail "keys created the store anyway"
-check "keys --allow-loose-key" "$KSIGN" keys --allow-loose-key --dir "$T/ww/store"
+# Writing to a store is refused outright (ssh's rule for what ksign writes): no override.
+check_status 1 "keys --allow-loose-key still refuses to write there" "$KSIGN" keys --allow-loose-key --dir "$T/ww/store"
+check_contains "says the fix" "chmod o-w '$T/ww'" "$T/.err"
+[ ! -e "$T/ww/store" ] && pass || fail "keys --allow-loose-key created the store anyway"
 chmod 755 "$T/ww"
+check "keys once the directory is fixed" "$KSIGN" keys --dir "$T/ww/store"
 chmod 644 "$T/ww/store/current/signing_key.pem"
 check_status 1 "keys: a loose current key" "$KSIGN" keys --dir "$T/ww/store"
 check_contains "names it" "/signing_key.pem' can be read by group or others" "$T/.err"
@@ -74,6 +78,15 @@ for f in signing_key.pem signing_prv.pem; do
 done
 check_line "umask 000: the key directory 0755 (certificates readable for verify)" 755 <(stat -c %a "$(realpath "$T/pkg/usr/lib/modules/6.99/build/certs-local/current")")
 check_line "umask 000: the certificate 0644" 644 <(stat -c %a "$T/pkg/usr/lib/modules/6.99/build/certs-local/current/signing_crt.pem")
+
+# keys under umask 000: the parents it creates are 0755, the store 0700, and the next run
+# accepts the store (it refused it when the parents were 0777).
+check "keys under umask 000" bash -c "umask 000 && '$KSIGN' keys --dir '$T/um/a/b/store'"
+for d in "$T/um" "$T/um/a" "$T/um/a/b"; do
+  check_line "umask 000: $d is 0755" 755 <(stat -c %a "$d")
+done
+check_line "umask 000: the store is 0700" 700 <(stat -c %a "$T/um/a/b/store")
+check "keys again under umask 000" bash -c "umask 000 && '$KSIGN' keys --dir '$T/um/a/b/store'"
 
 # RSA keys under 2048 bits: a warning (sign and keys).
 openssl req -new -nodes -x509 -days 1 -batch -subj "/CN=short" -addext "subjectKeyIdentifier=hash" \

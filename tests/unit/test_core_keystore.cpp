@@ -126,8 +126,9 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
     CHECK(third != second);
     CHECK(key_directories(store) == std::vector<fs::path>{first, second, third});
     // `current` still names the oldest: pruning to one keeps it and removes the other two.
-    const std::vector<fs::path> removed = prune_key_directories(store, 1);
-    CHECK(removed == std::vector<fs::path>{second, third});
+    const PruneResult pruned = prune_key_directories(store, 1, dir.path() / "keys.d", dir.path() / "modules");
+    CHECK(pruned.removed == std::vector<fs::path>{second, third});
+    CHECK(pruned.kept.empty());
     CHECK(key_directories(store) == std::vector<fs::path>{first});
     CHECK(fs::exists(store / "current/signing_key.pem"));
   }

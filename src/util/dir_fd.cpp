@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+#include "util/dir_fd.hpp"
+
+#include "util/cleanup.hpp"
+#include "util/error.hpp"
+#include "util/strings.hpp"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <cstring>
+
+namespace ksign::util {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& what, const fs::path& path, int error = errno)
+{
+  throw Error(Errc::failure, what + " " + quote(path) + ": " + std::strerror(error));
+}
+
+} // namespace
+
+DirFd::DirFd(const fs::path& path)
+  : m_fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)), m_path(path)
+{
+  if (!m_fd) {
+    throw_errno("cannot open the directory", path);
+  }
+}
+
+std::optional<Fd> DirFd::open_regular(std::string_view name) const
+{
+  const std::string component(name);
+  Fd fd(::openat(m_fd.get(), component.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) {
+      return std::nullopt;
+    }
+    if (errno == ELOOP) {
+      throw Error(Errc::failure, quote(m_path / component) + " is a symbolic link; ksign does not follow it");
+    }
+    throw_errno("cannot open", m_path / component);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw Error(Errc::failure, quote(m_path / component) + " is not a regular file");
+  }
+  return fd;
+}
+
+std::optional<Bytes> DirFd::read_regular(std::string_view name, std::size_t limit) const
+{
+  std::optional<Fd> fd = open_regular(name);
+  if (!fd) {
+    return std::nullopt;
+  }
+  Bytes data;
+  unsigned char buffer[4096];
+  for (;;) {
+    const ssize_t got = ::read(fd->get(), buffer, sizeof buffer);
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("cannot read", m_path / std::string(name));
+    }
+    if (got == 0) {
+      break;
+    }
+    data.insert(data.end(), buffer, buffer + got);
+    if (data.size() > limit) {
+      throw Error(Errc::failure, quote(m_path / std::string(name)) + " is too large");
+    }
+  }
+  return data;
+}
+
+void DirFd::replace(std::string_view name, ByteView data, mode_t mode) const
+{
+  const std::string component(name);
+  const std::string temporary = temporary_name(component);
+  const std::size_t token = remember_temporary(m_path / temporary);
+  const auto fail = [&](const std::string& what) {
+    const int saved = errno;
+    ::unlinkat(m_fd.get(), temporary.c_str(), 0);
+    forget_temporary(token);
+    throw_errno(what, m_path / component, saved);
+  };
+  Fd fd(::openat(m_fd.get(), temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) {
+    forget_temporary(token);
+    throw_errno("cannot create a file in", m_path);
+  }
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t wrote = ::write(fd.get(), data.data() + done, data.size() - done);
+    if (wrote < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      fail("cannot write");
+    }
+    done += static_cast<std::size_t>(wrote);
+  }
+  if (::fchmod(fd.get(), mode) != 0 || ::fsync(fd.get()) != 0) {
+    fail("cannot write");
+  }
+  if (::renameat(m_fd.get(), temporary.c_str(), m_fd.get(), component.c_str()) != 0) {
+    fail("cannot replace");
+  }
+  forget_temporary(token);
+}
+
+Fd DirFd::open_lock(std::string_view name, mode_t mode) const
+{
+  const std::string component(name);
+  Fd fd(::openat(m_fd.get(), component.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+  if (!fd && errno == EEXIST) {
+    fd = Fd(::openat(m_fd.get(), component.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  }
+  if (!fd) {
+    if (errno == ELOOP) {
+      throw Error(Errc::failure, quote(m_path / component) + " is a symbolic link; ksign does not follow it (remove it)");
+    }
+    throw_errno("cannot open the lock file", m_path / component);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw Error(Errc::failure, quote(m_path / component) + " is not a regular file (remove it)");
+  }
+  return fd;
+}
+
+std::vector<fs::path> make_directories(const fs::path& path, mode_t mode)
+{
+  std::vector<fs::path> created;
+  std::error_code ec;
+  if (path.empty() || fs::is_directory(path, ec)) {
+    return created;
+  }
+  const fs::path parent = path.parent_path();
+  if (!parent.empty() && parent != path) {
+    created = make_directories(parent, mode);
+  }
+  if (::mkdir(path.c_str(), mode) == 0) {
+    if (::chmod(path.c_str(), mode) != 0) {
+      throw_errno("cannot set the mode of", path);
+    }
+    created.push_back(path);
+  } else if (errno != EEXIST) {
+    throw_errno("cannot create the directory", path);
+  }
+  if (!fs::is_directory(path, ec)) {
+    throw Error(Errc::failure, "cannot create " + quote(path) + ": not a directory");
+  }
+  return created;
+}
+
+std::vector<UnsafeDirectory> unsafe_directories(const fs::path& path, std::span<const uid_t> owners, bool strict_leaf)
+{
+  std::vector<UnsafeDirectory> found;
+  std::error_code ec;
+  const fs::path absolute = fs::absolute(path, ec);
+  const fs::path resolved = fs::weakly_canonical(absolute, ec);
+  bool leaf = true;
+  for (fs::path at = ec ? absolute.lexically_normal() : resolved;; at = at.parent_path()) {
+    struct stat st {};
+    if (::stat(at.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      if ((st.st_mode & S_IWOTH) != 0 && ((st.st_mode & S_ISVTX) == 0 || (strict_leaf && leaf))) {
+        found.push_back({at, UnsafeDirectory::Why::others_can_write, st.st_mode & 07777, st.st_uid});
+      } else if (!owners.empty() && std::find(owners.begin(), owners.end(), st.st_uid) == owners.end()) {
+        found.push_back({at, UnsafeDirectory::Why::foreign_owner, st.st_mode & 07777, st.st_uid});
+      }
+      leaf = false;
+    }
+    if (at == at.parent_path() || at.empty()) {
+      break;
+    }
+  }
+  return found;
+}
+
+std::optional<pid_t> flock_holder(int fd)
+{
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return std::nullopt;
+  }
+  // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; waiters' lines have "->" after the number.
+  char want[64];
+  std::snprintf(want, sizeof want, "%02x:%02x:%llu", ::major(st.st_dev), ::minor(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino));
+  std::ifstream locks("/proc/locks");
+  std::string number, kind, advisory, access, device;
+  long long pid = 0;
+  std::string line;
+  while (std::getline(locks, line)) {
+    std::istringstream fields(line);
+    if (!(fields >> number >> kind) || kind != "FLOCK" || !(fields >> advisory >> access >> pid >> device)) {
+      continue;
+    }
+    if (device == want && pid > 0) {
+      return static_cast<pid_t>(pid);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string user_name(uid_t uid)
+{
+  const struct passwd* entry = ::getpwuid(uid);
+  if (entry != nullptr && entry->pw_name != nullptr) {
+    return entry->pw_name;
+  }
+  return "uid " + std::to_string(uid);
+}
+
+} // namespace ksign::util
