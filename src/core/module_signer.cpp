@@ -159,9 +159,11 @@ SignOutcome sign_module(Bytes file, const SignSettings& settings, MakeCms&& make
 
 SignOutcome stage_module(const std::filesystem::path& input, const std::filesystem::path& output,
                          const SignSettings& settings, const std::function<Bytes(ByteView)>& make_cms,
-                         util::Durability durability, util::StagedFile& staged)
+                         util::Durability durability, util::StagedFile& staged,
+                         const std::function<bool()>& make_room = {})
 {
   util::ReplaceOptions options;
+  options.make_room = make_room;
   options.metadata_from = input;
   options.owner_best_effort = settings.owner_best_effort;
   // Signing in place follows a link to the module; an output elsewhere that is a link is
@@ -200,10 +202,10 @@ Bytes ModuleSigner::detached_signature(const std::filesystem::path& input) const
 }
 
 SignOutcome ModuleSigner::stage_file(const std::filesystem::path& input, const std::filesystem::path& output,
-                                     util::StagedFile& staged) const
+                                     util::StagedFile& staged, const std::function<bool()>& make_room) const
 {
-  return stage_module(input, output, m_settings,
-                      [this](ByteView content) { return signature_for(content); }, util::Durability::batched, staged);
+  return stage_module(input, output, m_settings, [this](ByteView content) { return signature_for(content); },
+                      util::Durability::batched, staged, make_room);
 }
 
 SignOutcome ModuleSigner::sign_file(const std::filesystem::path& input, const std::filesystem::path& output) const

@@ -56,9 +56,10 @@ public:
   SignOutcome sign_file(const std::filesystem::path& input, const std::filesystem::path& output) const;
 
   // The first half of sign_file for batched writes: the signed module is written to a temporary
-  // beside `output` (not yet synced or renamed; see util::commit_staged).
+  // beside `output` (not yet synced or renamed; see util::commit_staged). `make_room` is
+  // util::ReplaceOptions::make_room: what to do when the disk is full.
   SignOutcome stage_file(const std::filesystem::path& input, const std::filesystem::path& output,
-                         util::StagedFile& staged) const;
+                         util::StagedFile& staged, const std::function<bool()>& make_room = {}) const;
 
   // The same for a module already in memory; returns the bytes to write.
   [[nodiscard]] Bytes sign_image(Bytes file, SignOutcome* outcome = nullptr) const;

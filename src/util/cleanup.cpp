@@ -2,10 +2,12 @@
 #include "util/cleanup.hpp"
 
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/strings.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -236,6 +238,27 @@ bool process_alive(pid_t pid) noexcept
   return ::kill(pid, 0) == 0 || errno == EPERM;
 }
 
+namespace {
+
+// Unlink the regular file `path` (whose lstat is `st`) if no process holds a lock on it: a run
+// holds its temporary locked for as long as it may rename it (util::StagedFile), and a lock,
+// unlike a pid, means the same in every PID namespace. The lock is held while unlinking, so
+// the creator (util::create_locked) sees the name gone once it gets the lock.
+bool unlink_if_unlocked(const fs::path& path, const struct stat& st)
+{
+  const Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  struct stat opened {};
+  if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0 || ::fstat(fd.get(), &opened) != 0
+      || opened.st_ino != st.st_ino || opened.st_dev != st.st_dev) {
+    return false;
+  }
+  struct stat named {};
+  return ::lstat(path.c_str(), &named) == 0 && named.st_ino == st.st_ino && named.st_dev == st.st_dev
+         && ::unlink(path.c_str()) == 0;
+}
+
+} // namespace
+
 std::vector<fs::path> remove_dead_temporaries(const fs::path& directory,
                                               const std::function<bool(std::string_view)>& base_ok,
                                               std::string_view prefix, std::string_view infix, bool directories)
@@ -254,7 +277,8 @@ std::vector<fs::path> remove_dead_temporaries(const fs::path& directory,
     }
     std::error_code remove_ec;
     if (directories ? S_ISDIR(st.st_mode) && fs::remove_all(path, remove_ec) != static_cast<std::uintmax_t>(-1)
-                    : (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && ::unlink(path.c_str()) == 0) {
+                    : (S_ISREG(st.st_mode) && unlink_if_unlocked(path, st))
+                        || (S_ISLNK(st.st_mode) && ::unlink(path.c_str()) == 0)) {
       if (!remove_ec) {
         removed.push_back(path);
       }

@@ -17,7 +17,8 @@ namespace ksign::util {
 // SIGHUP unlink it before the process dies (install_cleanup_handlers). The registry takes no
 // lock, so the signal handler can read it at any moment; remembering costs one atomic store.
 // A run killed outright (SIGKILL, a crash) leaves its temporaries: their names carry the pid
-// (temporary_name), so a later run can tell them apart from live ones (remove_dead_temporaries).
+// (temporary_name) and a live run holds them locked, so a later run can tell them apart from
+// live ones, in any PID namespace (remove_dead_temporaries).
 
 // No core dump of this process, whatever kills it (PR_SET_DUMPABLE 0, which the kernel checks
 // before any core_pattern, file or pipe). Called first thing in main: a private key's bytes
@@ -60,7 +61,9 @@ void forget_temporary(std::size_t token) noexcept;
 [[nodiscard]] bool process_alive(pid_t pid) noexcept;
 
 // Remove the entries of `directory` that temporary_owner() gives a pid for that is neither this
-// process nor alive. Only regular files and symbolic links are removed, or with `directories`
+// process nor alive. A pid can belong to another PID namespace (a container, unshare -p), so
+// a regular file is removed only when it is not locked either (a live run holds its
+// temporaries locked: util::StagedFile). Only regular files and symbolic links are removed, or with `directories`
 // only real directories (removed with what they hold). Returns what was removed; errors are ignored (a
 // directory that cannot be listed has nothing to tidy).
 std::vector<std::filesystem::path> remove_dead_temporaries(const std::filesystem::path& directory,

@@ -6,8 +6,10 @@
 #include "util/strings.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -185,7 +187,15 @@ mode_t current_umask()
   return mask;
 }
 
-void write_all(int fd, std::span<const ByteView> parts, const fs::path& path)
+// The disk or the quota is full: no blocks or no inodes left.
+bool is_no_space(int err)
+{
+  return err == ENOSPC || err == EDQUOT;
+}
+
+// Write every part; returns 0, or the errno of a full disk (is_no_space) for the caller to
+// make room and try again. Other failures throw.
+int write_all(int fd, std::span<const ByteView> parts, const fs::path& path)
 {
   std::vector<iovec> iov;
   for (const ByteView part : parts) {
@@ -209,6 +219,9 @@ void write_all(int fd, std::span<const ByteView> parts, const fs::path& path)
         throw Error(Errc::failure, "cannot write " + quote(path) + ": the file size limit (ulimit -f) is "
                                      + describe_size(limit.rlim_cur));
       }
+      if (is_no_space(err)) {
+        return err;
+      }
       throw_errno("cannot write", path, err);
     }
     while (n > 0 && index < iov.size()) {
@@ -221,6 +234,7 @@ void write_all(int fd, std::span<const ByteView> parts, const fs::path& path)
       }
     }
   }
+  return 0;
 }
 
 } // namespace
@@ -273,6 +287,38 @@ std::string relink_hard_links(const StagedFile& file)
 
 } // namespace
 
+Fd create_locked(const fs::path& path)
+{
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) {
+    return fd;
+  }
+  // Waits only while a run that removes dead temporaries holds the lock: it unlinks the file
+  // and lets go at once. A file system without flock (ENOLCK) keeps the file unlocked: the
+  // other runs then go by the pid in its name alone.
+  int locked = 0;
+  while ((locked = ::flock(fd.get(), LOCK_EX)) != 0 && errno == EINTR) {
+  }
+  struct stat mine {};
+  struct stat named {};
+  if (locked == 0 && (::fstat(fd.get(), &mine) != 0 || ::lstat(path.c_str(), &named) != 0
+                      || mine.st_ino != named.st_ino || mine.st_dev != named.st_dev)) {
+    errno = EEXIST; // removed between open and flock: try another name
+    return Fd();
+  }
+  return fd;
+}
+
+std::optional<dev_t> read_only_device(const fs::path& directory)
+{
+  struct statvfs vfs {};
+  struct stat st {};
+  if (::statvfs(directory.c_str(), &vfs) != 0 || (vfs.f_flag & ST_RDONLY) == 0 || ::stat(directory.c_str(), &st) != 0) {
+    return std::nullopt;
+  }
+  return st.st_dev;
+}
+
 StagedFile stage_file(const fs::path& given_target, std::span<const ByteView> parts, const ReplaceOptions& options,
                       Durability durability)
 {
@@ -294,30 +340,54 @@ StagedFile stage_file(const fs::path& given_target, std::span<const ByteView> pa
   bool owner_kept = true;
   Fd fd;
   std::size_t token = 0;
-  for (int attempt = 0; attempt < 100 && !fd; ++attempt) {
+  const auto give_up = [&] {
+    ::unlink(temporary.c_str());
+    forget_temporary(token);
+    fd = Fd();
+  };
+  for (int collisions = 0;;) {
     temporary = directory / temporary_name(target.filename().native());
     // Remembered before it exists: a signal between open and remember would leave it behind.
     token = remember_temporary(temporary);
-    fd = Fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    fd = create_locked(temporary);
     if (!fd) {
       const int err = errno;
       forget_temporary(token);
-      if (err != EEXIST) {
-        throw_errno("cannot create a temporary file in", directory, err);
+      if (err == EEXIST && ++collisions < 100) {
+        continue;
       }
+      if (is_no_space(err) && options.make_room && options.make_room()) {
+        continue;
+      }
+      if (err == EEXIST) {
+        throw Error(Errc::failure, "cannot create a temporary file in " + quote(directory));
+      }
+      throw_errno("cannot create a temporary file in", directory, err);
     }
-  }
-  if (!fd) {
-    throw Error(Errc::failure, "cannot create a temporary file in " + quote(directory));
-  }
-  if (cleanup_started()) {
-    // The cleanup handler may have swept before the file existed; the process is ending.
-    ::unlink(temporary.c_str());
-    throw Error(Errc::failure, "interrupted");
+    if (cleanup_started()) {
+      // The cleanup handler may have swept before the file existed; the process is ending.
+      ::unlink(temporary.c_str());
+      throw Error(Errc::failure, "interrupted");
+    }
+    int err = 0;
+    try {
+      err = write_all(fd.get(), parts, temporary);
+    } catch (...) {
+      give_up();
+      throw;
+    }
+    if (err == 0) {
+      break;
+    }
+    // The disk is full: this temporary goes (its blocks with it), and once room is made the
+    // file is written again.
+    give_up();
+    if (!(options.make_room && options.make_room())) {
+      throw_errno("cannot write", temporary, err);
+    }
   }
 
   try {
-    write_all(fd.get(), parts, temporary);
     // A new file gets the umask applied; only then is it looked up (it costs a /proc read).
     const mode_t mode = options.force_mode ? *options.force_mode
                         : have_reference   ? reference.st_mode & 07777
@@ -341,15 +411,12 @@ StagedFile stage_file(const fs::path& given_target, std::span<const ByteView> pa
     if (durability == Durability::now && ::fsync(fd.get()) != 0) {
       throw_errno("cannot sync", temporary, errno);
     }
-    if (::close(fd.release()) != 0) {
-      throw_errno("cannot close", temporary, errno);
-    }
+    // The file stays open: its lock tells other runs it is live (StagedFile).
   } catch (...) {
-    ::unlink(temporary.c_str());
-    forget_temporary(token);
+    give_up();
     throw;
   }
-  StagedFile staged{temporary, target, owner_kept, {}, token};
+  StagedFile staged{temporary, target, owner_kept, {}, token, std::move(fd)};
   return staged;
 }
 
@@ -361,42 +428,67 @@ void replace_file_atomically(const fs::path& target, std::span<const ByteView> p
   // file, both complete, which is all atomic replacement promises (and it saves ~5 ms a file).
 }
 
+namespace {
+
+// Empty when `file`'s temporary still names the file it holds open, else why not: another
+// program (an older ksign, a cleaner) removed or replaced it.
+std::string lost_temporary(const StagedFile& file)
+{
+  struct stat mine {};
+  struct stat named {};
+  if (::fstat(file.fd.get(), &mine) == 0 && ::lstat(file.temporary.c_str(), &named) == 0
+      && mine.st_ino == named.st_ino && mine.st_dev == named.st_dev) {
+    return {};
+  }
+  return "its signed temporary " + quote(file.temporary) + " was removed by another program before it could "
+         "replace the file, which is left as it was";
+}
+
+} // namespace
+
 std::vector<std::string> commit_staged(std::span<const StagedFile> files)
 {
   std::vector<std::string> errors(files.size());
   // One syncfs per file system makes every staged file durable at once; fsync per file
-  // costs about a millisecond each on common disks, more than signing the module.
-  std::vector<dev_t> synced;
-  std::string sync_error;
+  // costs about a millisecond each on common disks, more than signing the module. A file
+  // system that fails to sync fails only the files on it.
+  struct Synced
+  {
+    dev_t device;
+    std::string error;
+  };
+  std::vector<Synced> synced;
   // A lone file is cheaper to fsync than its whole file system.
   const bool one_file = files.size() == 1;
-  for (const StagedFile& file : files) {
-    Fd fd(::open(file.temporary.c_str(), O_RDONLY | O_CLOEXEC));
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const StagedFile& file = files[i];
     struct stat st {};
-    if (!fd || ::fstat(fd.get(), &st) != 0) {
-      sync_error = "cannot open " + quote(file.temporary) + ": " + std::strerror(errno);
-      break;
-    }
-    if (one_file) {
-      if (::fsync(fd.get()) != 0) {
-        sync_error = "cannot sync " + quote(file.temporary) + ": " + std::strerror(errno);
+    if (::fstat(file.fd.get(), &st) != 0) {
+      errors[i] = "cannot sync " + quote(file.temporary) + ": " + std::strerror(errno);
+    } else if (one_file) {
+      if (::fsync(file.fd.get()) != 0) {
+        errors[i] = "cannot sync " + quote(file.temporary) + ": " + std::strerror(errno);
       }
-      break;
-    }
-    if (std::find(synced.begin(), synced.end(), st.st_dev) == synced.end()) {
-      if (::syncfs(fd.get()) != 0) {
-        sync_error = std::string("cannot sync the file system: ") + std::strerror(errno);
-        break;
+    } else {
+      auto done = std::find_if(synced.begin(), synced.end(), [&](const Synced& s) { return s.device == st.st_dev; });
+      if (done == synced.end()) {
+        synced.push_back({st.st_dev, ::syncfs(file.fd.get()) == 0
+                                       ? std::string()
+                                       : std::string("cannot sync the file system: ") + std::strerror(errno)});
+        done = synced.end() - 1;
       }
-      synced.push_back(st.st_dev);
+      errors[i] = done->error;
     }
   }
   for (std::size_t i = 0; i < files.size(); ++i) {
     std::string& error = errors[i];
-    if (!sync_error.empty()) {
-      error = sync_error;
-    } else if (error = relink_hard_links(files[i]);
-               error.empty() && ::rename(files[i].temporary.c_str(), files[i].target.c_str()) != 0) {
+    if (error.empty()) {
+      error = lost_temporary(files[i]);
+    }
+    if (error.empty()) {
+      error = relink_hard_links(files[i]);
+    }
+    if (error.empty() && ::rename(files[i].temporary.c_str(), files[i].target.c_str()) != 0) {
       error = "cannot replace " + quote(files[i].target) + ": " + std::strerror(errno);
     }
     if (error.empty()) {
@@ -410,7 +502,11 @@ std::vector<std::string> commit_staged(std::span<const StagedFile> files)
 
 void rename_staged(const StagedFile& file)
 {
-  if (std::string error = relink_hard_links(file); !error.empty()) {
+  std::string error = lost_temporary(file);
+  if (error.empty()) {
+    error = relink_hard_links(file);
+  }
+  if (!error.empty()) {
     discard(file);
     throw Error(Errc::failure, error);
   }

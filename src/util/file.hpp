@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -67,6 +68,11 @@ struct ReplaceOptions
   // or replace the link itself by the new file and leave the file it pointed to as it was (true;
   // the new file takes that file's mode and owner, as metadata_from would give it).
   bool replace_link = false;
+  // Called when the disk or the quota is full (ENOSPC, EDQUOT: no blocks or no inodes left)
+  // while the temporary is created or written. When it returns true (space may have been
+  // freed, e.g. other staged files were committed) the temporary is written again; otherwise,
+  // or when it is not set, the failure is thrown.
+  std::function<bool()> make_room;
 };
 
 // Replace `target` by the concatenation of `parts`, atomically: a temporary file in the same
@@ -88,7 +94,10 @@ enum class Durability {
 // file it finally points to (the link stays). Throws Error for a link that leads nowhere.
 [[nodiscard]] std::filesystem::path replacement_target(const std::filesystem::path& path);
 
-// A temporary file written beside `target`, ready to be renamed over it.
+// A temporary file written beside `target`, ready to be renamed over it. Move-only: it holds
+// the temporary open with an exclusive flock(2) until it is destroyed, which tells every other
+// run, in any PID namespace, that the temporary is live (util::remove_dead_temporaries removes
+// only a temporary it can lock itself). Destroy it only after it is committed or discarded.
 struct StagedFile
 {
   std::filesystem::path temporary;
@@ -98,7 +107,18 @@ struct StagedFile
   // new file too, so the names stay one file.
   std::vector<std::filesystem::path> hard_links;
   std::size_t cleanup_token = 0; // util::remember_temporary's, for `temporary`
+  Fd fd;                         // the temporary, open and locked
 };
+
+// Create `path` (O_EXCL, mode 0600) and take an exclusive flock on it before anyone else can:
+// a run that removes dead temporaries takes the lock before it unlinks, so a file it removed
+// in between is noticed here and an empty Fd returned (errno EEXIST: try another name). Other
+// failures return an empty Fd with errno set.
+[[nodiscard]] Fd create_locked(const std::filesystem::path& path);
+
+// The device of the file system holding `directory` when that file system is mounted
+// read-only; nothing otherwise (also when `directory` cannot be looked at).
+[[nodiscard]] std::optional<dev_t> read_only_device(const std::filesystem::path& directory);
 
 // The first half of replace_file_atomically: write `parts` to a temporary in `target`'s
 // directory with the right mode and owner. `target` is not touched yet.
@@ -108,7 +128,9 @@ struct StagedFile
 // The second half for many files: make them durable (one syncfs per file system), then rename
 // each over its target (after linking it to its other names, each through a temporary name
 // renamed over the old one). Returns one message per file, empty for those that were replaced;
-// a failed file's temporary is removed and its target left as it was.
+// a failed file's temporary is removed and its target left as it was. A failure concerns only
+// the files it concerns: a temporary that someone else removed fails its own file, a file
+// system that cannot be synced the files on it.
 [[nodiscard]] std::vector<std::string> commit_staged(std::span<const StagedFile> files);
 
 // Rename one staged file (written with Durability::now) over its target and its hard links;

@@ -170,3 +170,46 @@ check "keys removes a dead run's key directory" "$KSIGN" keys --dir "$T/store" -
 [ ! -e "$T/store/.new-$dead-abcd1234" ] && pass || fail "a dead run's .new- directory was kept"
 check_contains "and says so" ".new-$dead-abcd1234" "$T/.err"
 [ -e "$T/store/.new-$$-abcd1234" ] && pass || fail "a live process's .new- directory was removed"
+
+# A ksign in another PID namespace (a container, unshare -p) sees no process with a live run's
+# pid: the temporaries that run holds locked must still not look dead to it (issue 21). The
+# live run is stopped while its temporaries wait for their batch; the other run writes into
+# the same directory; the live run, continued, signs every module.
+if [ "$(id -u)" = 0 ] && unshare -p -f --mount-proc true 2>/dev/null; then
+  stopped=0
+  for ((attempt = 1; attempt <= 20 && stopped == 0; attempt++)); do
+    rm -rf "$T/tree"; cp -a "$T/orig" "$T/tree"
+    "$KSIGN" sign -q --key "$T/keys/ec.pem" -r -j 2 "$T/tree" >"$T/live.out" 2>"$T/live.err" &
+    live=$!
+    for ((i = 0; i < 3000; i++)); do
+      [ "$(leftovers "$T/tree")" -ge 5 ] && break
+      kill -0 "$live" 2>/dev/null || break
+    done
+    kill -STOP "$live" 2>/dev/null
+    # The other run writes into a directory where the live run holds temporaries.
+    first=$(find "$T/tree" -name '.*.ksign-*' | head -1)
+    if [ -n "$first" ] && [[ "$(ps -o stat= -p "$live")" == T* ]]; then
+      stopped=1
+      dir=$(dirname "$first")
+      held=$(leftovers "$T/tree")
+      check "a run in another PID namespace" unshare -p -f --mount-proc \
+        "$KSIGN" sign -v --key "$T/keys/ec.pem" -o "$dir/other.ko" "$sample"
+      ! grep -q 'interrupted run' "$T/.err" && pass \
+        || fail "PID namespace: a live run's temporaries were removed: $(grep 'interrupted run' "$T/.err" | head -3)"
+      now=$(leftovers "$T/tree")
+      [ "$now" -eq "$held" ] && pass || fail "PID namespace: $held temporaries before the other run, $now after"
+    fi
+    kill -CONT "$live" 2>/dev/null
+    status=0; wait "$live" || status=$?
+    if [ "$stopped" = 1 ]; then
+      [ "$status" -eq 0 ] && pass || fail "PID namespace: the live run exited $status: $(head -3 "$T/live.err")"
+      rm -f "$dir/other.ko"
+      [ "$(bad_modules)" -eq 0 ] && pass || fail "PID namespace: a module is neither original nor validly signed"
+      n=$("$KSIGN" verify --cert "$T/keys/ec.crt" -r "$T/tree" 2>/dev/null | grep -c ': ok ')
+      [ "$n" -eq 200 ] && pass || fail "PID namespace: $n of 200 modules signed by the live run"
+      [ "$(leftovers "$T/tree")" -eq 0 ] && pass || fail "PID namespace: temporaries left"
+    fi
+  done
+  [ "$stopped" = 1 ] && pass || fail "PID namespace: never caught the live run holding temporaries in 20 tries"
+  echo "PID namespace: caught the live run holding $held temporaries on attempt $((attempt - 1))" >&2
+fi

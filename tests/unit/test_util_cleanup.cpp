@@ -5,6 +5,8 @@
 #include "util/cleanup.hpp"
 #include "util/file.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,6 +77,30 @@ TEST_CASE("util::remove_dead_temporaries", "[cleanup]")
   CHECK(fs::exists(dir.path() / mine));
   CHECK(fs::exists(dir.path() / ".m.ko.ksign-abcd1234"));
   CHECK(fs::exists(dir.path() / (".d.ko.ksign-" + std::to_string(dead) + "-abcd1234"))); // not a file
+}
+
+TEST_CASE("util::remove_dead_temporaries keeps a temporary someone holds locked (a run in another PID namespace)",
+          "[cleanup]")
+{
+  const test::TempDir dir;
+  const pid_t dead = ::fork();
+  if (dead == 0) {
+    ::_exit(0);
+  }
+  ::waitpid(dead, nullptr, 0);
+  // The pid is gone here, but a live run in another PID namespace may carry the same number.
+  const fs::path live = dir.path() / (".m.ko.ksign-" + std::to_string(dead) + "-abcd1234");
+  test::write_text(live, "x");
+  {
+    const util::Fd held(::open(live.c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(held);
+    REQUIRE(::flock(held.get(), LOCK_EX) == 0);
+    CHECK(util::remove_dead_temporaries(dir.path(), any_base).empty());
+    CHECK(fs::exists(live));
+  }
+  // Its lock let go: the run is dead after all.
+  CHECK(util::remove_dead_temporaries(dir.path(), any_base) == std::vector<fs::path>{live});
+  CHECK_FALSE(fs::exists(live));
 }
 
 TEST_CASE("a signal removes the remembered temporaries, then kills as it would have", "[cleanup]")

@@ -6,7 +6,10 @@
 #include "util/file.hpp"
 #include "util/staged_committer.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -103,7 +106,7 @@ TEST_CASE("util::stage_file and util::commit_staged", "[file]")
 {
   const test::TempDir dir;
   std::vector<util::StagedFile> staged;
-  for (const char* name : {"a.ko", "b.ko"}) {
+  for (const char* name : {"a.ko", "b.ko", "c.ko"}) {
     test::write_text(dir.path() / name, "old");
     const std::string content = std::string("new ") + name; // outlives the view below
     const ByteView parts[] = {as_bytes(content)};
@@ -114,9 +117,7 @@ TEST_CASE("util::stage_file and util::commit_staged", "[file]")
   CHECK(std::string(before.begin(), before.end()) == "old");
 
   // A target whose directory vanished fails alone; the others are replaced.
-  util::StagedFile doomed = staged.back();
-  doomed.target = dir.path() / "gone" / "c.ko";
-  staged.push_back(doomed);
+  staged.back().target = dir.path() / "gone" / "c.ko";
   const std::vector<std::string> errors = util::commit_staged(staged);
   REQUIRE(errors.size() == 3);
   CHECK(errors[0].empty());
@@ -128,7 +129,70 @@ TEST_CASE("util::stage_file and util::commit_staged", "[file]")
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) {
     ++entries;
   }
-  CHECK(entries == 2); // no temporaries left
+  CHECK(entries == 3); // no temporaries left
+}
+
+TEST_CASE("util::commit_staged: a temporary someone else removed fails its own file only", "[file]")
+{
+  const test::TempDir dir;
+  std::vector<util::StagedFile> staged;
+  for (const char* name : {"a.ko", "b.ko", "c.ko"}) {
+    test::write_text(dir.path() / name, "old");
+    const ByteView parts[] = {as_bytes("new")};
+    staged.push_back(util::stage_file(dir.path() / name, parts, {}, util::Durability::batched));
+  }
+  REQUIRE(std::filesystem::remove(staged[1].temporary)); // an older ksign, a cleaner
+  const std::vector<std::string> errors = util::commit_staged(staged);
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0].empty());
+  CHECK_THAT(errors[1], KSIGN_CONTAINS("was removed by another program"));
+  CHECK(errors[2].empty());
+  const Bytes a = test::read_whole(dir.path() / "a.ko");
+  const Bytes b = test::read_whole(dir.path() / "b.ko");
+  const Bytes c = test::read_whole(dir.path() / "c.ko");
+  CHECK(std::string(a.begin(), a.end()) == "new");
+  CHECK(std::string(b.begin(), b.end()) == "old");
+  CHECK(std::string(c.begin(), c.end()) == "new");
+}
+
+TEST_CASE("util::stage_file holds its temporary locked until the staged file is gone", "[file]")
+{
+  const test::TempDir dir;
+  test::write_text(dir.path() / "a.ko", "old");
+  const ByteView parts[] = {as_bytes("new")};
+  std::filesystem::path temporary;
+  {
+    const util::StagedFile staged = util::stage_file(dir.path() / "a.ko", parts, {}, util::Durability::batched);
+    temporary = staged.temporary;
+    const util::Fd other(::open(temporary.c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(other);
+    CHECK(::flock(other.get(), LOCK_EX | LOCK_NB) != 0); // another open file description: refused
+    util::rename_staged(staged);
+  }
+  const util::Fd after(::open((dir.path() / "a.ko").c_str(), O_RDONLY | O_CLOEXEC));
+  REQUIRE(after);
+  CHECK(::flock(after.get(), LOCK_EX | LOCK_NB) == 0); // let go once committed and destroyed
+}
+
+TEST_CASE("util::StagedCommitter::commit_now commits a short queue at once", "[file]")
+{
+  const test::TempDir dir;
+  std::vector<std::string> results(3, "not reported");
+  util::StagedCommitter committer(256, [&](std::size_t tag, const std::string& error) { results[tag] = error; });
+  CHECK_FALSE(committer.commit_now()); // nothing queued
+  for (std::size_t i = 0; i < 3; ++i) {
+    const std::string name = "m" + std::to_string(i) + ".ko";
+    test::write_text(dir.path() / name, "old");
+    const ByteView parts[] = {as_bytes("new")};
+    committer.add(util::stage_file(dir.path() / name, parts, {}, util::Durability::batched), i);
+  }
+  CHECK(committer.commit_now());
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(results[i].empty()); // reported before commit_now returned, long before a batch of 256
+    const Bytes data = test::read_whole(dir.path() / ("m" + std::to_string(i) + ".ko"));
+    CHECK(std::string(data.begin(), data.end()) == "new");
+  }
+  committer.finish();
 }
 
 TEST_CASE("util::StagedCommitter", "[file]")
