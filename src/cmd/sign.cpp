@@ -20,10 +20,13 @@
 #include <fmt/core.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <set>
+#include <thread>
 
 namespace ksign::cmd {
 
@@ -92,8 +95,19 @@ void add_sign_options(cxxopts::Options& options)
   cli::add_loose_key_option(options);
 }
 
-// Temporaries of ksign runs that were killed (their pid is gone) in the directories this run
-// writes to: removed, and named with -v.
+// The directory a signed `file` is written to: its own, or a symbolic link's file's.
+std::filesystem::path written_directory(const std::filesystem::path& file)
+{
+  std::error_code ec;
+  std::filesystem::path written = file;
+  if (std::filesystem::is_symlink(std::filesystem::symlink_status(file, ec))) {
+    written = std::filesystem::canonical(file, ec); // where a symbolic link's file is written
+  }
+  return written.has_parent_path() ? written.parent_path() : std::filesystem::path(".");
+}
+
+// Temporaries of ksign runs that were killed (their pid is gone and nobody holds them locked)
+// in the directories this run writes to: removed, and named with -v.
 void tidy_after_killed_runs(const std::vector<core::ModuleFile>& modules,
                              const std::optional<std::filesystem::path>& output, cli::Output& out)
 {
@@ -105,11 +119,8 @@ void tidy_after_killed_runs(const std::vector<core::ModuleFile>& modules,
     add(*output);
   } else {
     for (const core::ModuleFile& module : modules) {
-      std::error_code ec;
       add(module.path);
-      if (std::filesystem::is_symlink(std::filesystem::symlink_status(module.path, ec))) {
-        add(std::filesystem::canonical(module.path, ec)); // where a symbolic link's file is written
-      }
+      directories.insert(written_directory(module.path));
       for (const std::filesystem::path& name : module.hard_links) {
         add(name);
       }
@@ -122,6 +133,66 @@ void tidy_after_killed_runs(const std::vector<core::ModuleFile>& modules,
     }
   }
 }
+
+// Modules not signed because the file system they are written to is mounted read-only: told
+// in one line per file system, not one per module. Safe from the worker threads.
+class ReadOnlyModules
+{
+public:
+  // Before trying a module: true (and counted) when its directory is on a file system already
+  // found read-only.
+  bool known(const std::filesystem::path& directory)
+  {
+    if (!m_any) {
+      return false;
+    }
+    const std::optional<dev_t> device = util::read_only_device(directory);
+    const std::lock_guard lock(m_mutex);
+    const auto group = device ? m_groups.find(*device) : m_groups.end();
+    if (group == m_groups.end()) {
+      return false;
+    }
+    ++group->second.count;
+    return true;
+  }
+
+  // After `module` failed: true (and counted) when its directory's file system is read-only.
+  bool explains_failure(const std::filesystem::path& module, const std::filesystem::path& directory)
+  {
+    const std::optional<dev_t> device = util::read_only_device(directory);
+    if (!device) {
+      return false;
+    }
+    const std::lock_guard lock(m_mutex);
+    Group& group = m_groups[*device];
+    if (group.count++ == 0) {
+      group.first = module;
+      group.directory = directory;
+    }
+    m_any = true;
+    return true;
+  }
+
+  void report(cli::Output& out) const
+  {
+    for (const auto& [device, group] : m_groups) {
+      out.error("{} not signed ({}{}): {} is on a file system mounted read-only",
+                group.count == 1 ? std::string("1 module") : fmt::format("{} modules", group.count),
+                util::quote(group.first), group.count == 1 ? "" : ", ...", util::quote(group.directory));
+    }
+  }
+
+private:
+  struct Group
+  {
+    std::size_t count = 0;
+    std::filesystem::path first;
+    std::filesystem::path directory;
+  };
+  std::mutex m_mutex;
+  std::map<dev_t, Group> m_groups;
+  std::atomic<bool> m_any{false};
+};
 
 int run_sign(cli::Invocation& invocation)
 {
@@ -187,8 +258,11 @@ int run_sign(cli::Invocation& invocation)
 
   // Each module is written to a temporary beside it; a committer thread makes them durable
   // and renames them a batch at a time (one syncfs per batch instead of an fsync per module),
-  // while the workers go on signing.
+  // while the workers go on signing. When the disk is full (blocks or inodes), what is queued
+  // is committed at once, which frees the old modules, and the module is written again: a
+  // nearly full disk gets as far as signing one module at a time would.
   std::vector<std::string> descriptions(modules.size());
+  ReadOnlyModules read_only;
   out.start_progress("signing", modules.size());
   {
     const auto committed = [&](std::size_t index, const std::string& error) {
@@ -203,35 +277,74 @@ int run_sign(cli::Invocation& invocation)
     util::StagedCommitter committer(256, committed,
                                     modules.size() > 1 ? util::StagedCommitter::Mode::background
                                                        : util::StagedCommitter::Mode::in_caller);
+    // Workers between reading a module and queueing it, and those of them waiting for room:
+    // while another worker may still queue a file, waiting for it can free room.
+    std::atomic<unsigned> staging{0};
+    std::atomic<unsigned> waiting{0};
+    const auto make_room = [&] {
+      ++waiting;
+      bool made = false;
+      for (int round = 0; round < 400 && !made; ++round) {
+        made = committer.commit_now();
+        if (!made) {
+          if (staging.load() <= waiting.load()) {
+            break;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      }
+      --waiting;
+      return made;
+    };
     util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
       const core::ModuleFile& module = modules[index];
       const std::filesystem::path& path = module.path;
+      const std::filesystem::path directory =
+        output ? (output->has_parent_path() ? output->parent_path() : std::filesystem::path("."))
+               : written_directory(path);
+      struct Staging
+      {
+        std::atomic<unsigned>& count;
+        explicit Staging(std::atomic<unsigned>& c) : count(c) { ++count; }
+        ~Staging() { --count; }
+        Staging(const Staging&) = delete;
+        Staging& operator=(const Staging&) = delete;
+      };
       try {
-        if (!output && module.link_count > 1 + module.hard_links.size()) {
-          // Renaming a signed file over one name would leave the other names unsigned.
-          throw Error(Errc::failure, fmt::format(
-            "it has {} names (hard links) and only {} of them {} among the modules given; ksign signs every "
-            "name of a file or none: give them all (their directory, with -r), or make this one a file of "
-            "its own ('cp {} tmp && mv tmp {}')",
-            module.link_count, 1 + module.hard_links.size(), module.hard_links.empty() ? "is" : "are",
-            path.string(), path.string()));
+        if (read_only.known(directory)) {
+          ++failures;
+        } else {
+          const Staging busy(staging);
+          if (!output && module.link_count > 1 + module.hard_links.size()) {
+            // Renaming a signed file over one name would leave the other names unsigned.
+            throw Error(Errc::failure, fmt::format(
+              "it has {} names (hard links) and only {} of them {} among the modules given; ksign signs every "
+              "name of a file or none: give them all (their directory, with -r), or make this one a file of "
+              "its own ('cp {} tmp && mv tmp {}')",
+              module.link_count, 1 + module.hard_links.size(), module.hard_links.empty() ? "is" : "are",
+              path.string(), path.string()));
+          }
+          util::StagedFile staged;
+          const core::SignOutcome outcome = signer.stage_file(path, output.value_or(path), staged, make_room);
+          if (!output) {
+            staged.hard_links = module.hard_links;
+          }
+          descriptions[index] = util::quote(path)
+                                + (module.hard_links.empty() || output
+                                     ? std::string()
+                                     : fmt::format(" and its {} other names", module.hard_links.size()))
+                                + (outcome.compression == core::Compression::none
+                                     ? std::string()
+                                     : " (" + std::string(core::compression_name(outcome.compression)) + ")")
+                                + (outcome.was_signed ? ", replacing its old signature" : "");
+          committer.add(std::move(staged), index);
         }
-        util::StagedFile staged;
-        const core::SignOutcome outcome = signer.stage_file(path, output.value_or(path), staged);
-        if (!output) {
-          staged.hard_links = module.hard_links;
-        }
-        descriptions[index] = util::quote(path)
-                              + (module.hard_links.empty() || output
-                                   ? std::string()
-                                   : fmt::format(" and its {} other names", module.hard_links.size()))
-                              + (outcome.compression == core::Compression::none
-                                   ? std::string()
-                                   : " (" + std::string(core::compression_name(outcome.compression)) + ")")
-                              + (outcome.was_signed ? ", replacing its old signature" : "");
-        committer.add(std::move(staged), index);
       } catch (const std::exception& e) {
-        report(path, exception_text(e));
+        if (read_only.explains_failure(path, directory)) {
+          ++failures;
+        } else {
+          report(path, exception_text(e));
+        }
       }
       // Per module as it is signed: the committer reports a whole batch at once.
       out.step_progress();
@@ -239,6 +352,7 @@ int run_sign(cli::Invocation& invocation)
     committer.finish();
   }
   out.finish_progress();
+  read_only.report(out);
 
   const std::size_t signed_count = modules.size() - failures;
   if (modules.size() > 1 || failures > 0) {
