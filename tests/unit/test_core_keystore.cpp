@@ -204,3 +204,120 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
     CHECK(refresh_period(store, std::nullopt) == "30d");
   }
 }
+
+TEST_CASE("core key store: pruning keeps what is still needed and what is not ours", "[keystore]")
+{
+  const test::TempDir dir;
+  const fs::path store = dir.path() / "certs-local";
+  const fs::path registry = dir.path() / "keys.d";
+  const fs::path modules = dir.path() / "modules";
+  const KeyStoreLock lock(store);
+  const SigningKey key = generate_signing_key(KeyType::ec, HashAlgo::sha384, "prune test");
+  const fs::path registered = write_key_directory(store, key, HashAlgo::sha384);
+  const fs::path named = write_key_directory(store, key, HashAlgo::sha384);
+  const fs::path unused = write_key_directory(store, key, HashAlgo::sha384);
+  const fs::path newest = write_key_directory(store, key, HashAlgo::sha384);
+  switch_current(store, newest);
+  fs::create_directories(store / "archive");
+  fs::create_directories(registry);
+  fs::create_symlink(registered, registry / "0123abcd");
+  const fs::path config = dir.path() / "config";
+  util::replace_file_atomically(config, as_bytes("CONFIG_MODULES=y\nCONFIG_MODULE_SIG=y\nCONFIG_SYSTEM_TRUSTED_KEYS=\"" + (named / "signing_crt.pem").native() + "\"\n"));
+  record_updated_configs(store, std::vector<fs::path>{config});
+  CHECK(recorded_configs(store) == std::vector<fs::path>{config});
+  record_updated_configs(store, std::vector<fs::path>{config}); // recorded once
+  CHECK(recorded_configs(store) == std::vector<fs::path>{config});
+
+  CHECK(is_made_key_directory(named));
+  CHECK_FALSE(is_made_key_directory(store / "archive"));
+
+  const PruneResult pruned = prune_key_directories(store, 1, registry, modules);
+  CHECK(pruned.removed == std::vector<fs::path>{unused});
+  REQUIRE(pruned.kept.size() == 3);
+  CHECK(pruned.kept[0].directory == store / "archive");
+  CHECK(pruned.kept[0].why == KeptKeyDirectory::Why::not_a_key_directory);
+  CHECK(pruned.kept[1].directory == registered);
+  CHECK(pruned.kept[1].why == KeptKeyDirectory::Why::registered);
+  CHECK(pruned.kept[1].by == (registry / "0123abcd").native());
+  CHECK(pruned.kept[2].directory == named);
+  CHECK(pruned.kept[2].why == KeptKeyDirectory::Why::config);
+  CHECK(fs::exists(registered / "signing_key.pem"));
+  CHECK(fs::exists(store / "archive"));
+}
+
+TEST_CASE("core key store: key directory names ksign and kernel-sign make", "[keystore]")
+{
+  const test::TempDir dir;
+  for (const char* name : {"2026-12-04_20-25-00", "2026-12-04_20-25-00_02", "20261204-2025"}) {
+    fs::create_directories(dir.path() / name);
+    util::replace_file_atomically(dir.path() / name / "khash", as_bytes(std::string("sha512\n")));
+    CHECK(is_made_key_directory(dir.path() / name));
+  }
+  for (const char* name : {"archive", "2026-12-04", "2026-12-04_20-25-00_2", "20261204-20251", "2026-12-04_20:25:00"}) {
+    fs::create_directories(dir.path() / name);
+    CHECK_FALSE(is_made_key_directory(dir.path() / name));
+  }
+  // Something else inside: not ours to remove.
+  util::replace_file_atomically(dir.path() / "20261204-2025" / "notes.txt", as_bytes(std::string("mine\n")));
+  CHECK_FALSE(is_made_key_directory(dir.path() / "20261204-2025"));
+}
+
+TEST_CASE("core key store: links in the store are never followed", "[keystore]")
+{
+  const test::TempDir dir;
+  const fs::path store = dir.path() / "store";
+  const fs::path target = dir.path() / "target";
+  util::replace_file_atomically(target, as_bytes(std::string("secret\n")));
+  {
+    const KeyStoreLock lock(store);
+  }
+  fs::create_symlink(target, store / ".refresh");
+  CHECK_FALSE(recorded_refresh_period(store).has_value()); // not read through the link
+  record_refresh_period(store, "30d");
+  const Bytes kept = util::read_file(target, 100);
+  CHECK(std::string(kept.begin(), kept.end()) == "secret\n");
+  CHECK_FALSE(fs::is_symlink(store / ".refresh"));
+  CHECK(recorded_refresh_period(store) == "30d");
+
+  fs::remove(store / ".lock");
+  fs::create_symlink(dir.path() / "created", store / ".lock");
+  CHECK_THROWS_AS(KeyStoreLock(store), Error);
+  CHECK_FALSE(fs::exists(dir.path() / "created"));
+}
+
+TEST_CASE("core key store: a held lock is waited for, once, then given up", "[keystore]")
+{
+  const test::TempDir dir;
+  const fs::path store = dir.path() / "store";
+  const KeyStoreLock held(store);
+  // flock(2) locks belong to the open file description: a second open in this process waits too.
+  int calls = 0;
+  std::optional<LockWait> seen;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    const KeyStoreLock second(store, std::chrono::milliseconds(300), [&](const LockWait& wait) {
+      ++calls;
+      seen = wait;
+    });
+    FAIL("the second lock was taken");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("gave up waiting for '" + (store / ".lock").native() + "'") != std::string::npos);
+    CHECK(std::string(e.what()).find("process " + std::to_string(::getpid()) + " still holds it") != std::string::npos);
+  }
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(300));
+  CHECK(calls == 1);
+  REQUIRE(seen.has_value());
+  CHECK(seen->lock == store / ".lock");
+  CHECK(seen->holder == ::getpid());
+}
+
+TEST_CASE("core key store: missing parents get 0755 whatever the umask", "[keystore]")
+{
+  const test::TempDir dir;
+  const Umask permissive(0);
+  const KeyStoreLock lock(dir.path() / "a/b/store");
+  CHECK(mode_of(dir.path() / "a") == 0755);
+  CHECK(mode_of(dir.path() / "a/b") == 0755);
+  CHECK(mode_of(dir.path() / "a/b/store") == 0700);
+  CHECK_NOTHROW(require_safe_store(dir.path() / "a/b/store"));
+}
