@@ -55,6 +55,14 @@ KeyFiles current_certificate_files(const fs::path& store)
   if (ec) {
     throw Error(Errc::failure, "cannot resolve " + util::quote(link) + ": " + ec.message());
   }
+  // `current` is the one link ksign follows in a store, and only to a key directory inside it:
+  // one leading elsewhere would make ksign read (or, as root, trust) a file of anyone's choosing.
+  const fs::path inside = fs::canonical(store, ec);
+  if (ec || directory.parent_path() != inside || !fs::is_directory(directory, ec)) {
+    throw Error(Errc::failure, util::quote(link) + " leads to " + util::quote(directory)
+                                 + ", not to a key directory inside the key store; point it at one (ln -sfn DIR "
+                                 + util::quote(link) + ")");
+  }
   return key_directory_files(directory);
 }
 

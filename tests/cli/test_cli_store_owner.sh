@@ -76,3 +76,11 @@ ln -s "$T/nologin" "$T/own/.lock"
 check_status 1 "keys refuses a .lock link" "$KSIGN" keys -d "$T/own"
 check_contains "names it" "'$T/own/.lock' is a symbolic link" "$T/.err"
 [ ! -e "$T/nologin" ] && pass || fail "keys created the .lock link's target"
+
+# 7. `current` is followed only to a key directory inside the store.
+rm -f "$T/own/.lock"
+mkdir -p "$T/elsewhere" && cp -a "$T/own/current/." "$T/elsewhere/"
+ln -sfn "$T/elsewhere" "$T/own/current"
+check_status 1 "keys refuses a current link leading out of the store" "$KSIGN" keys -d "$T/own"
+check_contains "names it" "'$T/own/current' leads to '$T/elsewhere', not to a key directory inside the key store" "$T/.err"
+check_status 1 "sign refuses it too" "$KSIGN" sign -d "$T/own" "$T/m.ko"
