@@ -133,7 +133,9 @@ kmod_reads() { # kmod (modinfo) reads the module, when it was built with that fo
   [ "$(modinfo -F name "$1" 2>/dev/null)" = ksign_sample ] || fail "kmod does not read $1"
 }
 for name in split.ko.gz split.ko.xz split.ko.zst; do
-  kmod_reads "$T/$name"
+  # kmod reads every gzip member and xz stream; zstd frames only up to kmod 33 (34 and newer
+  # refuse a second frame that holds data), so a split .zst is not asked of it before signing.
+  [ "$name" = split.ko.zst ] || kmod_reads "$T/$name"
   check_status 1 "verify $name" "$KSIGN" verify "${cert[@]}" "$T/$name"
   check_grep "verify $name: malformed, the kernel reads the first part only" \
     "$name: malformed \(2 (gzip members|xz streams|zstd frames): kmod's userspace decompression and .* reads only the first, 50000 of $(stat -c %s "$sample") bytes" "$T/.out"
@@ -281,7 +283,10 @@ for uri in 'PKCS11:token=nosuch;object=k;type=private?pin-value=4321' 'Pkcs11:to
            'pkcs11:token=nosuch;object=k?PIN-VALUE=4321' 'pkcs11:token=nosuch;object=k?pin%2Dvalue=4321'; do
   check_status 1 "sign --key $uri" "$KSIGN" sign --key "$uri" "$T/token.ko"
   check_no_contains "sign --key $uri: no PIN" 4321 "$T/.err"
-  check_no_grep "sign --key $uri: not a file name" "cannot read|No such file" "$T/.err"
+  # Taken as a key in a token, whatever the provider's own error text says (OpenSSL's may name
+  # a missing file of the token's module), never as a file named by the URI.
+  check_grep "sign --key $uri: a token's key, not a file name" "PKCS#11" "$T/.err"
+  check_no_grep "sign --key $uri: not read as a file" "cannot read '" "$T/.err"
   check_status 1 "sign-file $uri" "$KSIGN" sign-file sha512 "$uri" "$T/keys/trusted.crt" "$T/token.ko"
   check_no_contains "sign-file $uri: no PIN" 4321 "$T/.err"
 done

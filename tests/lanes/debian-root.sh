@@ -40,6 +40,7 @@ packages=(
   linux-headers-amd64 kmod openssl gzip xz-utils zstd python3 file
   dkms fakeroot qemu-system-x86 busybox-static cpio zsh fish bash-completion
   softhsm2 pkcs11-provider opensc
+  python3-zstandard rsync makepkg pacman-package-manager libarchive-tools
 )
 suites=(unit cli module kernel shell)
 experimental=()

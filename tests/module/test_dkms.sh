@@ -60,13 +60,15 @@ probe_public() { # config dir -> the mok_* values the drop-in leaves
   env -i kernelver="$kver" KSIGN_CONFIG_DIR="$1" bash -c ". '$T/ksign.conf'; echo \"key=\${mok_signing_key:-} cert=\${mok_certificate:-} sign=\$sign_file\"" 2>"$T/probe.err"
 }
 keyid=$(ls "$T/etc/keys.d")
+# The release as a regular expression: Debian's own spell it with '+' (7.2.13+deb14-amd64).
+kver_re=$(printf '%s' "$kver" | sed 's/[][\\.*^$+?(){}|]/\\&/g')
 installed=$(realpath "$certs_local/current")
 check_line "public: the key through keys.d" "key=$T/etc/keys.d/$keyid/signing_key.pem cert=$installed/signing_crt.crt sign=$T/bin/sign-file" \
   <(probe_public "$T/etc")
 # No link: no key of DKMS's own either, and no sign-file DKMS could run.
-check_grep "public, no link: no key for DKMS, no sign-file" "^key= cert= sign=/.*/ksign-has-no-private-key-for-$kver\$" <(probe_public "$T/nothing")
+check_grep "public, no link: no key for DKMS, no sign-file" "^key= cert= sign=/.*/ksign-has-no-private-key-for-$kver_re\$" <(probe_public "$T/nothing")
 check_grep "and says why, naming the link" "has its certificate .* but no private key: .*'$T/nothing/keys.d/$keyid' does not exist" "$T/probe.err"
-check_grep "and what DKMS will do" "DKMS will NOT sign the modules it builds for kernel $kver" "$T/probe.err"
+check_grep "and what DKMS will do" "DKMS will NOT sign the modules it builds for kernel $kver_re" "$T/probe.err"
 
 # The real thing: dkms add + build with the drop-in, in a private DKMS tree.
 cp "$T/ksign.conf" "$dropin"
@@ -84,7 +86,7 @@ cp "$T/.out" "$T/dkms-nokey.out"
 cp "$T/.err" "$T/dkms-nokey.err"
 check_contains "DKMS signed nothing" "modules won't be signed" "$T/dkms-nokey.out"
 check_no_grep "DKMS made no key of its own" 'generating self signed certificate' "$T/dkms-nokey.out"
-check_grep "DKMS's output says what is missing" "kernel $kver has its certificate .* but no private key" "$T/dkms-nokey.err"
+check_grep "DKMS's output says what is missing" "kernel $kver_re has its certificate .* but no private key" "$T/dkms-nokey.err"
 check_grep "and how to mend it" "run: ksign install --public -d STORE" "$T/dkms-nokey.err"
 unsigned=$(find "$T/dkms/ksign_dkms_test/1.0/$kver/$arch/module" -name 'ksign_dkms_test.ko*' | head -n 1)
 [ -n "$unsigned" ] && pass || fail "no built module in $T/dkms: $(cat "$T/dkms-nokey.out")"
