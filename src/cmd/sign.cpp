@@ -93,6 +93,7 @@ void add_sign_options(cxxopts::Options& options)
      cxxopts::value<int>(), "N");
   cli::add_kernel_option(options);
   cli::add_loose_key_option(options);
+  cli::add_unsupported_key_option(options);
 }
 
 // The directory a signed `file` is written to: its own, or a symbolic link's file's.
@@ -227,6 +228,7 @@ int run_sign(cli::Invocation& invocation)
   auto key = std::make_shared<core::SigningKey>(
     core::load_signing_key(source.key, source.certificate, cli::key_passphrase()));
   cli::warn_if_short_key(key->key.get(), "the key " + core::quoted_key_source(source.key.native()), out);
+  cli::require_kernel_usable_key(key->certificate, "the key " + core::quoted_key_source(source.key.native()), invocation);
   if (core::is_ml_dsa(key->type) && settings.hash != core::HashAlgo::sha512) {
     throw Error(Errc::usage, "--hash: ML-DSA module signatures use sha512");
   }
@@ -278,23 +280,37 @@ int run_sign(cli::Invocation& invocation)
                                     modules.size() > 1 ? util::StagedCommitter::Mode::background
                                                        : util::StagedCommitter::Mode::in_caller);
     // Workers between reading a module and queueing it, and those of them waiting for room:
-    // while another worker may still queue a file, waiting for it can free room.
+    // while another worker may still queue a file, waiting for it can free room. `released`
+    // counts temporaries given up for a full disk: one given up after this worker's failure
+    // is room this worker did not have (a few retries a module, so that two modules that
+    // each do not fit cannot take turns for ever).
     std::atomic<unsigned> staging{0};
     std::atomic<unsigned> waiting{0};
+    std::atomic<std::uint64_t> released{0};
+    static thread_local unsigned retries_without_commit = 0;
+    // Once the disk was full, one worker writes at a time: two half-written temporaries can
+    // each keep the other from fitting.
+    std::atomic<bool> disk_full{false};
+    std::mutex one_writer;
     const auto make_room = [&] {
+      disk_full = true;
+      const std::uint64_t seen = ++released; // this worker's temporary is gone
       ++waiting;
-      bool made = false;
-      for (int round = 0; round < 400 && !made; ++round) {
-        made = committer.commit_now();
-        if (!made) {
-          if (staging.load() <= waiting.load()) {
-            break;
-          }
+      bool again = false;
+      for (int round = 0; round < 400 && !again; ++round) {
+        if (committer.commit_now()) {
+          again = true;
+        } else if (released.load() != seen && retries_without_commit < 3) {
+          ++retries_without_commit;
+          again = true;
+        } else if (staging.load() <= waiting.load()) {
+          break; // nothing queued, nobody else writing: the disk is as empty as it gets
+        } else {
           std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
       }
       --waiting;
-      return made;
+      return again;
     };
     util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
       const core::ModuleFile& module = modules[index];
@@ -314,7 +330,12 @@ int run_sign(cli::Invocation& invocation)
         if (read_only.known(directory)) {
           ++failures;
         } else {
+          std::unique_lock alone(one_writer, std::defer_lock);
+          if (disk_full) {
+            alone.lock();
+          }
           const Staging busy(staging);
+          retries_without_commit = 0;
           if (!output && module.link_count > 1 + module.hard_links.size()) {
             // Renaming a signed file over one name would leave the other names unsigned.
             throw Error(Errc::failure, fmt::format(

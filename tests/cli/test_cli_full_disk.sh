@@ -61,7 +61,7 @@ if [ "$how" = each ]; then
     "$KSIGN" sign -q --key "$T/keys/ec.pem" "$module" 2>>"$out/err" || status=1
   done < <(find "$mnt/tree" -type f -name '*.ko*' | sort)
 else
-  "$KSIGN" sign --key "$T/keys/ec.pem" -r "$mnt/tree" 2>"$out/err" || status=$?
+  "$KSIGN" sign --key "$T/keys/ec.pem" -r -j "${KSIGN_FULL_DISK_JOBS:-1}" "$mnt/tree" 2>"$out/err" || status=$?
 fi
 echo "$status" >"$out/status"
 "$KSIGN" verify --cert "$T/keys/ec.crt" -r "$mnt/tree" >"$out/verify" 2>&1
