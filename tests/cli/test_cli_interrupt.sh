@@ -201,6 +201,11 @@ if [ "$(id -u)" = 0 ] && unshare -p -f --mount-proc true 2>/dev/null; then
     fi
     kill -CONT "$live" 2>/dev/null
     status=0; wait "$live" || status=$?
+    # With job control, wait also returns (128 + SIGSTOP) for the stop itself.
+    while [ "$status" -eq $((128 + $(kill -l STOP))) ] && kill -0 "$live" 2>/dev/null; do
+      kill -CONT "$live" 2>/dev/null
+      status=0; wait "$live" || status=$?
+    done
     if [ "$stopped" = 1 ]; then
       [ "$status" -eq 0 ] && pass || fail "PID namespace: the live run exited $status: $(head -3 "$T/live.err")"
       rm -f "$dir/other.ko"
