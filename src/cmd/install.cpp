@@ -12,6 +12,7 @@
 #include "core/certificate.hpp"
 #include "core/kconfig.hpp"
 #include "core/keys.hpp"
+#include "core/key_install.hpp"
 #include "core/keystore.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"

@@ -664,104 +664,10 @@ PruneResult prune_key_directories(const fs::path& store, std::size_t keep, const
   return result;
 }
 
-namespace {
-
-// mkdir -p, each new directory 0755 less the umask: never wider, whatever the umask.
-void make_directories(const fs::path& path)
-{
-  std::error_code ec;
-  if (path.empty() || fs::is_directory(path, ec)) {
-    return;
-  }
-  if (path.has_parent_path() && path.parent_path() != path) {
-    make_directories(path.parent_path());
-  }
-  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
-    throw_errno("cannot create", path);
-  }
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    throw Error(Errc::failure, "cannot create " + util::quote(path) + ": not a directory");
-  }
-  // mkdir applies the umask; a umask of 000 would still give 0755, as asked. Only narrower.
-}
-
-} // namespace
-
-fs::path install_current_key(const fs::path& store, const fs::path& destination, InstallWhat what)
-{
-  const KeyFiles files = current_key_files(store);
-  make_directories(destination);
-  // Copy under a hidden name, then rename: the destination never holds half a key directory.
-  // It is world-readable (0755) so that `verify` and `keys --show` read its certificates
-  // without root; the private keys in it keep their 0600.
-  const util::SignalsDeferred deferred;
-  const fs::path staging = staging_directory(destination);
-  make_directory(staging, 0755);
-  const fs::path target = destination / files.directory.filename();
-  std::error_code ec;
-  try {
-    for (const fs::directory_entry& entry : fs::directory_iterator(files.directory)) {
-      const std::string name = entry.path().filename().string();
-      if (!entry.is_regular_file() || (what == InstallWhat::certificates && is_private_key_name(name))) {
-        continue; // kernel-sign stores hold only files; anything else is not ours to copy
-      }
-      // Private keys 0600 whatever their source had; nothing wider than 0755 (no group or other write).
-      const mode_t mode = is_private_key_name(name) ? 0600 : static_cast<mode_t>(fs::status(entry.path()).permissions()) & 0755;
-      write_bytes(staging / name, util::read_file(entry.path(), util::k_small_file_limit), mode);
-    }
-    if (fs::exists(fs::symlink_status(target, ec))) {
-      fs::remove_all(target);
-    }
-    if (::rename(staging.c_str(), target.c_str()) != 0) {
-      throw_errno("cannot create", target);
-    }
-  } catch (const fs::filesystem_error& e) {
-    fs::remove_all(staging, ec);
-    throw Error(Errc::failure, "cannot copy " + util::quote(files.directory) + " to " + util::quote(destination) + ": "
-                            + e.code().message());
-  } catch (...) {
-    fs::remove_all(staging, ec);
-    throw;
-  }
-  switch_current(destination, target);
-  return target;
-}
-
 std::string key_link_name(const X509* certificate)
 {
   const std::string key_id = subject_key_id_hex(certificate);
   return key_id.empty() ? "sha256-" + fingerprint_sha256(certificate) : key_id;
-}
-
-fs::path register_key_directory(const fs::path& registry, const fs::path& key_directory)
-{
-  std::error_code ec;
-  const fs::path absolute = fs::canonical(key_directory, ec);
-  if (ec) {
-    throw Error(Errc::failure, "cannot resolve " + util::quote(key_directory) + ": " + ec.message());
-  }
-  const X509Ptr certificate = load_certificate(absolute / k_cert_der);
-  make_directories(registry);
-  const fs::path link = registry / key_link_name(certificate.get());
-  const util::SignalsDeferred deferred;
-  const fs::path temporary = registry / util::temporary_name("", k_link_prefix, "");
-  const std::size_t token = util::remember_temporary(temporary);
-  if (::symlink(absolute.c_str(), temporary.c_str()) != 0) {
-    const int saved = errno;
-    util::forget_temporary(token);
-    errno = saved;
-    throw_errno("cannot create a link in", registry);
-  }
-  if (::rename(temporary.c_str(), link.c_str()) != 0) {
-    const int saved = errno;
-    ::unlink(temporary.c_str());
-    util::forget_temporary(token);
-    errno = saved;
-    throw_errno("cannot create", link);
-  }
-  util::forget_temporary(token);
-  return link;
 }
 
 std::vector<KernelKey> installed_kernel_keys(const fs::path& moduledir)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/hash.hpp"
+#include "core/key_install.hpp"
 #include "core/key_directory.hpp"
 #include "core/keys.hpp"
 
@@ -217,25 +218,10 @@ struct PruneResult
 PruneResult prune_key_directories(const std::filesystem::path& store, std::size_t keep,
                                   const std::filesystem::path& registry, const std::filesystem::path& moduledir);
 
-// What install_current_key copies: the whole key directory, or all but the private key files.
-enum class InstallWhat { everything, certificates };
-
-// Copy the current key directory and the `current` link into `destination`, creating it and
-// its parents (0755 at most); what a kernel headers package installs as build/certs-local.
-// The key directory is 0755 (certificates readable by all); private key files are written 0600, other files keep their mode less group and other write,
-// whatever the umask. Returns the copied key directory inside `destination`.
-std::filesystem::path install_current_key(const std::filesystem::path& store, const std::filesystem::path& destination,
-                                          InstallWhat what = InstallWhat::everything);
-
 // Kernels installed with certificates only find their private key through a registry: a
 // directory (by default /etc/ksign/keys.d) of symbolic links, each named after a certificate's
 // subjectKeyIdentifier in lower-case hex ("sha256-<fingerprint>" without one) and pointing at
 // the key directory, in its owner's key store, that holds the private key.
 [[nodiscard]] std::string key_link_name(const X509* certificate);
-
-// Link registry/<key id> to `key_directory` (made absolute), creating `registry` (0755 at
-// most) when needed and replacing an older link of that name atomically. Returns the link.
-std::filesystem::path register_key_directory(const std::filesystem::path& registry,
-                                             const std::filesystem::path& key_directory);
 
 } // namespace ksign::core
