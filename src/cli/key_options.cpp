@@ -248,6 +248,31 @@ void warn_if_short_key(const EVP_PKEY* key, const std::string& what, Output& out
   }
 }
 
+void add_unsupported_key_option(cxxopts::Options& options)
+{
+  options.add_options()
+    ("allow-unsupported-key", "sign even with a key the kernel cannot load (an RSA size other than "
+                              "2048, 3072, 4096, or 512, 1024, 1536 outside FIPS; a curve other than "
+                              "P-192, P-256, P-384, P-521), with a warning");
+}
+
+void require_kernel_usable_key(ByteView certificate_der, const std::string& what, const Invocation& invocation)
+{
+  constexpr std::string_view flag = "--allow-unsupported-key";
+  const std::optional<std::string> refusal = core::kernel_key_refusal(certificate_der);
+  if (!refusal) {
+    return;
+  }
+  const std::string problem = what + " holds " + *refusal + ": the kernel cannot load its certificate and refuses "
+                              "every module signed with it";
+  if (invocation.options.count(std::string(flag.substr(2))) > 0) {
+    invocation.out.warning("{} (signing anyway: {})", problem, flag);
+    return;
+  }
+  throw Error(Errc::failure, problem + "; make a key the kernel takes ('ksign keys --refresh always'), or give "
+                               + std::string(flag) + " to sign anyway");
+}
+
 std::optional<std::string> key_passphrase()
 {
   const char* pin = std::getenv("KBUILD_SIGN_PIN");

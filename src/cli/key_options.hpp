@@ -67,6 +67,13 @@ void guard_key_directory(const std::filesystem::path& directory, const Invocatio
 // A warning for an RSA key shorter than core::k_min_rsa_bits; `what` names it.
 void warn_if_short_key(const EVP_PKEY* key, const std::string& what, Output& out);
 
+// --allow-unsupported-key, for sign.
+void add_unsupported_key_option(cxxopts::Options& options);
+
+// Refuse a certificate (DER) whose key the kernel cannot load (core::kernel_key_refusal),
+// naming `what`, the reason and --allow-unsupported-key; with that flag, a warning.
+void require_kernel_usable_key(ByteView certificate_der, const std::string& what, const Invocation& invocation);
+
 // The passphrase for an encrypted key: $KBUILD_SIGN_PIN, as the kernel's sign-file reads it.
 [[nodiscard]] std::optional<std::string> key_passphrase();
 

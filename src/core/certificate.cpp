@@ -2,6 +2,8 @@
 #include "core/certificate.hpp"
 
 #include "core/der.hpp"
+#include "core/key_types.hpp"
+#include "core/oids.hpp"
 #include "core/pem.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -11,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <bit>
 #include <memory>
 
 namespace ksign::core {
@@ -55,7 +58,9 @@ CertificateParts parse_certificate_parts(ByteView der)
   der::Reader tbs(certificate.read(der::k_sequence, "tbsCertificate").content);
   CertificateParts parts;
   (void)tbs.read_optional(der::k_context_0, "certificate version");
-  parts.serial = tbs.read(der::k_integer, "certificate serial number").encoding;
+  const der::Element serial = tbs.read(der::k_integer, "certificate serial number");
+  (void)der::integer_content(serial, "certificate serial number"); // as sign-file and the kernel's build read it
+  parts.serial = serial.encoding;
   (void)tbs.read(der::k_sequence, "certificate signature algorithm");
   parts.issuer = tbs.read(der::k_sequence, "certificate issuer").encoding;
   (void)tbs.read(der::k_sequence, "certificate validity");
@@ -74,6 +79,62 @@ CertificateParts parse_certificate_parts(ByteView der)
     parts.subject_key_id = find_subject_key_id(wrapper.read(der::k_sequence, "certificate extensions").content);
   }
   return parts;
+}
+
+namespace {
+
+// An OID's name as OpenSSL knows it ("secp256k1"), else its dotted form.
+std::string oid_text(ByteView content)
+{
+  Bytes encoding;
+  der::append_tlv(encoding, der::k_oid, content);
+  const unsigned char* cursor = encoding.data();
+  const std::unique_ptr<ASN1_OBJECT, OpensslDeleter<ASN1_OBJECT_free>> object(
+    d2i_ASN1_OBJECT(nullptr, &cursor, static_cast<long>(encoding.size())));
+  char text[128] = {};
+  if (!object || OBJ_obj2txt(text, sizeof text, object.get(), 0) <= 0) {
+    (void)drain_openssl_errors();
+    return "with an unreadable OID";
+  }
+  return text;
+}
+
+// The length in bits of the modulus of an RSAPublicKey (SEQUENCE { modulus, publicExponent }).
+int rsa_modulus_bits(ByteView public_key)
+{
+  der::Reader outer(public_key);
+  der::Reader key(outer.read(der::k_sequence, "RSA public key").content);
+  ByteView modulus = der::integer_content(key.read(der::k_integer, "RSA modulus"), "RSA modulus");
+  while (!modulus.empty() && modulus.front() == 0) {
+    modulus = modulus.subspan(1);
+  }
+  if (modulus.empty()) {
+    return 0;
+  }
+  return static_cast<int>(modulus.size() * 8) - std::countl_zero(modulus.front());
+}
+
+} // namespace
+
+std::optional<std::string> kernel_key_refusal(ByteView der)
+{
+  const CertificateParts parts = parse_certificate_parts(der);
+  if (is_oid(parts.key_algorithm, k_oid_rsa_encryption)) {
+    const int bits = rsa_modulus_bits(parts.public_key);
+    if (kernel_takes_rsa_bits(bits)) {
+      return std::nullopt;
+    }
+    return "an RSA key of " + std::to_string(bits) + " bits; the kernel takes " + std::string(k_kernel_rsa_sizes);
+  }
+  if (is_oid(parts.key_algorithm, k_oid_ec_public_key)) {
+    if (parts.key_parameters && named_curve(*parts.key_parameters) != nullptr) {
+      return std::nullopt;
+    }
+    return "an EC key " + (parts.key_parameters ? "on the curve " + oid_text(*parts.key_parameters)
+                                                 : std::string("with explicit curve parameters"))
+           + "; the kernel takes the curves " + std::string(k_kernel_curves);
+  }
+  return std::nullopt; // ML-DSA, or a type ksign does not sign with at all (refused elsewhere)
 }
 
 bool has_subject_key_id(ByteView der)

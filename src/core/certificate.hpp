@@ -29,6 +29,13 @@ struct CertificateParts
 // Throws Error(Errc::format) when `der` is not a certificate's structure.
 [[nodiscard]] CertificateParts parse_certificate_parts(ByteView der);
 
+// Why the kernel cannot load the public key of the DER certificate `der`, as its X.509 parser
+// and crypto/rsa.c decide (x509_extract_key_data, rsa_check_key_length): "an RSA key of 8192
+// bits; the kernel takes ...", "an EC key on the curve secp256k1; ...". nullopt when it can (RSA,
+// EC on a curve it knows, ML-DSA). Throws as parse_certificate_parts. Such a certificate is
+// never loaded into a keyring, so no module signed with its key loads.
+[[nodiscard]] std::optional<std::string> kernel_key_refusal(ByteView der);
+
 // Whether the DER certificate carries a subjectKeyIdentifier (what signing by key id needs).
 [[nodiscard]] bool has_subject_key_id(ByteView der);
 

@@ -132,14 +132,30 @@ void Reader::expect_end(const char* what) const
   }
 }
 
+ByteView integer_content(const Element& element, const char* what)
+{
+  const ByteView content = element.content;
+  if (element.tag != k_integer) {
+    malformed(what, "not an INTEGER");
+  }
+  if (content.empty()) {
+    malformed(what, "an INTEGER without content octets is not DER");
+  }
+  if (content.size() > 1 && ((content[0] == 0x00 && (content[1] & 0x80) == 0)
+                             || (content[0] == 0xff && (content[1] & 0x80) != 0))) {
+    malformed(what, "an INTEGER with a redundant leading octet is not DER");
+  }
+  return content;
+}
+
 unsigned integer_value(const Element& element, const char* what)
 {
-  if (element.tag != k_integer || element.content.empty() || element.content.size() > 3
-      || (element.content[0] & 0x80) != 0) {
+  const ByteView content = integer_content(element, what);
+  if (content.size() > 3 || (content[0] & 0x80) != 0) {
     malformed(what, "not a small non-negative INTEGER");
   }
   unsigned value = 0;
-  for (const std::uint8_t byte : element.content) {
+  for (const std::uint8_t byte : content) {
     value = (value << 8) | byte;
   }
   return value;

@@ -64,7 +64,15 @@ private:
   std::size_t m_offset = 0;
 };
 
-// Value of a small non-negative INTEGER element; throws when it does not fit.
+// The content octets of an INTEGER element in DER: at least one octet, and no leading octet
+// that only repeats the sign of the next (00 before a clear top bit, ff before a set one), as
+// OpenSSL's parser (sign-file, extract-cert, verify) demands. Throws Error(Errc::format) naming
+// `what` for anything else. A certificate's serial and the versions of a SignedData go through
+// here; a SignerInfo's serialNumber is kept as read, as the kernel keeps it (a non-DER one
+// then names no certificate: an unknown key).
+[[nodiscard]] ByteView integer_content(const Element& element, const char* what);
+
+// Value of a small non-negative INTEGER element (integer_content); throws when it does not fit.
 [[nodiscard]] unsigned integer_value(const Element& element, const char* what);
 
 // The octets of a BIT STRING element (keys are whole octets); throws when some bits are unused.

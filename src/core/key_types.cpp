@@ -96,6 +96,22 @@ KeyType key_type_of(const EVP_PKEY* key)
   return KeyType::other;
 }
 
+bool kernel_takes_rsa_bits(int bits)
+{
+  constexpr int limb = 64;
+  switch ((bits + limb - 1) / limb * limb) {
+  case 512:
+  case 1024:
+  case 1536:
+  case 2048:
+  case 3072:
+  case 4096:
+    return true;
+  default:
+    return false;
+  }
+}
+
 std::optional<int> short_rsa_key_bits(const EVP_PKEY* key)
 {
   if (key_type_of(key) != KeyType::rsa) {

@@ -51,6 +51,14 @@ void TrustedKeys::add(X509Ptr certificate)
   }
   key.name = subject_name(certificate.get());
   key.key_id = util::to_hex(key.subject_key_id);
+  try {
+    key.kernel_refusal = kernel_key_refusal(certificate_der(certificate.get()));
+  } catch (const Error& e) {
+    if (e.code() != Errc::format) {
+      throw;
+    }
+    key.kernel_refusal = std::string("a certificate the kernel's parser refuses (") + e.what() + ")";
+  }
   key.certificate = std::move(certificate);
   m_keys.push_back(std::move(key));
 }
@@ -214,6 +222,11 @@ Verification verify_module(ByteView file, const TrustedKeys& trusted, const Kern
   }
   result.signer = key->name;
   result.key_id = key->key_id;
+  if (key->kernel_refusal) {
+    // The kernel never loads such a certificate into a keyring: it finds no key for the module.
+    return verdict(result, Verdict::unknown_key, "the kernel cannot load the signer's certificate: it holds "
+                                                   + *key->kernel_refusal);
+  }
 
   const KeyType type = key_type_of(key->public_key.get());
   const bool algorithm_fits = (type == KeyType::rsa && cms.signature_kind == SignatureKind::rsa_pkcs1)

@@ -53,6 +53,8 @@ public:
     Bytes subject_key_id; // raw
     std::string name;
     std::string key_id;
+    // Why the kernel cannot load this certificate's key (kernel_key_refusal), or nullopt.
+    std::optional<std::string> kernel_refusal;
   };
   [[nodiscard]] const Key* find_by_issuer_serial(ByteView issuer, ByteView serial) const;
   [[nodiscard]] const Key* find_by_key_id(ByteView subject_key_id) const;
