@@ -59,11 +59,13 @@ done
 id -u "$user" >/dev/null 2>&1 \
   || useradd --system --home-dir "$cache/home" --shell /usr/sbin/nologin "$user" \
   || setup_failed "cannot create the build user $user"
-mkdir -p "$cache/home" /var/lib/pacman # makepkg asks the host's (empty) pacman database for .BUILDINFO
-chown "$user:" "$cache" "$cache/home"
+# The cache and the run directory belong to root (ksign refuses to write a key store of root's
+# below another user's directory); the build user owns only what makepkg and the kernel write.
+mkdir -p "$cache" /var/lib/pacman # makepkg asks the host's (empty) pacman database for .BUILDINFO
+chown root: "$cache"
 rm -rf "$work" "$run_dir"
-mkdir -p "$work" "$run_dir"
-chown "$user:" "$work"
+mkdir -p "$cache/home" "$cache/makepkg" "$cache/kbuild" "$work/srcdest" "$run_dir"
+chown "$user:" "$cache/home" "$cache/makepkg" "$cache/kbuild" "$work/srcdest"
 : >"$results"
 
 # ---- the journey's bookkeeping: one result and one table row per step ----
@@ -152,8 +154,11 @@ kernel_source() {
     return 0
   fi
   # A new source: the old build tree and makepkg's copy of the tree are stale too.
-  rm -rf "${cache:?}/$srcname" "$kbuild" "$cache/makepkg" "$stamp"
-  as_user tar -xf "$tarball" -C "$cache" || { what="cannot extract $tarball"; return 1; }
+  rm -rf "${cache:?}/$srcname" "$cache/extract" "$kbuild" "$cache/makepkg" "$stamp"
+  mkdir -p "$cache/extract" "$kbuild" "$cache/makepkg"
+  chown "$user:" "$cache/extract" "$kbuild" "$cache/makepkg"
+  as_user tar -xf "$tarball" -C "$cache/extract" || { what="cannot extract $tarball"; return 1; }
+  mv "$cache/extract/$srcname" "$cache/$srcname" && rmdir "$cache/extract" || { what="cannot move the source into place"; return 1; }
   echo "$version" >"$stamp"
   what="extracted linux-source-6.12 $version (the kernel builds from scratch once)"
 }
