@@ -117,3 +117,18 @@ check_grep "verbose names each module" "signed '.*deep.ko'" "$T/.err"
 check "whole tree verifies" "$KSIGN" verify --cert "$T/keys/ec.crt" --recursive "$T/tree"
 check_status 1 "a missing file" "$KSIGN" sign --key "$T/keys/ec.pem" "$T/nope.ko"
 check_grep "missing file named" "nope.ko" "$T/.err"
+
+# Keys the kernel cannot load (crypto/rsa.c's sizes, x509_cert_parser.c's curves) are refused,
+# and used with a warning under --allow-unsupported-key; verify says the kernel refuses them.
+openssl req -new -nodes -x509 -batch -subj "/CN=k1" -newkey ec -pkeyopt ec_paramgen_curve:secp256k1 \
+  -keyout "$T/keys/k1.key" -out "$T/keys/k1.crt" 2>/dev/null && chmod 600 "$T/keys/k1.key"
+openssl req -new -nodes -x509 -batch -subj "/CN=r1280" -newkey rsa:1280 \
+  -keyout "$T/keys/r1280.key" -out "$T/keys/r1280.crt" 2>/dev/null && chmod 600 "$T/keys/r1280.key"
+cp "$sample" "$T/k1.ko"
+check_status 1 "a secp256k1 key is refused" "$KSIGN" sign --key "$T/keys/k1.key" --cert "$T/keys/k1.crt" "$T/k1.ko"
+check_grep "names the curve and the override" "secp256k1.*--allow-unsupported-key" "$T/.err"
+check_same "the refused module is untouched" "$sample" "$T/k1.ko"
+check "--allow-unsupported-key signs" "$KSIGN" sign --allow-unsupported-key --key "$T/keys/r1280.key" --cert "$T/keys/r1280.crt" "$T/k1.ko"
+check_grep "with a warning" "warning: .*RSA key of 1280 bits.*signing anyway" "$T/.err"
+check_status 1 "verify: the kernel cannot load it" "$KSIGN" verify --cert "$T/keys/r1280.crt" "$T/k1.ko"
+check_grep "verify says why" "unknown key .*the kernel cannot load the signer's certificate" "$T/.out"
