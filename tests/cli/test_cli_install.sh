@@ -73,3 +73,21 @@ check_grep "with a warning" "warning: .*installing anyway" "$T/.err"
 mkdir -p "$T/src" && cp "$T/kconfig" "$T/src/.config"
 check_status 1 "./.config is read without --config" bash -c "cd '$T/src' && '$KSIGN' install --dir '$S' '$T/pkg4'"
 check "the trusted key installs" "$KSIGN" install --dir "$T/other" --config "$T/kconfig" "$T/pkg5"
+
+# Installing over a copy never leaves a moment without it, and concurrent installs all succeed.
+check "first copy" "$KSIGN" install -q --dir "$S" "$T/race"
+( end=$((SECONDS + 4)); misses=0; while [ $SECONDS -lt $end ]; do
+    [ -e "$T/race/current/signing_crt.crt" ] || misses=$((misses + 1)); done; echo "$misses" >"$T/misses" ) &
+prober=$!
+for round in 1 2 3 4 5; do
+  for i in 1 2 3 4; do "$KSIGN" install -q --dir "$S" "$T/race" 2>>"$T/race.err" & done
+  wait $(jobs -p | grep -v "^$prober\$")
+done
+wait "$prober"
+[ "$(cat "$T/misses")" = 0 ] && pass || fail "a reader missed current/signing_crt.crt $(cat "$T/misses") times"
+[ ! -s "$T/race.err" ] && pass || fail "concurrent installs failed: $(head -3 "$T/race.err")"
+# A destination that is a link is replaced by a directory; what it pointed to is left alone.
+mkdir -p "$T/elsewhere" && echo keep >"$T/elsewhere/file" && ln -s elsewhere "$T/linked"
+check "install over a link" "$KSIGN" install -q --dir "$S" "$T/linked"
+[ -d "$T/linked" ] && [ ! -L "$T/linked" ] && pass || fail "the link was written through"
+[ "$(ls -A "$T/elsewhere")" = file ] && pass || fail "the link's target changed: $(ls -A "$T/elsewhere")"
