@@ -88,6 +88,7 @@ complete -c ksign -n '__ksign_using sign' -s r -l recursive -d 'sign modules in 
 complete -c ksign -n '__ksign_using sign' -s j -l jobs -x -d 'sign N modules at a time (0: one per CPU)'
 complete -c ksign -n '__ksign_using sign' -l compress-level -x -d 'level for recompressing compressed modules'
 complete -c ksign -n '__ksign_using sign' -l allow-loose-key -d 'use a private key that group or others can read'
+complete -c ksign -n '__ksign_using sign' -l allow-unsupported-key -d 'sign even with a key the kernel cannot load'
 complete -c ksign -n '__ksign_using sign' -s v -l verbose -d 'name every module signed'
 complete -c ksign -n '__ksign_using sign' -s q -l quiet -d 'print errors only'
 complete -c ksign -n '__ksign_using sign' -s h -l help -d 'show help'

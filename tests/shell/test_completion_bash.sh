@@ -31,7 +31,7 @@ expect "no command, no completion" "" "ksign frobnicate --"
 
 # Options of sign: the long ones, by prefix.
 expect "sign's long options" \
-  "--key --cert --hash --keyid --dir --kernel --output --recursive --jobs --compress-level --allow-loose-key --verbose --quiet --help" \
+  "--key --cert --hash --keyid --dir --kernel --output --recursive --jobs --compress-level --allow-loose-key --allow-unsupported-key --verbose --quiet --help" \
   "ksign sign --"
 expect "sign's options starting --k" "--key --keyid --kernel" "ksign sign --k"
 expect "verify has --json, sign does not" "--json" "ksign verify --js"
