@@ -132,3 +132,30 @@ check "--allow-unsupported-key signs" "$KSIGN" sign --allow-unsupported-key --ke
 check_grep "with a warning" "warning: .*RSA key of 1280 bits.*signing anyway" "$T/.err"
 check_status 1 "verify: the kernel cannot load it" "$KSIGN" verify --cert "$T/keys/r1280.crt" "$T/k1.ko"
 check_grep "verify says why" "unknown key .*the kernel cannot load the signer's certificate" "$T/.out"
+
+# One DER reader, one verdict: a certificate whose serial number is not DER (zero-padded, as a
+# hand-edited or broken CA makes it) is refused by sign, as by verify, OpenSSL and sign-file,
+# and the module stays as it was. The certificate is the test key's own, its serial rewritten.
+openssl req -new -nodes -batch -x509 -days 3650 -subj "/CN=ksign padded serial" -set_serial 1 \
+  -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 -keyout "$T/keys/padded.key" -outform DER \
+  -out "$T/keys/serial1.der" 2>/dev/null
+chmod 600 "$T/keys/padded.key"
+python3 - "$T/keys/serial1.der" "$T/keys/padded.der" <<'PY'
+import sys
+der = bytearray(open(sys.argv[1], "rb").read())
+# Certificate and tbsCertificate are SEQUENCEs with two-byte long-form lengths (30 82 hh ll);
+# after the version [0] (a0 03 02 01 02) comes the serial 02 01 01: make it 02 02 00 01.
+assert der[0] == 0x30 and der[1] == 0x82 and der[4] == 0x30 and der[5] == 0x82
+serial = der.index(b"\xa0\x03\x02\x01\x02\x02\x01\x01") + 5
+der[serial:serial + 3] = b"\x02\x02\x00\x01"
+for at in (2, 6):
+    length = int.from_bytes(der[at:at + 2], "big") + 1
+    der[at:at + 2] = length.to_bytes(2, "big")
+open(sys.argv[2], "wb").write(der)
+PY
+cp "$sample" "$T/serial.ko"
+check_status 1 "a certificate with a zero-padded serial" "$KSIGN" sign --key "$T/keys/padded.key" --cert "$T/keys/padded.der" "$T/serial.ko"
+# (Which reader words it, ksign's DER reader or OpenSSL's, depends on the OpenSSL version.)
+check_grep "the refusal names the certificate" "error: .*padded\.der" "$T/.err"
+check_same "the module is untouched" "$sample" "$T/serial.ko"
+check "the same key with its DER certificate signs" "$KSIGN" sign --key "$T/keys/padded.key" --cert "$T/keys/serial1.der" "$T/serial.ko"

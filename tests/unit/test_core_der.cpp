@@ -54,3 +54,21 @@ TEST_CASE("core::der::bit_string_octets", "[der]")
   der::Reader partial_reader(partial);
   CHECK_THROWS_AS(der::bit_string_octets(partial_reader.read(der::k_bit_string, "key"), "key"), Error);
 }
+
+TEST_CASE("core::der::integer_content takes DER's minimal INTEGER only", "[der]")
+{
+  // One reader, one verdict: a serial number ksign signs with must be one that its own verify,
+  // OpenSSL and the kernel's sign-file parse.
+  const auto content_of = [](const Bytes& encoding) {
+    der::Reader reader(encoding);
+    return der::integer_content(reader.read(der::k_integer, "integer"), "integer");
+  };
+  CHECK(content_of(Bytes{0x02, 0x01, 0x01}).size() == 1);
+  CHECK(content_of(Bytes{0x02, 0x02, 0x00, 0x80}).size() == 2); // the 00 keeps 0x80 positive
+  CHECK(content_of(Bytes{0x02, 0x02, 0xff, 0x7f}).size() == 2); // the ff keeps 0x7f negative
+  CHECK_THROWS_AS(content_of(Bytes{0x02, 0x00}), Error);                  // empty
+  CHECK_THROWS_AS(content_of(Bytes{0x02, 0x02, 0x00, 0x01}), Error);      // zero-padded
+  CHECK_THROWS_AS(content_of(Bytes{0x02, 0x03, 0xff, 0xff, 0x80}), Error); // redundant ff
+  CHECK_THROWS_AS(der::integer_value(der::Reader(Bytes{0x02, 0x02, 0x00, 0x05}).read(der::k_integer, "v"), "v"),
+                  Error);
+}
