@@ -21,13 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-mode_t mode_of(const fs::path& path)
-{
-  struct stat st {};
-  REQUIRE(::lstat(path.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
-
 void write_der(const fs::path& path, const Bytes& der)
 {
   test::write_text(path, std::string(reinterpret_cast<const char*>(der.data()), der.size()));
@@ -123,8 +116,8 @@ TEST_CASE("core::complete_key_directory adopts a kernel-sign directory", "[key_d
   {
     const fs::path dir = make_kernel_sign_directory(tmp.path(), key, Layout::three_files);
     CHECK(complete_key_directory(dir) == std::vector<std::string>{"signing_crt.pem", "signing_prv.pem"});
-    CHECK(mode_of(dir / "signing_prv.pem") == 0600);
-    CHECK(mode_of(dir / "signing_crt.pem") == 0644);
+    CHECK(test::mode_of(dir / "signing_prv.pem") == 0600);
+    CHECK(test::mode_of(dir / "signing_crt.pem") == 0644);
     const SigningKey loaded = load_signing_key(dir / "signing_prv.pem", dir / "signing_crt.pem", std::nullopt);
     CHECK(loaded.certificate == test::certificate_der(key));
     CHECK(complete_key_directory(dir).empty()); // once only
@@ -136,7 +129,7 @@ TEST_CASE("core::complete_key_directory adopts a kernel-sign directory", "[key_d
     fs::remove(dir / "signing_crt.crt");
     test::write_text(dir / "signing_crt.pem", test::certificate_pem(key));
     CHECK(complete_key_directory(dir) == std::vector<std::string>{"signing_crt.crt", "signing_prv.pem", "signing_key.pem"});
-    CHECK(mode_of(dir / "signing_key.pem") == 0600);
+    CHECK(test::mode_of(dir / "signing_key.pem") == 0600);
     CHECK(test::read_whole(dir / "signing_crt.crt") == test::certificate_der(key));
     const SigningKey loaded = load_signing_key(dir / "signing_key.pem", std::nullopt, std::nullopt);
     CHECK(loaded.certificate == test::certificate_der(key));

@@ -22,13 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-mode_t mode_of(const fs::path& path)
-{
-  struct stat st {};
-  REQUIRE(::lstat(path.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
-
 // Sets the umask for one test and restores it.
 class Umask
 {
@@ -74,7 +67,7 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
   const fs::path store = dir.path() / "certs-local";
   const Umask permissive(0);
   const KeyStoreLock lock(store);
-  CHECK(mode_of(store) == 0700);
+  CHECK(test::mode_of(store) == 0700);
   CHECK(fs::exists(store / ".lock"));
 
   CHECK_FALSE(current_key(store).has_value());
@@ -88,11 +81,11 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
 
   SECTION("files, modes and the relative current link")
   {
-    CHECK(mode_of(first) == 0700);
-    CHECK(mode_of(first / "signing_key.pem") == 0600);
-    CHECK(mode_of(first / "signing_prv.pem") == 0600);
-    CHECK(mode_of(first / "signing_crt.crt") == 0644);
-    CHECK(mode_of(first / "signing_crt.pem") == 0644);
+    CHECK(test::mode_of(first) == 0700);
+    CHECK(test::mode_of(first / "signing_key.pem") == 0600);
+    CHECK(test::mode_of(first / "signing_prv.pem") == 0600);
+    CHECK(test::mode_of(first / "signing_crt.crt") == 0644);
+    CHECK(test::mode_of(first / "signing_crt.pem") == 0644);
     CHECK(fs::read_symlink(store / "current") == first.filename());
     const KeyFiles files = current_key_files(store);
     CHECK(files.hash == HashAlgo::sha384);
@@ -138,9 +131,9 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
     const fs::path copied = install_current_key(store, package);
     CHECK(copied == package / first.filename());
     CHECK(fs::read_symlink(package / "current") == first.filename());
-    CHECK(mode_of(copied) == 0755); // verify and keys --show read certificates without root
-    CHECK(mode_of(copied / "signing_key.pem") == 0600);
-    CHECK(mode_of(copied / "signing_crt.pem") == 0644);
+    CHECK(test::mode_of(copied) == 0755); // verify and keys --show read certificates without root
+    CHECK(test::mode_of(copied / "signing_key.pem") == 0600);
+    CHECK(test::mode_of(copied / "signing_crt.pem") == 0644);
     CHECK(test::read_whole(copied / "signing_key.pem") == test::read_whole(first / "signing_key.pem"));
     CHECK_FALSE(fs::exists(package / ".lock"));
     // Again, over the first copy: same result, nothing left behind.
@@ -160,7 +153,7 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
     const fs::path registry = dir.path() / "etc/ksign/keys.d";
     const fs::path link = register_key_directory(registry, first);
     CHECK(link.filename() == subject_key_id_hex(parse_certificate(key.certificate).get()));
-    CHECK((mode_of(registry) & 022) == 0); // 0755 at most
+    CHECK((test::mode_of(registry) & 022) == 0); // 0755 at most
     // Registering again replaces the link; nothing else is left in the registry.
     register_key_directory(registry, first);
     CHECK(std::distance(fs::directory_iterator(registry), fs::directory_iterator()) == 1);
@@ -316,8 +309,8 @@ TEST_CASE("core key store: missing parents get 0755 whatever the umask", "[keyst
   const test::TempDir dir;
   const Umask permissive(0);
   const KeyStoreLock lock(dir.path() / "a/b/store");
-  CHECK(mode_of(dir.path() / "a") == 0755);
-  CHECK(mode_of(dir.path() / "a/b") == 0755);
-  CHECK(mode_of(dir.path() / "a/b/store") == 0700);
+  CHECK(test::mode_of(dir.path() / "a") == 0755);
+  CHECK(test::mode_of(dir.path() / "a/b") == 0755);
+  CHECK(test::mode_of(dir.path() / "a/b/store") == 0700);
   CHECK_NOTHROW(require_safe_store(dir.path() / "a/b/store"));
 }

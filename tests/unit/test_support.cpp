@@ -9,9 +9,11 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <stdexcept>
 
 namespace ksign::test {
 
@@ -127,6 +129,15 @@ TempDir::~TempDir()
 void write_text(const std::filesystem::path& path, std::string_view text)
 {
   util::replace_file_atomically(path, as_bytes(text));
+}
+
+unsigned mode_of(const std::filesystem::path& path)
+{
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    throw std::runtime_error("cannot stat " + path.string());
+  }
+  return st.st_mode & 07777;
 }
 
 Bytes sample_module()

@@ -54,6 +54,10 @@ private:
 
 void write_text(const std::filesystem::path& path, std::string_view text);
 
+// The permission bits of `path` itself (a link's own, not its target's); fails the test when
+// there is no such file.
+[[nodiscard]] unsigned mode_of(const std::filesystem::path& path);
+
 // A test's own file, whole: util::read_file without a size limit of note.
 [[nodiscard]] inline Bytes read_whole(const std::filesystem::path& path)
 {
