@@ -97,12 +97,23 @@ int run_install(cli::Invocation& invocation)
   // A headers package whose private key does not fit its certificate signs modules the kernel
   // refuses: refuse it here.
   core::check_key_directory(files, cli::key_passphrase());
-  for (const fs::path& removed : core::remove_unfinished_entries(destination, false)) {
-    invocation.out.info("removed {}, left unfinished by an interrupted run", util::quote(removed));
+  // A destination that is a link is replaced by a directory, never written through: nothing
+  // is tidied through it either, and the log says what became of it.
+  std::error_code ec;
+  const bool destination_is_link = fs::is_symlink(fs::symlink_status(destination, ec));
+  const fs::path link_target = destination_is_link ? fs::read_symlink(destination, ec) : fs::path();
+  if (!destination_is_link) {
+    for (const fs::path& removed : core::remove_unfinished_entries(destination, false)) {
+      invocation.out.info("removed {}, left unfinished by an interrupted run", util::quote(removed));
+    }
   }
   const fs::path copied = core::install_current_key(
     invocation.key_store, destination, public_only ? core::InstallWhat::certificates : core::InstallWhat::everything);
   invocation.out.detail("installed {} as {}", util::quote(copied), util::quote(destination / core::k_current_link));
+  if (destination_is_link) {
+    invocation.out.info("{} was a link to {}: replaced it by a directory (the link's target is unchanged)",
+                        util::quote(destination), util::quote(link_target));
+  }
   // One line for the package build's log: which key went into the headers, and its private key or not.
   const X509Ptr certificate = core::load_certificate(files.certificate);
   const std::string key_id = core::key_link_name(certificate.get());

@@ -26,11 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The hidden names remove_unfinished_entries (keystore.hpp) tidies after a killed run:
-// ".new-<pid>-<tag>" directories and ".current-<pid>-<tag>" links.
-constexpr std::string_view k_staging_prefix = ".new-";
-constexpr std::string_view k_link_prefix = ".current-";
-
 [[noreturn]] void throw_errno(const std::string& what, const fs::path& path)
 {
   throw Error(Errc::failure, what + " " + util::quote(path) + ": " + std::strerror(errno));

@@ -324,10 +324,6 @@ std::optional<RefreshReason> refresh_reason(const std::optional<CurrentKey>& cur
 
 namespace {
 
-// Hidden names of half-made entries: ".new-<pid>-<tag>" directories, ".current-<pid>-<tag>" links.
-constexpr std::string_view k_staging_prefix = ".new-";
-constexpr std::string_view k_link_prefix = ".current-";
-
 bool no_base(std::string_view /*base*/)
 {
   return false;

@@ -23,6 +23,11 @@
 namespace ksign::core {
 
 inline constexpr std::string_view k_lock_file = ".lock";
+// Hidden names of half-made entries in a key store or an install destination, which
+// remove_unfinished_entries tidies after a killed run: ".new-<pid>-<tag>" directories and
+// ".current-<pid>-<tag>" links.
+inline constexpr std::string_view k_staging_prefix = ".new-";
+inline constexpr std::string_view k_link_prefix = ".current-";
 inline constexpr std::string_view k_refresh_file = ".refresh"; // the refresh period of the last run
 inline constexpr std::string_view k_default_key_store = "certs-local"; // relative to the working directory
 

@@ -91,3 +91,7 @@ mkdir -p "$T/elsewhere" && echo keep >"$T/elsewhere/file" && ln -s elsewhere "$T
 check "install over a link" "$KSIGN" install -q --dir "$S" "$T/linked"
 [ -d "$T/linked" ] && [ ! -L "$T/linked" ] && pass || fail "the link was written through"
 [ "$(ls -A "$T/elsewhere")" = file ] && pass || fail "the link's target changed: $(ls -A "$T/elsewhere")"
+mkdir -p "$T/elsewhere2" && ln -s elsewhere2 "$T/linked2"
+check "install over a link, not quiet" "$KSIGN" install --dir "$S" "$T/linked2"
+check_grep "says the link was replaced" "linked2' was a link to 'elsewhere2': replaced it by a directory" "$T/.err"
+[ -z "$(ls -A "$T/elsewhere2")" ] && pass || fail "the link's target was written to: $(ls -A "$T/elsewhere2")"
