@@ -236,6 +236,11 @@ check_same "limited.ko untouched" "$sample" "$T/limited.ko"
 # No core dump holds a private key: ksign is not dumpable from its start, so a crash (here a
 # SIGSEGV once the first module is signed, the key loaded, with RLIMIT_CORE unlimited) dumps
 # nothing. Where core_pattern writes a file (not a pipe) the core would be in the working directory.
+# Under a sanitizer the crash is the sanitizer's (it takes SIGSEGV and core dumps over, and its
+# report would count as a finding): the check runs in the lanes without one.
+if [ -n "${KSIGN_SANITIZED:-}" ]; then
+  echo "note: built with a sanitizer, which handles SIGSEGV itself: the core dump check is left out" >&2
+else
 mkdir -p "$T/crash/tree"
 cp "$sample" "$T/crash/tree/first.ko" # the largest: signed first
 strip --strip-debug -o "$T/crash/small.ko" "$sample" 2>/dev/null || cp "$sample" "$T/crash/small.ko"
@@ -275,6 +280,7 @@ else
   done
 fi
 rm -rf "$T/crash"
+fi
 
 # A PKCS#11 URI in any letter case is a URI (RFC 3986: the scheme is case-insensitive), not a
 # file name, and no message shows its PIN, wherever it is written.
