@@ -461,10 +461,15 @@ public_refusal() {
   pacman_install "$log" "$(package pkg-clean linux-field)" "$(package pkg-public linux-field-headers)" \
     || { what="pacman -U failed"; return 1; }
   grep -q "no private key" "$log" || { what="DKMS's ksign drop-in did not say that the key is missing"; return 1; }
+  # Never signed with another key (DKMS's own MOK key): DKMS signs nothing and says so.
+  grep -q "DKMS will NOT sign the modules it builds for kernel $release" "$log" \
+    || { what="the drop-in did not say that DKMS will not sign"; return 1; }
+  grep -q "modules won't be signed" "$log" || { what="DKMS did not skip signing"; return 1; }
+  ! grep -q "generating self signed certificate" "$log" || { what="DKMS made a key of its own"; return 1; }
   grep -q "ksign: kernel $release would refuse modules" "$log" || { what="ksign's hook did not print a refusal"; return 1; }
-  grep -q hello <<<"$(grep -A3 "ksign: kernel $release would refuse modules" "$log")" \
-    || { what="ksign's hook did not name hello"; return 1; }
-  what="key store absent: DKMS used its own MOK key; ksign's hook: \"would refuse modules\" naming hello"
+  grep -q "hello.ko: unsigned" <<<"$(grep -A3 "ksign: kernel $release would refuse modules" "$log")" \
+    || { what="ksign's hook did not name hello as unsigned"; return 1; }
+  what="key store absent: DKMS signed nothing (no key of its own); ksign's hook: \"would refuse modules\", hello unsigned"
 }
 
 public_register() {
