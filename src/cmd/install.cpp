@@ -139,7 +139,7 @@ const Command cmd_install = {
   .name = "install",
   .summary = "copy the current key into a kernel headers package",
   .description = "Copy the current key directory and the 'current' link of a key store into DEST,\n"
-                 "creating DEST (0755 at most), e.g. in a PKGBUILD's _package-headers():\n"
+                 "creating DEST (0755), e.g. in a PKGBUILD's _package-headers():\n"
                  "  ksign install \"$builddir/certs-local\"\n"
                  "Certificates and the key directory are readable by everyone (verify needs them),\n"
                  "private keys stay 0600. Refuses when ./.config (or --config) does not trust the key.\n"

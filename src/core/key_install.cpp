@@ -5,6 +5,7 @@
 #include "core/key_directory.hpp"
 #include "core/keystore.hpp"
 #include "util/cleanup.hpp"
+#include "util/dir_fd.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/strings.hpp"
@@ -29,26 +30,6 @@ namespace {
 [[noreturn]] void throw_errno(const std::string& what, const fs::path& path)
 {
   throw Error(Errc::failure, what + " " + util::quote(path) + ": " + std::strerror(errno));
-}
-
-// mkdir -p, each new directory 0755 less the umask: never wider, whatever the umask.
-void make_directories(const fs::path& path)
-{
-  std::error_code ec;
-  if (path.empty() || fs::is_directory(path, ec)) {
-    return;
-  }
-  if (path.has_parent_path() && path.parent_path() != path) {
-    make_directories(path.parent_path());
-  }
-  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
-    throw_errno("cannot create", path);
-  }
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    throw Error(Errc::failure, "cannot create " + util::quote(path) + ": not a directory");
-  }
-  // mkdir applies the umask; a umask of 000 would still give 0755, as asked. Only narrower.
 }
 
 // mkdir with exactly `mode`, whatever the umask.
@@ -138,7 +119,7 @@ fs::path install_current_key(const fs::path& store, const fs::path& destination,
     absolute = absolute.parent_path(); // "dest/": the link named dest, not what it points to
   }
   const fs::path parent = absolute.parent_path();
-  make_directories(parent);
+  (void)util::make_directories(parent, 0755);
   // Installs into one destination take turns: two copies exchanged at once would leave one
   // of them half-removed.
   const DirectoryLock lock(parent);
@@ -157,7 +138,7 @@ fs::path install_current_key(const fs::path& store, const fs::path& destination,
       throw;
     }
   }
-  make_directories(destination);
+  (void)util::make_directories(destination, 0755);
   // Copy under a hidden name, then exchange: the destination never holds half a key directory.
   // It is world-readable (0755) so that `verify` and `keys --show` read its certificates
   // without root; the private keys in it keep their 0600.
@@ -197,7 +178,7 @@ fs::path register_key_directory(const fs::path& registry, const fs::path& key_di
     throw Error(Errc::failure, "cannot resolve " + util::quote(key_directory) + ": " + ec.message());
   }
   const X509Ptr certificate = load_certificate(absolute / k_cert_der);
-  make_directories(registry);
+  (void)util::make_directories(registry, 0755);
   const fs::path link = registry / key_link_name(certificate.get());
   const util::SignalsDeferred deferred;
   const fs::path temporary = registry / util::temporary_name("", k_link_prefix, "");

@@ -11,7 +11,7 @@ namespace ksign::core {
 enum class InstallWhat { everything, certificates };
 
 // Copy the current key directory and the `current` link of `store` into `destination`,
-// creating it and its parents (0755 at most); what a kernel headers package installs as
+// creating it and its parents (0755, whatever the umask); what a kernel headers package installs as
 // build/certs-local. The key directory is 0755 (certificates readable by all); private key
 // files are written 0600, other files keep their mode less group and other write, whatever the
 // umask. Returns the copied key directory inside `destination`.
@@ -26,7 +26,7 @@ std::filesystem::path install_current_key(const std::filesystem::path& store, co
                                           InstallWhat what = InstallWhat::everything);
 
 // Link registry/<key id> (key_link_name) to `key_directory` (made absolute), creating
-// `registry` (0755 at most) when needed and replacing an older link of that name atomically.
+// `registry` (0755, whatever the umask) when needed and replacing an older link of that name atomically.
 // Returns the link.
 std::filesystem::path register_key_directory(const std::filesystem::path& registry,
                                              const std::filesystem::path& key_directory);
