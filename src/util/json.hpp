@@ -1,12 +1,5 @@
 // SPDX-License-Identifier: MIT
+// Until status, keys and verify include util/json_writer.hpp themselves: json_string lives there.
 #pragma once
 
-#include <string>
-#include <string_view>
-
-namespace ksign::util {
-
-// `text` as a JSON string literal, quotes included.
-[[nodiscard]] std::string json_string(std::string_view text);
-
-} // namespace ksign::util
+#include "util/json_writer.hpp"
