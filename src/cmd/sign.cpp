@@ -5,6 +5,7 @@
 #include "cli/modules.hpp"
 #include "cli/options.hpp"
 #include "cli/output.hpp"
+#include "cli/sign_batch.hpp"
 #include "cmd/commands.hpp"
 #include "core/certificate.hpp"
 #include "core/compress.hpp"
@@ -96,105 +97,6 @@ void add_sign_options(cxxopts::Options& options)
   cli::add_unsupported_key_option(options);
 }
 
-// The directory a signed `file` is written to: its own, or a symbolic link's file's.
-std::filesystem::path written_directory(const std::filesystem::path& file)
-{
-  std::error_code ec;
-  std::filesystem::path written = file;
-  if (std::filesystem::is_symlink(std::filesystem::symlink_status(file, ec))) {
-    written = std::filesystem::canonical(file, ec); // where a symbolic link's file is written
-  }
-  return written.has_parent_path() ? written.parent_path() : std::filesystem::path(".");
-}
-
-// Temporaries of ksign runs that were killed (their pid is gone and nobody holds them locked)
-// in the directories this run writes to: removed, and named with -v.
-void tidy_after_killed_runs(const std::vector<core::ModuleFile>& modules,
-                             const std::optional<std::filesystem::path>& output, cli::Output& out)
-{
-  std::set<std::filesystem::path> directories;
-  const auto add = [&](const std::filesystem::path& file) {
-    directories.insert(file.has_parent_path() ? file.parent_path() : std::filesystem::path("."));
-  };
-  if (output) {
-    add(*output);
-  } else {
-    for (const core::ModuleFile& module : modules) {
-      add(module.path);
-      directories.insert(written_directory(module.path));
-      for (const std::filesystem::path& name : module.hard_links) {
-        add(name);
-      }
-    }
-  }
-  const auto module_name = [](std::string_view base) { return core::has_module_name(std::string(base)); };
-  for (const std::filesystem::path& directory : directories) {
-    for (const std::filesystem::path& removed : util::remove_dead_temporaries(directory, module_name)) {
-      out.detail("removed {}, left by an interrupted run", util::quote(removed));
-    }
-  }
-}
-
-// Modules not signed because the file system they are written to is mounted read-only: told
-// in one line per file system, not one per module. Safe from the worker threads.
-class ReadOnlyModules
-{
-public:
-  // Before trying a module: true (and counted) when its directory is on a file system already
-  // found read-only.
-  bool known(const std::filesystem::path& directory)
-  {
-    if (!m_any) {
-      return false;
-    }
-    const std::optional<dev_t> device = util::read_only_device(directory);
-    const std::lock_guard lock(m_mutex);
-    const auto group = device ? m_groups.find(*device) : m_groups.end();
-    if (group == m_groups.end()) {
-      return false;
-    }
-    ++group->second.count;
-    return true;
-  }
-
-  // After `module` failed: true (and counted) when its directory's file system is read-only.
-  bool explains_failure(const std::filesystem::path& module, const std::filesystem::path& directory)
-  {
-    const std::optional<dev_t> device = util::read_only_device(directory);
-    if (!device) {
-      return false;
-    }
-    const std::lock_guard lock(m_mutex);
-    Group& group = m_groups[*device];
-    if (group.count++ == 0) {
-      group.first = module;
-      group.directory = directory;
-    }
-    m_any = true;
-    return true;
-  }
-
-  void report(cli::Output& out) const
-  {
-    for (const auto& [device, group] : m_groups) {
-      out.error("{} not signed ({}{}): {} is on a file system mounted read-only",
-                group.count == 1 ? std::string("1 module") : fmt::format("{} modules", group.count),
-                util::quote(group.first), group.count == 1 ? "" : ", ...", util::quote(group.directory));
-    }
-  }
-
-private:
-  struct Group
-  {
-    std::size_t count = 0;
-    std::filesystem::path first;
-    std::filesystem::path directory;
-  };
-  std::mutex m_mutex;
-  std::map<dev_t, Group> m_groups;
-  std::atomic<bool> m_any{false};
-};
-
 int run_sign(cli::Invocation& invocation)
 {
   const cxxopts::ParseResult& result = invocation.options;
@@ -250,130 +152,10 @@ int run_sign(cli::Invocation& invocation)
     check_level_fits_modules(settings.compression_level, modules);
   }
 
-  tidy_after_killed_runs(modules, output, out);
-
-  std::atomic<std::size_t> failures{0};
-  const auto report = [&](const std::filesystem::path& path, const std::string& problem) {
-    ++failures;
-    out.error("{}", cli::about_module(path, problem));
-  };
-
-  // Each module is written to a temporary beside it; a committer thread makes them durable
-  // and renames them a batch at a time (one syncfs per batch instead of an fsync per module),
-  // while the workers go on signing. When the disk is full (blocks or inodes), what is queued
-  // is committed at once, which frees the old modules, and the module is written again: a
-  // nearly full disk gets as far as signing one module at a time would.
-  std::vector<std::string> descriptions(modules.size());
-  ReadOnlyModules read_only;
-  out.start_progress("signing", modules.size());
-  {
-    const auto committed = [&](std::size_t index, const std::string& error) {
-      if (!error.empty()) {
-        report(modules[index].path, error);
-      } else {
-        out.detail("signed {}", descriptions[index]);
-      }
-    };
-    // 256 a batch: on btrfs every syncfs commits a transaction, and batches of 64 cost ~0.3 s
-    // more over a 4230-module kernel than 256 (4.4 vs 4.1 s); larger gained no more.
-    util::StagedCommitter committer(256, committed,
-                                    modules.size() > 1 ? util::StagedCommitter::Mode::background
-                                                       : util::StagedCommitter::Mode::in_caller);
-    // Workers between reading a module and queueing it, and those of them waiting for room:
-    // while another worker may still queue a file, waiting for it can free room. `released`
-    // counts temporaries given up for a full disk: one given up after this worker's failure
-    // is room this worker did not have (a few retries a module, so that two modules that
-    // each do not fit cannot take turns for ever).
-    std::atomic<unsigned> staging{0};
-    std::atomic<unsigned> waiting{0};
-    std::atomic<std::uint64_t> released{0};
-    static thread_local unsigned retries_without_commit = 0;
-    // Once the disk was full, one worker writes at a time: two half-written temporaries can
-    // each keep the other from fitting.
-    std::atomic<bool> disk_full{false};
-    std::mutex one_writer;
-    const auto make_room = [&] {
-      disk_full = true;
-      const std::uint64_t seen = ++released; // this worker's temporary is gone
-      ++waiting;
-      bool again = false;
-      for (int round = 0; round < 400 && !again; ++round) {
-        if (committer.commit_now()) {
-          again = true;
-        } else if (released.load() != seen && retries_without_commit < 3) {
-          ++retries_without_commit;
-          again = true;
-        } else if (staging.load() <= waiting.load()) {
-          break; // nothing queued, nobody else writing: the disk is as empty as it gets
-        } else {
-          std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-      }
-      --waiting;
-      return again;
-    };
-    util::run_parallel(modules.size(), jobs, [&](std::size_t index) {
-      const core::ModuleFile& module = modules[index];
-      const std::filesystem::path& path = module.path;
-      const std::filesystem::path directory =
-        output ? (output->has_parent_path() ? output->parent_path() : std::filesystem::path("."))
-               : written_directory(path);
-      struct Staging
-      {
-        std::atomic<unsigned>& count;
-        explicit Staging(std::atomic<unsigned>& c) : count(c) { ++count; }
-        ~Staging() { --count; }
-        Staging(const Staging&) = delete;
-        Staging& operator=(const Staging&) = delete;
-      };
-      try {
-        if (read_only.known(directory)) {
-          ++failures;
-        } else {
-          std::unique_lock alone(one_writer, std::defer_lock);
-          if (disk_full) {
-            alone.lock();
-          }
-          const Staging busy(staging);
-          retries_without_commit = 0;
-          if (!output && module.link_count > 1 + module.hard_links.size()) {
-            // Renaming a signed file over one name would leave the other names unsigned.
-            throw Error(Errc::failure, fmt::format(
-              "it has {} names (hard links) and only {} of them {} among the modules given; ksign signs every "
-              "name of a file or none: give them all (their directory, with -r), or make this one a file of "
-              "its own ('cp {} tmp && mv tmp {}')",
-              module.link_count, 1 + module.hard_links.size(), module.hard_links.empty() ? "is" : "are",
-              path.string(), path.string()));
-          }
-          util::StagedFile staged;
-          const core::SignOutcome outcome = signer.stage_file(path, output.value_or(path), staged, make_room);
-          if (!output) {
-            staged.hard_links = module.hard_links;
-          }
-          descriptions[index] = util::quote(path)
-                                + (module.hard_links.empty() || output
-                                     ? std::string()
-                                     : fmt::format(" and its {} other names", module.hard_links.size()))
-                                + (outcome.compression == core::Compression::none
-                                     ? std::string()
-                                     : " (" + std::string(core::compression_name(outcome.compression)) + ")")
-                                + (outcome.was_signed ? ", replacing its old signature" : "");
-          committer.add(std::move(staged), index);
-        }
-      } catch (const std::exception& e) {
-        if (read_only.explains_failure(path, directory)) {
-          ++failures;
-        } else {
-          report(path, exception_text(e));
-        }
-      }
-      // Per module as it is signed: the committer reports a whole batch at once.
-      out.step_progress();
-    });
-    committer.finish();
-  }
-  out.finish_progress();
-  read_only.report(out);
+  cli::SignBatch batch;
+  batch.output = output;
+  batch.jobs = jobs;
+  const std::size_t failures = cli::sign_modules(signer, modules, batch, out);
 
   const std::size_t signed_count = modules.size() - failures;
   if (modules.size() > 1 || failures > 0) {

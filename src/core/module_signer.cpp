@@ -160,7 +160,8 @@ SignOutcome sign_module(Bytes file, const SignSettings& settings, MakeCms&& make
 SignOutcome stage_module(const std::filesystem::path& input, const std::filesystem::path& output,
                          const SignSettings& settings, const std::function<Bytes(ByteView)>& make_cms,
                          util::Durability durability, util::StagedFile& staged,
-                         const std::function<bool()>& make_room = {})
+                         const std::function<bool()>& make_room = {},
+                         const std::function<void(ByteView)>& accept = {})
 {
   util::ReplaceOptions options;
   options.make_room = make_room;
@@ -169,10 +170,13 @@ SignOutcome stage_module(const std::filesystem::path& input, const std::filesyst
   // Signing in place follows a link to the module; an output elsewhere that is a link is
   // replaced itself, never written through.
   options.replace_link = output != input;
-  SignOutcome outcome =
-    sign_module(util::read_file(input, settings.max_module_size), settings, make_cms, [&](std::span<const ByteView> parts) {
-      staged = util::stage_file(output, parts, options, durability);
-    });
+  Bytes file = util::read_file(input, settings.max_module_size);
+  if (accept) {
+    accept(file);
+  }
+  SignOutcome outcome = sign_module(std::move(file), settings, make_cms, [&](std::span<const ByteView> parts) {
+    staged = util::stage_file(output, parts, options, durability);
+  });
   outcome.owner_kept = staged.owner_kept;
   return outcome;
 }
@@ -202,10 +206,11 @@ Bytes ModuleSigner::detached_signature(const std::filesystem::path& input) const
 }
 
 SignOutcome ModuleSigner::stage_file(const std::filesystem::path& input, const std::filesystem::path& output,
-                                     util::StagedFile& staged, const std::function<bool()>& make_room) const
+                                     util::StagedFile& staged, const std::function<bool()>& make_room,
+                                     const std::function<void(ByteView file)>& accept) const
 {
   return stage_module(input, output, m_settings, [this](ByteView content) { return signature_for(content); },
-                      util::Durability::batched, staged, make_room);
+                      util::Durability::batched, staged, make_room, accept);
 }
 
 SignOutcome ModuleSigner::sign_file(const std::filesystem::path& input, const std::filesystem::path& output) const

@@ -57,9 +57,11 @@ public:
 
   // The first half of sign_file for batched writes: the signed module is written to a temporary
   // beside `output` (not yet synced or renamed; see util::commit_staged). `make_room` is
-  // util::ReplaceOptions::make_room: what to do when the disk is full.
+  // util::ReplaceOptions::make_room: what to do when the disk is full. `accept`, when given, is
+  // called with the file's bytes as read, before anything else, and may throw to refuse them.
   SignOutcome stage_file(const std::filesystem::path& input, const std::filesystem::path& output,
-                         util::StagedFile& staged, const std::function<bool()>& make_room = {}) const;
+                         util::StagedFile& staged, const std::function<bool()>& make_room = {},
+                         const std::function<void(ByteView file)>& accept = {}) const;
 
   // The same for a module already in memory; returns the bytes to write.
   [[nodiscard]] Bytes sign_image(Bytes file, SignOutcome* outcome = nullptr) const;
