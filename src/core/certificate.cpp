@@ -83,22 +83,6 @@ CertificateParts parse_certificate_parts(ByteView der)
 
 namespace {
 
-// An OID's name as OpenSSL knows it ("secp256k1"), else its dotted form.
-std::string oid_text(ByteView content)
-{
-  Bytes encoding;
-  der::append_tlv(encoding, der::k_oid, content);
-  const unsigned char* cursor = encoding.data();
-  const std::unique_ptr<ASN1_OBJECT, OpensslDeleter<ASN1_OBJECT_free>> object(
-    d2i_ASN1_OBJECT(nullptr, &cursor, static_cast<long>(encoding.size())));
-  char text[128] = {};
-  if (!object || OBJ_obj2txt(text, sizeof text, object.get(), 0) <= 0) {
-    (void)drain_openssl_errors();
-    return "with an unreadable OID";
-  }
-  return text;
-}
-
 // The length in bits of the modulus of an RSAPublicKey (SEQUENCE { modulus, publicExponent }).
 int rsa_modulus_bits(ByteView public_key)
 {
@@ -130,7 +114,7 @@ std::optional<std::string> kernel_key_refusal(ByteView der)
     if (parts.key_parameters && named_curve(*parts.key_parameters) != nullptr) {
       return std::nullopt;
     }
-    return "an EC key " + (parts.key_parameters ? "on the curve " + oid_text(*parts.key_parameters)
+    return "an EC key " + (parts.key_parameters ? "on the curve " + oid_text(*parts.key_parameters, OidSpelling::name_or_dotted)
                                                  : std::string("with explicit curve parameters"))
            + "; the kernel takes the curves " + std::string(k_kernel_curves);
   }

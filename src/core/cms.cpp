@@ -5,9 +5,6 @@
 #include "core/oids.hpp"
 #include "util/error.hpp"
 #include "util/openssl.hpp"
-#include "util/strings.hpp"
-
-#include <openssl/objects.h>
 
 #include <algorithm>
 
@@ -16,9 +13,6 @@ namespace ksign::core {
 namespace {
 
 // OID content octets.
-// Dotted OIDs in messages are cut to this; real ones are under 30 characters.
-constexpr std::size_t k_max_oid_text = 64;
-
 constexpr std::uint8_t k_oid_signed_data[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
 constexpr std::uint8_t k_oid_data[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
 // ecdsa-with-SHA1 1.2.840.10045.4.1; ecdsa-with-SHA224..512 1.2.840.10045.4.3.1..4
@@ -43,22 +37,6 @@ Bytes digest_algorithm_identifier(HashAlgo hash)
 {
   // As OpenSSL writes them for module signatures: the OID without parameters.
   return der::tlv(der::k_sequence, {oid_element(hash_oid(hash))});
-}
-
-std::string dotted(ByteView oid)
-{
-  Bytes encoded = oid_element(oid);
-  const unsigned char* cursor = encoded.data();
-  ASN1_OBJECT* object = d2i_ASN1_OBJECT(nullptr, &cursor, static_cast<long>(encoded.size()));
-  if (object == nullptr) {
-    (void)drain_openssl_errors();
-    return "(invalid OID)";
-  }
-  char text[128];
-  const int length = OBJ_obj2txt(text, sizeof text, object, 1);
-  ASN1_OBJECT_free(object);
-  // A crafted OID can be as long as its signature: show its start (messages name it).
-  return util::shorten(std::string_view(text, static_cast<std::size_t>(std::clamp(length, 0, 127))), k_max_oid_text);
 }
 
 bool starts_with(ByteView data, ByteView prefix)
@@ -172,7 +150,7 @@ ParsedSignedData parse_signed_data(ByteView input)
   der::Reader info(content_info.content);
   const der::Element content_type = info.read(der::k_oid, "ContentInfo contentType");
   if (!std::ranges::equal(content_type.content, ByteView(k_oid_signed_data))) {
-    throw Error(Errc::format, "not a PKCS#7 SignedData (content type " + dotted(content_type.content) + ")");
+    throw Error(Errc::format, "not a PKCS#7 SignedData (content type " + oid_text(content_type.content) + ")");
   }
   const der::Element explicit_content = info.read(der::k_context_0, "ContentInfo content");
   der::Reader wrapper(explicit_content.content);
@@ -188,7 +166,7 @@ ParsedSignedData parse_signed_data(ByteView input)
   der::Reader encap_reader(encap.content);
   const der::Element data_type = encap_reader.read(der::k_oid, "encapContentInfo eContentType");
   if (!std::ranges::equal(data_type.content, ByteView(k_oid_data))) {
-    throw Error(Errc::format, "signed content is not pkcs7-data (" + dotted(data_type.content) + ")");
+    throw Error(Errc::format, "signed content is not pkcs7-data (" + oid_text(data_type.content) + ")");
   }
   if (!encap_reader.at_end()) {
     throw Error(Errc::format, "signature carries the content (a module signature must be detached)");
@@ -239,7 +217,7 @@ ParsedSignedData parse_signed_data(ByteView input)
   der::Reader digest_reader(digest_algorithm.content);
   const der::Element digest_oid = digest_reader.read(der::k_oid, "digestAlgorithm OID");
   parsed.digest = hash_from_oid(digest_oid.content);
-  parsed.digest_oid = dotted(digest_oid.content);
+  parsed.digest_oid = oid_text(digest_oid.content);
 
   if (const auto attributes = si.read_optional(der::k_context_0, "SignerInfo signedAttrs")) {
     parsed.has_signed_attributes = true;
@@ -249,7 +227,7 @@ ParsedSignedData parse_signed_data(ByteView input)
   der::Reader signature_reader(signature_algorithm.content);
   const der::Element signature_oid = signature_reader.read(der::k_oid, "signatureAlgorithm OID");
   parsed.signature_kind = classify_signature(signature_oid.content);
-  parsed.signature_oid = dotted(signature_oid.content);
+  parsed.signature_oid = oid_text(signature_oid.content);
   parsed.signature = si.read(der::k_octet_string, "SignerInfo signature").content;
   (void)si.read_optional(der::k_context_1, "SignerInfo unsignedAttrs");
   si.expect_end("SignerInfo");

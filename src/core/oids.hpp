@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 // Object identifiers more than one of ksign's DER readers and writers name, as the content
 // octets of their DER encoding. OIDs only one file uses stay in that file.
@@ -30,6 +31,17 @@ inline constexpr std::uint8_t k_oid_nist_sig_prefix[] = {0x60, 0x86, 0x48, 0x01,
 {
   return std::ranges::equal(oid, expected);
 }
+
+// How oid_text spells an OID.
+enum class OidSpelling {
+  dotted,        // "1.3.132.0.10"
+  name_or_dotted // OpenSSL's name for it ("secp256k1"), else dotted
+};
+
+// An OID (the content octets of its DER encoding) as text for messages. One that is not a valid
+// encoding is "(unreadable OID)"; a crafted one can be as long as its file, so the text is cut
+// to its first 64 characters (real OIDs are under 30).
+[[nodiscard]] std::string oid_text(ByteView oid, OidSpelling spelling = OidSpelling::dotted);
 
 // Named curves by OID: OpenSSL's group name (nullptr: ksign does not use the curve) and the
 // kernel's algorithm name for a key on it.
