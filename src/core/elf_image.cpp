@@ -20,24 +20,9 @@ namespace {
 
 } // namespace
 
-ElfImage::ElfImage(ByteView data) : m_data(data)
+ElfImage::ElfImage(ByteView data) : m_elf(data)
 {
-  if (data.size() < EI_NIDENT || std::memcmp(data.data(), ELFMAG, SELFMAG) != 0) {
-    throw_format("not an ELF file");
-  }
-  if (data[EI_CLASS] != ELFCLASS64 && data[EI_CLASS] != ELFCLASS32) {
-    throw_format("unknown ELF class");
-  }
-  if (data[EI_DATA] != ELFDATA2LSB && data[EI_DATA] != ELFDATA2MSB) {
-    throw_format("unknown ELF byte order");
-  }
-  m_is_64 = data[EI_CLASS] == ELFCLASS64;
-  m_big_endian = data[EI_DATA] == ELFDATA2MSB;
-  if (data.size() < (m_is_64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr))) {
-    throw_format("truncated ELF header");
-  }
-  m_machine = static_cast<std::uint16_t>(uint_at(offsetof(Elf64_Ehdr, e_machine), 2));
-  if (uint_at(offsetof(Elf64_Ehdr, e_type), 2) != ET_EXEC && uint_at(offsetof(Elf64_Ehdr, e_type), 2) != ET_DYN) {
+  if (m_elf.type() != ET_EXEC && m_elf.type() != ET_DYN) {
     throw_format("the ELF file is not an executable (a vmlinux is one)");
   }
   read_sections();
@@ -52,15 +37,13 @@ void ElfImage::for_each_symbol(const std::function<void(std::string_view, std::u
   if (!m_symtab) {
     return;
   }
-  const std::size_t entry = m_is_64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym);
-  const std::string_view names(reinterpret_cast<const char*>(m_data.data() + m_symtab->names_offset),
+  const std::size_t entry = m_elf.is_64() ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym);
+  const std::string_view names(reinterpret_cast<const char*>(m_elf.data().data() + m_symtab->names_offset),
                                m_symtab->names_size);
   for (std::uint64_t at = m_symtab->offset; at + entry <= m_symtab->offset + m_symtab->size; at += entry) {
-    const std::uint64_t name = uint_at(at + offsetof(Elf64_Sym, st_name), 4);
-    const std::uint64_t value = m_is_64 ? uint_at(at + offsetof(Elf64_Sym, st_value), 8)
-                                        : uint_at(at + offsetof(Elf32_Sym, st_value), 4);
-    const std::uint64_t size = m_is_64 ? uint_at(at + offsetof(Elf64_Sym, st_size), 8)
-                                       : uint_at(at + offsetof(Elf32_Sym, st_size), 4);
+    const std::uint64_t name = m_elf.uint_at(at + offsetof(Elf64_Sym, st_name), 4);
+    const std::uint64_t value = m_elf.field_at(at, offsetof(Elf64_Sym, st_value), offsetof(Elf32_Sym, st_value), 8, 4);
+    const std::uint64_t size = m_elf.field_at(at, offsetof(Elf64_Sym, st_size), offsetof(Elf32_Sym, st_size), 8, 4);
     if (name >= names.size()) {
       continue;
     }
@@ -111,7 +94,7 @@ std::optional<ByteView> ElfImage::bytes_at(std::uint64_t address, std::uint64_t 
   if (!offset) {
     return std::nullopt;
   }
-  return m_data.subspan(static_cast<std::size_t>(*offset), static_cast<std::size_t>(size));
+  return m_elf.data().subspan(static_cast<std::size_t>(*offset), static_cast<std::size_t>(size));
 }
 
 std::optional<std::uint64_t> ElfImage::uint_at_address(std::uint64_t address, std::size_t size) const
@@ -120,71 +103,32 @@ std::optional<std::uint64_t> ElfImage::uint_at_address(std::uint64_t address, st
   if (!offset) {
     return std::nullopt;
   }
-  return uint_at(*offset, size);
-}
-
-std::uint64_t ElfImage::uint_at(std::uint64_t offset, std::size_t size) const
-{
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < size; ++i) {
-    const std::uint8_t byte = m_data[static_cast<std::size_t>(offset) + (m_big_endian ? i : size - 1 - i)];
-    value = (value << 8) | byte;
-  }
-  return value;
-}
-
-std::uint64_t ElfImage::header_field(std::size_t offset64, std::size_t offset32, std::size_t size64,
-                                     std::size_t size32) const
-{
-  return m_is_64 ? uint_at(offset64, size64) : uint_at(offset32, size32);
-}
-
-bool ElfImage::in_file(std::uint64_t offset, std::uint64_t size) const
-{
-  return offset <= m_data.size() && size <= m_data.size() - offset;
+  return m_elf.uint_at(*offset, size);
 }
 
 void ElfImage::read_sections()
 {
-  const std::uint64_t table = header_field(offsetof(Elf64_Ehdr, e_shoff), offsetof(Elf32_Ehdr, e_shoff), 8, 4);
-  const std::uint64_t entry =
-    header_field(offsetof(Elf64_Ehdr, e_shentsize), offsetof(Elf32_Ehdr, e_shentsize), 2, 2);
-  const std::uint64_t count = header_field(offsetof(Elf64_Ehdr, e_shnum), offsetof(Elf32_Ehdr, e_shnum), 2, 2);
-  const std::size_t min_entry = m_is_64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
-  if (table == 0 || count == 0) {
+  const ElfFile::Table table = m_elf.section_table();
+  if (table.offset == 0 || table.count == 0) {
     return; // no section headers: the program headers will do
   }
-  if (entry < min_entry || !in_file(table, count * entry)) {
+  if (!m_elf.fits(table)) {
     throw_format("ELF section headers lie outside the file");
   }
-  struct Section
-  {
-    std::uint64_t type, flags, address, offset, size, link;
-  };
-  std::vector<Section> sections;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    const std::uint64_t at = table + i * entry;
-    const auto field = [&](std::size_t offset64, std::size_t offset32, std::size_t size64, std::size_t size32) {
-      return m_is_64 ? uint_at(at + offset64, size64) : uint_at(at + offset32, size32);
-    };
-    sections.push_back({
-      field(offsetof(Elf64_Shdr, sh_type), offsetof(Elf32_Shdr, sh_type), 4, 4),
-      field(offsetof(Elf64_Shdr, sh_flags), offsetof(Elf32_Shdr, sh_flags), 8, 4),
-      field(offsetof(Elf64_Shdr, sh_addr), offsetof(Elf32_Shdr, sh_addr), 8, 4),
-      field(offsetof(Elf64_Shdr, sh_offset), offsetof(Elf32_Shdr, sh_offset), 8, 4),
-      field(offsetof(Elf64_Shdr, sh_size), offsetof(Elf32_Shdr, sh_size), 8, 4),
-      field(offsetof(Elf64_Shdr, sh_link), offsetof(Elf32_Shdr, sh_link), 4, 4),
-    });
+  std::vector<ElfFile::Section> sections;
+  sections.reserve(static_cast<std::size_t>(table.count));
+  for (std::uint64_t i = 0; i < table.count; ++i) {
+    sections.push_back(m_elf.section(table, i));
   }
-  for (const Section& section : sections) {
+  for (const ElfFile::Section& section : sections) {
     if (section.type == SHT_SYMTAB && section.link < sections.size()) {
-      const Section& names = sections[static_cast<std::size_t>(section.link)];
-      if (in_file(section.offset, section.size) && in_file(names.offset, names.size)) {
+      const ElfFile::Section& names = sections[static_cast<std::size_t>(section.link)];
+      if (m_elf.in_file(section.offset, section.size) && m_elf.in_file(names.offset, names.size)) {
         m_symtab = SymbolSection{section.offset, section.size, names.offset, names.size};
       }
     }
     if ((section.flags & SHF_ALLOC) != 0 && section.type != SHT_NOBITS && section.size != 0 &&
-        in_file(section.offset, section.size)) {
+        m_elf.in_file(section.offset, section.size)) {
       m_regions.push_back({section.address, section.offset, section.size});
     }
   }
@@ -195,28 +139,17 @@ void ElfImage::read_segments()
   if (!m_regions.empty()) {
     return;
   }
-  const std::uint64_t table = header_field(offsetof(Elf64_Ehdr, e_phoff), offsetof(Elf32_Ehdr, e_phoff), 8, 4);
-  const std::uint64_t entry =
-    header_field(offsetof(Elf64_Ehdr, e_phentsize), offsetof(Elf32_Ehdr, e_phentsize), 2, 2);
-  const std::uint64_t count = header_field(offsetof(Elf64_Ehdr, e_phnum), offsetof(Elf32_Ehdr, e_phnum), 2, 2);
-  const std::size_t min_entry = m_is_64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
-  if (count == 0) {
+  const ElfFile::Table table = m_elf.program_table();
+  if (table.count == 0) {
     return;
   }
-  if (entry < min_entry || !in_file(table, count * entry)) {
+  if (!m_elf.fits(table)) {
     throw_format("ELF program headers lie outside the file");
   }
-  for (std::uint64_t i = 0; i < count; ++i) {
-    const std::uint64_t at = table + i * entry;
-    const auto field = [&](std::size_t offset64, std::size_t offset32, std::size_t size64, std::size_t size32) {
-      return m_is_64 ? uint_at(at + offset64, size64) : uint_at(at + offset32, size32);
-    };
-    const std::uint64_t type = field(offsetof(Elf64_Phdr, p_type), offsetof(Elf32_Phdr, p_type), 4, 4);
-    const std::uint64_t offset = field(offsetof(Elf64_Phdr, p_offset), offsetof(Elf32_Phdr, p_offset), 8, 4);
-    const std::uint64_t address = field(offsetof(Elf64_Phdr, p_vaddr), offsetof(Elf32_Phdr, p_vaddr), 8, 4);
-    const std::uint64_t size = field(offsetof(Elf64_Phdr, p_filesz), offsetof(Elf32_Phdr, p_filesz), 8, 4);
-    if (type == PT_LOAD && size != 0 && in_file(offset, size)) {
-      m_regions.push_back({address, offset, size});
+  for (std::uint64_t i = 0; i < table.count; ++i) {
+    const ElfFile::Segment segment = m_elf.segment(table, i);
+    if (segment.type == PT_LOAD && segment.size != 0 && m_elf.in_file(segment.offset, segment.size)) {
+      m_regions.push_back({segment.address, segment.offset, segment.size});
     }
   }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "core/elf.hpp"
 #include "util/bytes.hpp"
 
 #include <cstdint>
@@ -25,19 +26,20 @@ struct ElfSymbol
   std::uint64_t size = 0;
 };
 
-// The parts of an ELF executable (a vmlinux) needed to find data by symbol: 32 or 64 bits,
-// either byte order. Every offset read from the file is checked against its size; a file
-// that is not such an ELF throws Error(Errc::format). Views point into the data given.
+// The parts of an ELF executable (a vmlinux) needed to find data by symbol, read through ElfFile
+// (elf.hpp): 32 or 64 bits, either byte order. Every offset read from the file is checked
+// against its size; a file that is not such an ELF throws Error(Errc::format). Views point into
+// the data given.
 class ElfImage
 {
 public:
   explicit ElfImage(ByteView data);
 
-  [[nodiscard]] std::size_t pointer_size() const { return m_is_64 ? 8 : 4; }
+  [[nodiscard]] std::size_t pointer_size() const { return m_elf.is_64() ? 8 : 4; }
   // e_machine: EM_X86_64, EM_386, EM_AARCH64, ...
-  [[nodiscard]] std::uint16_t machine() const { return m_machine; }
+  [[nodiscard]] std::uint16_t machine() const { return m_elf.machine(); }
   [[nodiscard]] bool has_symbol_table() const { return m_symtab.has_value(); }
-  [[nodiscard]] ByteView data() const { return m_data; }
+  [[nodiscard]] ByteView data() const { return m_elf.data(); }
 
   // The addresses of those of `wanted` that the ELF's .symtab defines.
   [[nodiscard]] SymbolTable symbols(std::span<const std::string_view> wanted) const;
@@ -69,14 +71,6 @@ private:
     std::uint64_t names_size;
   };
 
-  // Integer in the file's byte order at file offset `offset`; the caller checked the bounds.
-  [[nodiscard]] std::uint64_t uint_at(std::uint64_t offset, std::size_t size) const;
-
-  [[nodiscard]] std::uint64_t header_field(std::size_t offset64, std::size_t offset32, std::size_t size64,
-                                           std::size_t size32) const;
-
-  [[nodiscard]] bool in_file(std::uint64_t offset, std::uint64_t size) const;
-
   void read_sections();
 
   // Call `found(name, address, size)` for each named .symtab entry.
@@ -85,10 +79,7 @@ private:
   // Used only when there are no section headers to say exactly what the file holds.
   void read_segments();
 
-  ByteView m_data;
-  bool m_is_64 = true;
-  bool m_big_endian = false;
-  std::uint16_t m_machine = 0;
+  ElfFile m_elf;
   std::vector<Region> m_regions;
   std::optional<SymbolSection> m_symtab;
 };
