@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "core/certificate_list.hpp"
 #include "core/compress.hpp"
-#include "core/elf_image.hpp"
+#include "core/kernel_certificate.hpp"
+#include "core/kernel_elf.hpp"
+#include "core/system_map.hpp"
 #include "util/bytes.hpp"
 
 #include <cstdint>
@@ -24,15 +27,6 @@
 // scanned for DER certificates, which finds the list but cannot tell it from other data.
 namespace ksign::core {
 
-// Nothing a kernel image holds comes near this: a hostile file cannot claim more memory.
-inline constexpr std::uint64_t k_max_kernel_image_size = std::uint64_t{512} << 20;
-
-// A System.map larger than this is not one (a distribution kernel's has a few hundred thousand
-// lines, well under this).
-inline constexpr std::uint64_t k_max_system_map_size = std::uint64_t{64} << 20;
-
-enum class ImageFormat { elf, bzimage };
-
 // How the certificates were located.
 enum class TrustMethod {
   symbols,    // the ELF's own symbol table
@@ -42,52 +36,6 @@ enum class TrustMethod {
 
 // "symbols", "System.map", "scan" (stable, for --json).
 [[nodiscard]] std::string_view trust_method_name(TrustMethod method);
-
-// Why a certificate is in the list.
-enum class CertificateOrigin {
-  build_key,     // the first module_cert_size bytes: the build's certs/signing_key.x509
-  trusted_keys,  // the rest of system_certificate_list (CONFIG_SYSTEM_TRUSTED_KEYS)
-  extra_slot,    // system_extra_cert, filled by insert-sys-cert
-  revocation,    // revocation_certificate_list
-  found_by_scan, // a certificate found in the image's data (where is unknown)
-};
-
-// "build key", "CONFIG_SYSTEM_TRUSTED_KEYS", "extra slot", "revocation list", "found by scan".
-[[nodiscard]] std::string_view certificate_origin_name(CertificateOrigin origin);
-
-// One certificate of a kernel's lists, with what the kernel's X.509 parser takes from it.
-struct KernelCertificate
-{
-  Bytes der;
-  CertificateOrigin origin = CertificateOrigin::trusted_keys;
-  std::uint64_t offset = 0;   // where in the ELF it was found (file offset)
-  std::string subject;        // the name the kernel makes of it: "<O>: <CN>", or CN, O, email
-  std::string common_name;    // the subject's CN, empty when it has none
-  Bytes issuer;               // DER Name, tag and length included
-  Bytes serial;               // the serialNumber INTEGER's content octets (modinfo's sig_key)
-  Bytes subject_key_id;       // raw octets, empty when the certificate has none
-  std::string key_algorithm;  // the kernel's name: "rsa", "ecdsa-nist-p384", "mldsa65", or the OID
-  std::string tbs_sha256;     // hex SHA-256 of the tbsCertificate (a 7.x "tbs:" entry; see blacklist_entry_for)
-};
-
-// What the kernel's parser takes from one DER certificate (origin trusted_keys, offset 0).
-// Throws Error(Errc::format) when it is not a certificate.
-[[nodiscard]] KernelCertificate kernel_certificate(ByteView der);
-
-// The name the kernel's X.509 parser makes of a DER Name (tag and length included), as it names
-// a certificate's key by its subject: "<O>: <CN>", or CN, O, email. Throws Error(Errc::format).
-[[nodiscard]] std::string kernel_subject_name(ByteView name);
-
-// The description the kernel gives the key it makes of `certificate` (as /proc/keys shows
-// it): "<subject>: <hex subjectKeyIdentifier>", or the serial's hex when there is no SKID.
-[[nodiscard]] std::string kernel_key_description(const KernelCertificate& certificate);
-
-// A certificate-shaped region the kernel would skip when loading the list.
-struct UnloadableCertificate
-{
-  std::uint64_t offset = 0;
-  std::string reason;
-};
 
 struct KernelTrust
 {
@@ -119,14 +67,6 @@ struct KernelImageSources
   std::optional<std::filesystem::path> system_map;
 };
 
-// Call `found(address, name)` for each "ffffffff81979dc2 D name" line of a System.map text.
-void for_each_system_map_symbol(std::string_view text,
-                                const std::function<void(std::uint64_t, std::string_view)>& found);
-
-// The kernel's banner ("Linux version ...", linux_banner) at `address` of `elf`, or nullopt
-// when no banner is there (a System.map that is not this image's points elsewhere).
-[[nodiscard]] std::optional<std::string> kernel_banner_at(const ElfImage& elf, std::uint64_t address);
-
 // Read what the kernel in `sources` trusts. A System.map is used only when the image has no
 // symbols; one that is a stub or does not fit the image is noted and the image scanned.
 // Throws Error(Errc::failure) when a file cannot be read, Error(Errc::format) when the image is
@@ -136,16 +76,6 @@ void for_each_system_map_symbol(std::string_view text,
 
 // The same for an image and System.map already in memory.
 [[nodiscard]] KernelTrust read_kernel_trust(ByteView image, std::optional<std::string_view> system_map);
-
-// The uncompressed ELF inside `image` (a bzImage's payload, or `image` itself when it is an
-// ELF), with the payload's compression. Throws as read_kernel_trust does.
-struct KernelElf
-{
-  ImageFormat format = ImageFormat::elf;
-  Compression compression = Compression::none;
-  Bytes elf;
-};
-[[nodiscard]] KernelElf extract_kernel_elf(ByteView image);
 
 // The files that may hold an installed kernel's image and System.map, in the order they are
 // tried (only those that exist): <moduledir>/KVER/build/vmlinux, <moduledir>/KVER/vmlinuz,
