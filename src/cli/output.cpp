@@ -57,9 +57,19 @@ void Output::message(Level level, std::string_view raw_text)
 
 void Output::result(std::string_view line)
 {
+  result_escaped(util::escape(line));
+}
+
+void Output::result_escaped(std::string_view line)
+{
   std::lock_guard lock(m_mutex);
   clear_progress_locked();
   fmt::print("{}\n", line);
+}
+
+void Output::json(const util::JsonWriter& document)
+{
+  result_escaped(document.text());
 }
 
 void Output::start_progress(std::string_view verb, std::size_t total)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "util/json_writer.hpp"
+
 #include <fmt/core.h>
 
 #include <cstdio>
@@ -19,10 +21,11 @@ enum class Verbosity { quiet, normal, verbose };
 // "ksign <command>: error: <message>"; results go to stdout. Safe to call from worker threads.
 //
 // Text from files (signer names, subjects, paths, config values) must never reach the terminal
-// raw. Messages are escaped here, whole (util::escape): no message carries a control character
-// of ours, so nothing a caller forgets can slip through. Result lines are printed as given,
-// since they may carry our own colours: their callers escape each piece that came from a file
-// (util::quote escapes paths). Escaping is idempotent, so text escaped at both points is fine.
+// raw. Messages and result lines are escaped here, whole (util::escape): they carry no control
+// character of ours, so nothing a caller forgets can slip through. Only a line that carries our
+// own colours goes out as given (result_escaped), and its caller escapes each piece that came
+// from a file (util::quote escapes paths). Escaping is idempotent, so text escaped twice is fine.
+// JSON goes out through json(): util::json_string escapes every control character.
 class Output
 {
 public:
@@ -54,8 +57,13 @@ public:
       message(Level::info, fmt::format(format, std::forward<Args>(args)...));
     }
   }
-  // A line of the command's result on stdout, printed as given (escape what came from files).
+  // A line of the command's result on stdout, escaped whole.
   void result(std::string_view line);
+  // A result line printed as given, for a line that carries our own colours: every piece of it
+  // that came from a file is escaped by the caller.
+  void result_escaped(std::string_view line);
+  // A finished JSON document on stdout, with a newline.
+  void json(const util::JsonWriter& document);
 
   enum class Level { error, warning, info };
   void message(Level level, std::string_view text);

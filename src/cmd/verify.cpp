@@ -505,7 +505,7 @@ int run_verify(cli::Invocation& invocation)
       out.error("{}", r.read_error);
     } else if (!ok || (out.verbosity() != cli::Verbosity::quiet && (!audit || out.verbosity() == cli::Verbosity::verbose))) {
       // An audit lists only the modules that would not load, unless --verbose.
-      out.result(fmt::format("{}: {}{}", util::escape(r.path.native()), describe(r, color),
+      out.result_escaped(fmt::format("{}: {}{}", util::escape(r.path.native()), describe(r, color),
                              r.keyring.empty() ? "" : " in " + r.keyring));
     }
   }
