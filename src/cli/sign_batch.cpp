@@ -164,63 +164,19 @@ std::size_t sign_modules(const core::ModuleSigner& signer, const std::vector<cor
     util::StagedCommitter committer(256, committed,
                                     modules.size() > 1 ? util::StagedCommitter::Mode::background
                                                        : util::StagedCommitter::Mode::in_caller);
-    // Workers between reading a module and queueing it, and those of them waiting for room:
-    // while another worker may still queue a file, waiting for it can free room. `released`
-    // counts temporaries given up for a full disk: one given up after this worker's failure
-    // is room this worker did not have (a few retries a module, so that two modules that
-    // each do not fit cannot take turns for ever).
-    std::atomic<unsigned> staging{0};
-    std::atomic<unsigned> waiting{0};
-    std::atomic<std::uint64_t> released{0};
-    static thread_local unsigned retries_without_commit = 0;
-    // Once the disk was full, one worker writes at a time: two half-written temporaries can
-    // each keep the other from fitting.
-    std::atomic<bool> disk_full{false};
-    std::mutex one_writer;
-    const auto make_room = [&] {
-      disk_full = true;
-      const std::uint64_t seen = ++released; // this worker's temporary is gone
-      ++waiting;
-      bool again = false;
-      for (int round = 0; round < 400 && !again; ++round) {
-        if (committer.commit_now()) {
-          again = true;
-        } else if (released.load() != seen && retries_without_commit < 3) {
-          ++retries_without_commit;
-          again = true;
-        } else if (staging.load() <= waiting.load()) {
-          break; // nothing queued, nobody else writing: the disk is as empty as it gets
-        } else {
-          std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-      }
-      --waiting;
-      return again;
-    };
     util::run_parallel(modules.size(), batch.jobs, [&](std::size_t index) {
       const core::ModuleFile& module = modules[index];
       const std::filesystem::path& path = module.path;
       const std::filesystem::path directory =
         output ? (output->has_parent_path() ? output->parent_path() : std::filesystem::path("."))
                : written_directory(path);
-      struct Staging
-      {
-        std::atomic<unsigned>& count;
-        explicit Staging(std::atomic<unsigned>& c) : count(c) { ++count; }
-        ~Staging() { --count; }
-        Staging(const Staging&) = delete;
-        Staging& operator=(const Staging&) = delete;
-      };
       try {
         if (read_only.known(directory)) {
           failed(index);
         } else {
-          std::unique_lock alone(one_writer, std::defer_lock);
-          if (disk_full) {
-            alone.lock();
-          }
-          const Staging busy(staging);
-          retries_without_commit = 0;
+          // A full disk: what is queued is committed at once, which frees the old modules, and
+          // the module is written again (util::StagedCommitter::make_room).
+          util::StagedCommitter::Writer writer(committer);
           if (!output && module.link_count > 1 + module.hard_links.size()) {
             // Renaming a signed file over one name would leave the other names unsigned.
             throw Error(Errc::failure, fmt::format(
@@ -231,7 +187,8 @@ std::size_t sign_modules(const core::ModuleSigner& signer, const std::vector<cor
               path.string(), path.string()));
           }
           util::StagedFile staged;
-          const core::SignOutcome outcome = signer.stage_file(path, output.value_or(path), staged, make_room,
+          const core::SignOutcome outcome = signer.stage_file(path, output.value_or(path), staged,
+                                                              [&] { return committer.make_room(writer); },
                                                               batch.accept ? std::function<void(ByteView)>(
                                                                                [&](ByteView file) { batch.accept(index, file); })
                                                                            : std::function<void(ByteView)>());

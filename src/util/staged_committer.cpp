@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace ksign::util {
 
@@ -40,6 +41,9 @@ void StagedCommitter::add(StagedFile file, std::size_t tag)
   if (m_in_caller) {
     const StagedFile files[] = {std::move(file)};
     m_done(tag, commit_staged(files).front());
+    std::lock_guard lock(m_mutex);
+    ++m_added;
+    committed(1);
     return;
   }
   std::unique_lock lock(m_mutex);
@@ -49,6 +53,87 @@ void StagedCommitter::add(StagedFile file, std::size_t tag)
   if (m_queue.size() >= m_batch_size) {
     m_wake.notify_one();
   }
+  m_progress.notify_all(); // a writer in make_room: there is something to commit
+}
+
+void StagedCommitter::committed(std::size_t files)
+{
+  m_committed += files;
+  ++m_freed; // the files they replaced are gone
+}
+
+StagedCommitter::Writer::Writer(StagedCommitter& committer) : m_committer(committer), m_turn(committer.m_turn, std::defer_lock)
+{
+  bool full = false;
+  {
+    std::lock_guard lock(m_committer.m_mutex);
+    full = m_committer.m_disk_full;
+  }
+  if (full) {
+    m_turn.lock();
+  }
+  std::lock_guard lock(m_committer.m_mutex);
+  ++m_committer.m_writers;
+  m_seen = m_committer.m_freed;
+}
+
+StagedCommitter::Writer::~Writer()
+{
+  {
+    std::lock_guard lock(m_committer.m_mutex);
+    --m_committer.m_writers;
+  }
+  m_committer.m_progress.notify_all();
+}
+
+bool StagedCommitter::make_room(Writer& writer)
+{
+  std::unique_lock lock(m_mutex);
+  m_disk_full = true;
+  // Room made since the writer began, not counting its own temporary, which is gone now.
+  bool freed_since = m_freed != writer.m_seen;
+  std::uint64_t seen = ++m_freed;
+  ++m_waiting;
+  m_progress.notify_all();
+  bool again = false;
+  // Only a bound against a writer that never comes back; every writer ends up adding its file
+  // or in make_room.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    if (freed_since && writer.m_retries < 3) {
+      ++writer.m_retries;
+      again = true;
+      break;
+    }
+    if (m_committed < m_added) {
+      const std::size_t target = m_added;
+      m_urgent = true;
+      m_wake.notify_one();
+      m_progress.wait(lock, [&] { return m_committed >= target; });
+      again = true; // each commit is progress: no bound needed
+      break;
+    }
+    if (m_writers <= m_waiting) {
+      break; // nothing queued, nobody else writing: the disk is as empty as it gets
+    }
+    const std::size_t added = m_added;
+    if (!m_progress.wait_until(lock, deadline, [&] {
+          return m_freed != seen || m_added != added || m_writers <= m_waiting;
+        })) {
+      break;
+    }
+    freed_since = m_freed != seen;
+    seen = m_freed;
+  }
+  if (again && !writer.m_turn.owns_lock()) {
+    // From now on writers take turns; this one waits for its turn as one in make_room.
+    lock.unlock();
+    writer.m_turn.lock();
+    lock.lock();
+  }
+  --m_waiting;
+  writer.m_seen = m_freed;
+  return again;
 }
 
 bool StagedCommitter::commit_now()
@@ -106,7 +191,7 @@ void StagedCommitter::run()
     }
     {
       std::lock_guard lock(m_mutex);
-      m_committed += batch.size();
+      committed(batch.size());
     }
     m_progress.notify_all();
   }

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -46,8 +47,40 @@ public:
 
   [[nodiscard]] std::size_t batch_size() const noexcept { return m_batch_size; }
 
+  // A thread writing a file it will add(), from before the file is written until it is added or
+  // given up (the whole lifetime of a Writer). A full disk (blocks or inodes) is the writers'
+  // common problem, and make_room() is how they share it: once any file did not fit, writers
+  // take turns (two half-written temporaries can each keep the other from fitting), and a
+  // writer that is blocked is told to write again whenever room may have been made since it
+  // began.
+  class Writer
+  {
+  public:
+    explicit Writer(StagedCommitter& committer);
+    ~Writer();
+    Writer(const Writer&) = delete;
+    Writer& operator=(const Writer&) = delete;
+
+  private:
+    friend class StagedCommitter;
+    StagedCommitter& m_committer;
+    std::unique_lock<std::mutex> m_turn; // held once the disk was full
+    std::uint64_t m_seen = 0;            // m_freed when this writer last began writing
+    unsigned m_retries = 0;              // rewrites for room that others' temporaries left
+  };
+
+  // For `writer`, whose temporary did not fit and is gone: whether to write it again (room was
+  // made, or may have been: queued files were committed, freeing the files they replace, or a
+  // file was committed or another writer's temporary given up since this writer began), or to
+  // give up (nothing is queued and no other writer is still writing: the disk is as empty as it
+  // gets). Waits for the other writers when neither is known yet. A writer is sent back for
+  // another's given-up temporary only a few times, so that two files that each do not fit
+  // cannot take turns for ever. Meant for ReplaceOptions::make_room.
+  bool make_room(Writer& writer);
+
 private:
   void run();
+  void committed(std::size_t files); // m_mutex held
 
   std::size_t m_batch_size;
   Done m_done;
@@ -60,6 +93,13 @@ private:
   std::size_t m_committed = 0; // files whose `done` has run
   bool m_urgent = false;       // commit_now() waits: commit the queue however short
   bool m_finishing = false;
+  // A full disk (make_room): `m_freed` counts the events that may have made room (a batch
+  // committed, a temporary given up); writers are Writers alive, waiting those in make_room.
+  std::uint64_t m_freed = 0;
+  unsigned m_writers = 0;
+  unsigned m_waiting = 0;
+  bool m_disk_full = false;
+  std::mutex m_turn; // once the disk was full, one writer at a time
   std::thread m_thread;
 };
 
