@@ -41,6 +41,7 @@ packages=(
   dkms fakeroot qemu-system-x86 busybox-static cpio zsh fish bash-completion
   softhsm2 pkcs11-provider opensc
   python3-zstandard rsync makepkg pacman-package-manager libarchive-tools
+  mount # no longer essential in sid; cli-full-disk mounts tmpfs
 )
 suites=(unit cli module kernel shell)
 experimental=()
@@ -69,6 +70,9 @@ in_root() {
   unshare --mount --propagation private -- bash -c '
     set -e
     root=$1 source_root=$2 shared=$3; shift 3
+    # The root a mount point of its own: otherwise `unshare -m` inside cannot make / private
+    # (EINVAL) and the tests that mount a tmpfs in a namespace of their own skip.
+    mount --bind "$root" "$root"
     mount -t proc proc "$root/proc"
     mount --rbind /sys "$root/sys"
     mount --rbind /dev "$root/dev"       # /dev/pts: zsh completion tests need a terminal
