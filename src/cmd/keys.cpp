@@ -2,6 +2,7 @@
 // `ksign keys`: make or refresh the out-of-tree signing key of a key store (kernel-sign's
 // certs-local layout), then make every given kernel config trust the current key.
 
+#include "cli/kernel_rows.hpp"
 #include "cli/key_options.hpp"
 #include "cli/options.hpp"
 #include "cli/paths.hpp"
@@ -15,7 +16,7 @@
 #include "util/error.hpp"
 #include "util/strings.hpp"
 #include "util/file.hpp"
-#include "util/json.hpp"
+#include "util/json_writer.hpp"
 #include "util/time.hpp"
 
 #include <fmt/core.h>
@@ -56,6 +57,48 @@ void add_keys_options(cxxopts::Options& options)
                   "saying what is missing, when its private key cannot be reached",
      cxxopts::value<std::string>(), "KVER");
   cli::add_loose_key_option(options);
+}
+
+// The options add_keys_options declares (the loose-key one is read by cli::guard_private_key),
+// with the rules that tie them together.
+struct KeysOptions
+{
+  std::vector<std::string> configs; // --config patterns, as given
+  std::optional<std::string> refresh;
+  std::optional<std::size_t> keep;
+  bool show = false;
+  bool json = false;
+  std::optional<std::string> key_files; // the kernel release
+};
+
+KeysOptions read_keys_options(const cxxopts::ParseResult& result)
+{
+  KeysOptions options;
+  if (result.count("key-files") > 0) {
+    for (const char* other : {"show", "config", "keep", "refresh", "json"}) {
+      cli::reject_together(result, "key-files", other);
+    }
+    options.key_files = result["key-files"].as<std::string>();
+  }
+  if (result.count("config") > 0) {
+    options.configs = result["config"].as<std::vector<std::string>>();
+  }
+  options.refresh = cli::optional_string(result, "refresh");
+  if (result.count("keep") > 0) {
+    const int value = result["keep"].as<int>();
+    if (value < 1) {
+      throw Error(Errc::usage, "--keep must be 1 or more");
+    }
+    options.keep = static_cast<std::size_t>(value);
+  }
+  cli::reject_together(result, "show", "config");
+  cli::reject_together(result, "show", "keep");
+  options.show = result.count("show") > 0;
+  options.json = result.count("json") > 0;
+  if (options.json && !options.show) {
+    throw Error(Errc::usage, "--json goes with --show");
+  }
+  return options;
 }
 
 // The certificate's subject names the host and the day, so `ksign verify` and the kernel's
@@ -158,7 +201,7 @@ int print_kernel_key_files(const cli::Invocation& invocation, const std::string&
   }
   // DKMS's sign-file only warns about a loose key (its own mok.key may be 0644): so do we.
   cli::guard_private_key(kernel->key, false, true, invocation.out);
-  std::string lines;
+  std::vector<std::string> lines;
   for (const fs::path& file : {kernel->key, kernel->certificate}) {
     const std::string path = fs::absolute(file).lexically_normal().string();
     const bool unsafe = std::any_of(path.begin(), path.end(), [](char c) {
@@ -169,15 +212,20 @@ int print_kernel_key_files(const cli::Invocation& invocation, const std::string&
                                    + " to DKMS: its path holds a control character or one of \" $ ` \\, which "
                                      "DKMS's configuration reader would interpret");
     }
-    lines += path + "\n";
+    lines.push_back(path);
   }
-  fmt::print("{}", lines);
+  // As they are, not escaped: DKMS reads them as file names, and the check above keeps every
+  // control character out of them.
+  for (const std::string& line : lines) {
+    invocation.out.result_escaped(line);
+  }
   return cli::exit_success;
 }
 
 // `ksign keys --show`: read-only, no lock, nothing created.
-int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool json)
+int show_keys(const cli::Invocation& invocation, const core::RefreshPolicy& policy, bool json)
 {
+  const fs::path& store = invocation.key_store;
   const core::KeyStoreState state = core::key_store_state(store, cli::module_root(), policy);
   const std::optional<core::CurrentKey>& current = state.current;
   const std::vector<core::KernelKey>& kernels = state.kernels;
@@ -190,87 +238,91 @@ int show_keys(const fs::path& store, const core::RefreshPolicy& policy, bool jso
   const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - created);
   const std::string absolute_store = fs::absolute(store).lexically_normal().string();
 
+  cli::Output& out = invocation.out;
   if (json) {
-    fmt::print("{{\n  \"store\": {},\n  \"current\": ", util::json_string(absolute_store));
+    util::JsonWriter writer;
+    writer.begin_object();
+    writer.object_string("store", absolute_store);
     if (!current) {
-      fmt::print("null");
+      writer.object_null("current");
     } else {
-      fmt::print("{{\"directory\": {}, \"key_type\": {}, \"hash\": {}, \"created\": {}, \"age_seconds\": {}, "
-                 "\"next_refresh\": {}, \"subject\": {}, \"key_id\": {}, \"fingerprint_sha256\": {}}}",
-                 util::json_string(current->directory.string()),
-                 util::json_string(current->type ? core::key_type_name(*current->type) : "unknown"),
-                 util::json_string(current->hash ? core::hash_name(*current->hash) : "unknown"),
-                 util::json_string(utc_text(created)), age.count(),
-                 next_refresh ? util::json_string(utc_text(*next_refresh)) : "null", util::json_string(subject),
-                 util::json_string(key_id), util::json_string(fingerprint));
+      writer.object_begin_object("current")
+        .object_string("directory", current->directory.string())
+        .object_string("key_type", current->type ? core::key_type_name(*current->type) : "unknown")
+        .object_string("hash", current->hash ? core::hash_name(*current->hash) : "unknown")
+        .object_string("created", utc_text(created))
+        .object_int("age_seconds", age.count())
+        .object_string_or_null("next_refresh", next_refresh ? std::optional(utc_text(*next_refresh)) : std::nullopt)
+        .object_string("subject", subject)
+        .object_string("key_id", key_id)
+        .object_string("fingerprint_sha256", fingerprint)
+        .end();
     }
-    fmt::print(",\n  \"kernels\": [");
-    for (std::size_t i = 0; i < kernels.size(); ++i) {
-      const core::KernelKey& k = kernels[i];
-      fmt::print("{}\n    {{\"release\": {}, \"has_ksign_key\": {}", i == 0 ? "" : ",", util::json_string(k.release),
-                 k.fingerprint.empty() ? "false" : "true");
+    writer.object_begin_array("kernels", util::JsonWriter::Layout::lines);
+    for (const core::KernelKey& k : kernels) {
+      std::optional<cli::ImageKeyTrust> trust;
       if (!k.fingerprint.empty()) {
-        fmt::print(", \"key_id\": {}, \"fingerprint_sha256\": {}, \"is_current\": {}", util::json_string(k.key_id),
-                   util::json_string(k.fingerprint), k.fingerprint == fingerprint ? "true" : "false");
+        trust = cli::installed_image_trusts(cli::module_root(), k.release, k.certificate);
+      }
+      cli::kernel_row_json(writer, k, trust, [&](util::JsonWriter& row) {
         const KernelKeyOrigin origin = kernel_key_origin(k, state);
-        fmt::print(", \"store_key\": {}, \"private_key\": {}, \"private_key_source\": {}", util::json_string(origin.store_key),
-                   origin.files && !origin.files->key.empty() ? util::json_string(origin.files->key.string()) : "null",
-                   !origin.files ? "null"
-                   : origin.files->source == core::KernelKeyFiles::Source::registry ? util::json_string("registry")
-                                                                                    : util::json_string("headers"));
-        const cli::ImageKeyTrust trust = cli::installed_image_trusts(cli::module_root(), k.release, k.certificate);
-        fmt::print(", \"image_trusts_key\": {}", trust.trust ? util::json_string(core::signer_trust_name(*trust.trust)) : "null");
-        if (trust.trust) {
-          fmt::print(", \"image\": {}", util::json_string(trust.sources.image.string()));
+        row.object_string("fingerprint_sha256", k.fingerprint)
+          .object_bool("is_current", k.fingerprint == fingerprint)
+          .object_string("store_key", origin.store_key);
+        if (origin.files && !origin.files->key.empty()) {
+          row.object_string("private_key", origin.files->key.string());
+        } else {
+          row.object_null("private_key");
         }
-      }
-      if (k.unreadable) {
-        fmt::print(", \"problem\": {}", util::json_string(cli::explained(*k.unreadable)));
-      }
-      fmt::print("}}");
+        if (!origin.files) {
+          row.object_null("private_key_source");
+        } else {
+          row.object_string("private_key_source",
+                            origin.files->source == core::KernelKeyFiles::Source::registry ? "registry" : "headers");
+        }
+      });
     }
-    fmt::print("\n  ]\n}}\n");
+    writer.end().end();
+    out.json(writer);
     return cli::exit_success;
   }
 
-  // Names and the subject come from files: escaped, as everything Output prints.
+  // Every line goes through Output::result, which escapes it: names, the subject and the
+  // kernels' releases come from files.
   std::error_code ec;
-  fmt::print("key store:    {}{}\n", util::escape(absolute_store), fs::exists(store, ec) ? "" : " (does not exist)");
+  out.result("key store:    " + absolute_store + (fs::exists(store, ec) ? "" : " (does not exist)"));
   if (!current) {
-    fmt::print("current key:  none (make one with 'ksign keys')\n");
+    out.result("current key:  none (make one with 'ksign keys')");
   } else {
-    fmt::print("current key:  {}\n", util::escape(current->directory.filename().native()));
-    fmt::print("type, hash:   {}, {}\n", current->type ? core::key_type_name(*current->type) : "unknown",
-               current->hash ? core::hash_name(*current->hash) : "unknown");
-    fmt::print("created:      {} ({} ago)\n", utc_text(created), util::short_duration(age));
+    out.result("current key:  " + current->directory.filename().native());
+    out.result(fmt::format("type, hash:   {}, {}", current->type ? core::key_type_name(*current->type) : "unknown",
+                           current->hash ? core::hash_name(*current->hash) : "unknown"));
+    out.result(fmt::format("created:      {} ({} ago)", utc_text(created), util::short_duration(age)));
     if (next_refresh) {
-      fmt::print("next refresh: {} ({})\n", utc_text(*next_refresh),
-                 *next_refresh <= now ? "due: the next 'ksign keys' makes a new key"
-                                      : "in " + util::short_duration(std::chrono::duration_cast<std::chrono::seconds>(*next_refresh - now)));
+      out.result(fmt::format("next refresh: {} ({})", utc_text(*next_refresh),
+                             *next_refresh <= now ? "due: the next 'ksign keys' makes a new key"
+                                                  : "in " + util::short_duration(std::chrono::duration_cast<std::chrono::seconds>(
+                                                              *next_refresh - now))));
     } else {
-      fmt::print("next refresh: at every 'ksign keys' (--refresh always)\n");
+      out.result("next refresh: at every 'ksign keys' (--refresh always)");
     }
-    fmt::print("subject:      {}\n", util::escape(subject));
-    fmt::print("key id:       {}\n", key_id);
-    fmt::print("fingerprint:  sha256 {}\n", fingerprint);
+    out.result("subject:      " + subject);
+    out.result("key id:       " + key_id);
+    out.result("fingerprint:  sha256 " + fingerprint);
   }
-  fmt::print("installed kernels ({}):\n", util::escape(cli::module_root().native()));
+  out.result("installed kernels (" + cli::module_root().native() + "):");
   if (kernels.empty()) {
-    fmt::print("  none\n");
+    out.result("  none");
   }
   for (const core::KernelKey& k : kernels) {
-    if (k.unreadable) {
-      fmt::print("  {:<32} {}\n", util::escape(k.release), cli::explained(*k.unreadable));
-      continue;
-    }
-    if (k.fingerprint.empty()) {
-      fmt::print("  {:<32} no ksign key\n", util::escape(k.release));
+    if (k.unreadable || k.fingerprint.empty()) {
+      out.result(cli::kernel_row_text(k, "", std::nullopt));
       continue;
     }
     // Which key it carries, where its private key is, and whether the kernel (its image) trusts it.
     const KernelKeyOrigin origin = kernel_key_origin(k, state);
-    fmt::print("  {:<32} {}; {}; {}\n", util::escape(k.release), origin.relation, origin.private_key,
-               cli::image_key_trust_text(cli::installed_image_trusts(cli::module_root(), k.release, k.certificate)));
+    out.result(cli::kernel_row_text(k, origin.relation + "; " + origin.private_key,
+                                    cli::installed_image_trusts(cli::module_root(), k.release, k.certificate)));
   }
   return cli::exit_success;
 }
@@ -313,50 +365,33 @@ std::string kept_reason(const core::KeptKeyDirectory& kept)
 
 int run_keys(cli::Invocation& invocation)
 {
-  const cxxopts::ParseResult& result = invocation.options;
+  const KeysOptions options = read_keys_options(invocation.options);
   cli::Output& out = invocation.out;
   const fs::path& store = invocation.key_store;
   // An unquoted --config glob reaches us as one --config and the rest as arguments.
-  if (!invocation.operands.empty() && result.count("config") == 0) {
+  if (!invocation.operands.empty() && options.configs.empty()) {
     throw Error(Errc::usage, "unexpected argument '" + invocation.operands.front()
                                + "' (a glob for --config must be quoted: --config 'config.*')");
   }
-  if (result.count("key-files") > 0) {
-    for (const char* other : {"show", "config", "keep", "refresh", "json"}) {
-      cli::reject_together(result, "key-files", other);
-    }
+  if (options.key_files) {
     if (invocation.key_store_given) {
       throw Error(Errc::usage, "--key-files and --dir cannot be used together (it reads the kernel's own key)");
     }
-    return print_kernel_key_files(invocation, result["key-files"].as<std::string>());
+    return print_kernel_key_files(invocation, *options.key_files);
   }
   // One rule (core::refresh_period): the period given, else the last run's, else 7 days, so
   // that what --show calls the next refresh is what the next run does.
-  const std::optional<std::string> given_period = cli::optional_string(result, "refresh");
-  const std::string period = core::refresh_period(store, given_period);
+  const std::string period = core::refresh_period(store, options.refresh);
   const core::RefreshPolicy policy = cli::option_value("--refresh", [&] { return core::parse_refresh_policy(period); });
-  std::optional<std::size_t> keep;
-  if (result.count("keep") > 0) {
-    const int value = result["keep"].as<int>();
-    if (value < 1) {
-      throw Error(Errc::usage, "--keep must be 1 or more");
-    }
-    keep = static_cast<std::size_t>(value);
-  }
-  cli::reject_together(result, "show", "config");
-  cli::reject_together(result, "show", "keep");
-  if (result.count("show") > 0) {
-    return show_keys(store, policy, result.count("json") > 0);
-  }
-  if (result.count("json") > 0) {
-    throw Error(Errc::usage, "--json goes with --show");
+  if (options.show) {
+    return show_keys(invocation, policy, options.json);
   }
 
   // Everything that can fail on bad input fails here, before the store or a config changes.
   std::vector<fs::path> configs;
   std::optional<core::SigningSettings> from_configs;
-  if (result.count("config") > 0) {
-    std::vector<std::string> patterns = result["config"].as<std::vector<std::string>>();
+  if (!options.configs.empty()) {
+    std::vector<std::string> patterns = options.configs;
     patterns.insert(patterns.end(), invocation.operands.begin(), invocation.operands.end());
     configs = core::expand_config_patterns(patterns);
     from_configs = core::agreed_signing_settings(configs);
@@ -375,8 +410,8 @@ int run_keys(cli::Invocation& invocation)
   for (const fs::path& removed : core::remove_unfinished_entries(store, true)) {
     out.info("removed {}, left unfinished by an interrupted run", util::quote(removed));
   }
-  if (given_period) {
-    core::record_refresh_period(store, *given_period);
+  if (options.refresh) {
+    core::record_refresh_period(store, *options.refresh);
   }
   const std::optional<core::CurrentKey> current = core::current_key(store);
   const core::SigningSettings wanted = from_configs ? *from_configs : settings_without_config(current);
@@ -410,8 +445,8 @@ int run_keys(cli::Invocation& invocation)
     core::record_updated_configs(store, configs);
   }
 
-  if (keep) {
-    const core::PruneResult pruned = core::prune_key_directories(store, *keep, cli::key_registry(), cli::module_root());
+  if (options.keep) {
+    const core::PruneResult pruned = core::prune_key_directories(store, *options.keep, cli::key_registry(), cli::module_root());
     for (const fs::path& removed : pruned.removed) {
       out.info("removed the old key directory {}", util::quote(removed));
     }

@@ -2,6 +2,7 @@
 // `ksign status`: what the running kernel enforces and trusts, and whether each installed kernel
 // trusts the ksign key it carries (sbctl's `status` is the model). Reads only; needs no key.
 
+#include "cli/kernel_rows.hpp"
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cli/paths.hpp"
@@ -10,7 +11,7 @@
 #include "core/keyrings.hpp"
 #include "core/keystore.hpp"
 #include "util/error.hpp"
-#include "util/json.hpp"
+#include "util/json_writer.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 
@@ -30,6 +31,16 @@ namespace fs = std::filesystem;
 void add_status_options(cxxopts::Options& options)
 {
   options.add_options()("json", "print the status as JSON on stdout");
+}
+
+struct StatusOptions
+{
+  bool json = false;
+};
+
+StatusOptions read_status_options(const cxxopts::ParseResult& result)
+{
+  return {.json = result.count("json") > 0};
 }
 
 // One installed kernel: its ksign key and whether its image trusts it.
@@ -132,117 +143,100 @@ std::string yes_no(const std::optional<bool>& value, std::string_view missing)
   return value ? (*value ? "yes" : "no") : std::string(missing);
 }
 
-void print_text(const Status& status)
+// Every line goes through Output::result, which escapes it: the keys' subjects, the reason
+// /proc/keys could not be read and the kernels' releases come from files.
+void print_text(const Status& status, cli::Output& out)
 {
-  fmt::print("running kernel:  {}\n", status.release);
-  fmt::print("sig_enforce:     {}\n", yes_no(status.sig_enforce, "no module signing in this kernel (no sig_enforce parameter)"));
-  fmt::print("lockdown:        {}\n", status.lockdown.value_or("unknown (no /sys/kernel/security/lockdown)"));
-  fmt::print("keyrings:\n");
+  out.result("running kernel:  " + status.release);
+  out.result("sig_enforce:     " + yes_no(status.sig_enforce, "no module signing in this kernel (no sig_enforce parameter)"));
+  out.result("lockdown:        " + status.lockdown.value_or("unknown (no /sys/kernel/security/lockdown)"));
+  out.result("keyrings:");
   if (!status.keys) {
-    fmt::print("  cannot read /proc/keys: {}\n", status.keys_problem);
+    out.result("  cannot read /proc/keys: " + status.keys_problem);
   } else if (status.keys->keyrings.empty()) {
-    fmt::print("  none visible{}\n", ::geteuid() == 0 ? "" : " (only root can see them: run with sudo)");
+    out.result(fmt::format("  none visible{}", ::geteuid() == 0 ? "" : " (only root can see them: run with sudo)"));
   } else {
     for (const core::RunningKeyring& keyring : status.keys->keyrings) {
-      fmt::print("  {:<24} {}\n", core::system_keyring_name(keyring.which),
-                 keyring.count == 0 ? std::string("empty") : fmt::format("{} linked", keyring.count));
+      out.result(fmt::format("  {:<24} {}", core::system_keyring_name(keyring.which),
+                             keyring.count == 0 ? std::string("empty") : fmt::format("{} linked", keyring.count)));
       if (keyring.which == core::SystemKeyring::platform) {
-        fmt::print("    for modules: {}; {}\n", core::platform_fallback_name(status.platform.fallback),
-                   cli::platform_fallback_text(status.platform));
+        out.result(fmt::format("    for modules: {}; {}", core::platform_fallback_name(status.platform.fallback),
+                               cli::platform_fallback_text(status.platform)));
       }
       for (const core::ProcAsymmetricKey* key : status.keys->keys_in(keyring.which)) {
-        fmt::print("    '{}' key id {}\n", util::escape(key->subject), util::escape(key->key_id));
+        out.result(fmt::format("    '{}' key id {}", key->subject, key->key_id));
       }
     }
   }
-  fmt::print("installed kernels ({}):\n", cli::module_root().string());
+  out.result("installed kernels (" + cli::module_root().string() + "):");
   if (status.kernels.empty()) {
-    fmt::print("  none\n");
+    out.result("  none");
   }
   for (const KernelStatus& kernel : status.kernels) {
-    if (kernel.key.unreadable) {
-      fmt::print("  {:<32} {}\n", kernel.key.release, cli::explained(*kernel.key.unreadable));
-    } else if (kernel.key.fingerprint.empty()) {
-      fmt::print("  {:<32} no ksign key\n", kernel.key.release);
-    } else {
-      fmt::print("  {:<32} ksign key {}{}; {}\n", kernel.key.release, kernel.key.key_id,
-                 kernel.key_age ? ", " + util::short_duration(*kernel.key_age) + " old" : std::string(),
-                 cli::image_key_trust_text(*kernel.trust));
-    }
+    out.result(cli::kernel_row_text(
+      kernel.key,
+      "ksign key " + kernel.key.key_id + (kernel.key_age ? ", " + util::short_duration(*kernel.key_age) + " old" : ""),
+      kernel.trust));
   }
-  fmt::print("verdict:         {}\n", status.verdict);
+  out.result("verdict:         " + status.verdict);
 }
 
-void print_json(const Status& status)
+void print_json(const Status& status, cli::Output& out)
 {
-  fmt::print("{{\n  \"running\": {{\"release\": {}, \"sig_enforce\": {}, \"lockdown\": {}}},\n",
-             util::json_string(status.release),
-             status.sig_enforce ? (*status.sig_enforce ? "true" : "false") : "null",
-             status.lockdown ? util::json_string(*status.lockdown) : "null");
-  fmt::print("  \"keyrings\": [");
+  using Layout = util::JsonWriter::Layout;
+  util::JsonWriter json;
+  json.begin_object();
+  json.object_begin_object("running")
+    .object_string("release", status.release)
+    .object_bool_or_null("sig_enforce", status.sig_enforce)
+    .object_string_or_null("lockdown", status.lockdown)
+    .end();
+  json.object_begin_array("keyrings", Layout::lines);
   if (status.keys) {
-    bool first = true;
     for (const core::RunningKeyring& keyring : status.keys->keyrings) {
-      fmt::print("{}\n    {{\"name\": {}, \"count\": {}", first ? "" : ",",
-                 util::json_string(core::system_keyring_name(keyring.which)), keyring.count);
+      json.array_begin_object()
+        .object_string("name", core::system_keyring_name(keyring.which))
+        .object_int("count", keyring.count);
       if (keyring.which == core::SystemKeyring::platform) {
-        fmt::print(", \"used_for_modules\": {}", util::json_string(core::platform_fallback_name(status.platform.fallback)));
+        json.object_string("used_for_modules", core::platform_fallback_name(status.platform.fallback));
       }
-      fmt::print(", \"keys\": [");
-      first = false;
-      bool first_key = true;
+      json.object_begin_array("keys");
       for (const core::ProcAsymmetricKey* key : status.keys->keys_in(keyring.which)) {
-        fmt::print("{}{{\"subject\": {}, \"key_id\": {}}}", first_key ? "" : ", ", util::json_string(key->subject),
-                   util::json_string(key->key_id));
-        first_key = false;
+        json.array_begin_object().object_string("subject", key->subject).object_string("key_id", key->key_id).end();
       }
-      fmt::print("]}}");
+      json.end().end();
     }
   }
-  fmt::print("\n  ],\n");
+  json.end();
   if (status.keys) {
-    fmt::print("  \"platform_counts\": {},\n  \"platform_evidence\": {},\n",
-               util::json_string(core::platform_fallback_name(status.platform.fallback)),
-               util::json_string(cli::platform_fallback_text(status.platform)));
+    json.object_string("platform_counts", core::platform_fallback_name(status.platform.fallback));
+    json.object_string("platform_evidence", cli::platform_fallback_text(status.platform));
+  } else {
+    json.object_string("keyrings_problem", status.keys_problem);
   }
-  if (!status.keys) {
-    fmt::print("  \"keyrings_problem\": {},\n", util::json_string(status.keys_problem));
-  }
-  fmt::print("  \"kernels\": [");
-  for (std::size_t i = 0; i < status.kernels.size(); ++i) {
-    const KernelStatus& kernel = status.kernels[i];
-    fmt::print("{}\n    {{\"release\": {}, \"has_ksign_key\": {}", i == 0 ? "" : ",", util::json_string(kernel.key.release),
-               kernel.key.fingerprint.empty() ? "false" : "true");
-    if (!kernel.key.fingerprint.empty()) {
-      fmt::print(", \"key_id\": {}", util::json_string(kernel.key.key_id));
+  json.object_begin_array("kernels", Layout::lines);
+  for (const KernelStatus& kernel : status.kernels) {
+    cli::kernel_row_json(json, kernel.key, kernel.trust, [&](util::JsonWriter& row) {
       if (kernel.key_age) {
-        fmt::print(", \"key_age_seconds\": {}", kernel.key_age->count());
+        row.object_int("key_age_seconds", kernel.key_age->count());
       }
-      fmt::print(", \"image_trusts_key\": {}",
-                 kernel.trust->trust ? util::json_string(core::signer_trust_name(*kernel.trust->trust)) : "null");
-      if (kernel.trust->trust) {
-        fmt::print(", \"image\": {}, \"method\": {}", util::json_string(kernel.trust->sources.image.string()),
-                   util::json_string(core::trust_method_name(*kernel.trust->method)));
-      } else {
-        fmt::print(", \"problem\": {}", util::json_string(kernel.trust->problem));
-      }
-    }
-    if (kernel.key.unreadable) {
-      fmt::print(", \"problem\": {}", util::json_string(cli::explained(*kernel.key.unreadable)));
-    }
-    fmt::print("}}");
+    });
   }
-  fmt::print("\n  ],\n  \"verdict\": {},\n  \"ok\": {}\n}}\n", util::json_string(status.verdict),
-             status.good ? "true" : "false");
+  json.end();
+  json.object_string("verdict", status.verdict);
+  json.object_bool("ok", status.good);
+  json.end();
+  out.json(json);
 }
 
 int run_status(cli::Invocation& invocation)
 {
+  const StatusOptions options = read_status_options(invocation.options);
   const Status status = gather_status();
-  if (invocation.options.count("json") > 0) {
-    print_json(status);
+  if (options.json) {
+    print_json(status, invocation.out);
   } else {
-    print_text(status);
+    print_text(status, invocation.out);
   }
   // Describing is not failing: the verdict says what is wrong.
   return cli::exit_success;

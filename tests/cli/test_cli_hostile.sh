@@ -297,3 +297,35 @@ for uri in 'PKCS11:token=nosuch;object=k;type=private?pin-value=4321' 'Pkcs11:to
   check_no_contains "sign-file $uri: no PIN" 4321 "$T/.err"
 done
 check_same "token.ko untouched" "$sample" "$T/token.ko"
+
+# status and keys --show print names from files escaped: an installed kernel's release (a
+# directory name) and a key directory's name that retitle the terminal and fake a line. With
+# --json they are JSON-escaped. No raw control character reaches stdout either way.
+moddir="$T/hostile-modules"
+evil_release=$(printf '6.1-evil\033]0;pwned\007\nverdict: ok')
+mkdir -p "$moddir/$evil_release" "$moddir/6.2-keyed/build"
+# A kernel with a ksign key whose key directory has a hostile name.
+evil_dir=$(printf '2026-01-01_00-00-00\033[2J')
+check "make a kernel's key" "$KSIGN" keys --dir "$moddir/6.2-keyed/build/certs-local"
+mv "$moddir/6.2-keyed/build/certs-local/$(readlink "$moddir/6.2-keyed/build/certs-local/current")" \
+  "$moddir/6.2-keyed/build/certs-local/$evil_dir"
+ln -sfn "$evil_dir" "$moddir/6.2-keyed/build/certs-local/current"
+no_raw_controls() {
+  LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$T/.out" && fail "$1: a raw control character reached stdout: $(cat -v "$T/.out")" || pass
+}
+check "status with a hostile kernel release" env KSIGN_MODULEDIR="$moddir" "$KSIGN" status
+check_contains "status: the release is escaped" '6.1-evil\x1b]0;pwned\x07\nverdict: ok' "$T/.out"
+check_grep "status: the keyed kernel is listed" "^  6\.2-keyed +ksign key [0-9a-f]+" "$T/.out"
+no_raw_controls "status"
+[ "$(grep -c '^verdict:' "$T/.out")" -eq 1 ] && pass || fail "status: the release made a verdict line: $(cat -v "$T/.out")"
+check "status --json with a hostile kernel release" env KSIGN_MODULEDIR="$moddir" "$KSIGN" status --json
+check_contains "status --json: JSON-escaped" '"release": "6.1-evil\u001b]0;pwned\u0007\nverdict: ok"' "$T/.out"
+no_raw_controls "status --json"
+check "keys --show, a hostile key directory" env KSIGN_MODULEDIR="$moddir" "$KSIGN" keys --show --dir "$moddir/6.2-keyed/build/certs-local"
+check_contains "keys --show: the key directory is escaped" 'current key:  2026-01-01_00-00-00\x1b[2J' "$T/.out"
+check_contains "keys --show: the release is escaped" '6.1-evil\x1b]0;pwned\x07\nverdict: ok' "$T/.out"
+no_raw_controls "keys --show"
+check "keys --show --json, a hostile key directory" env KSIGN_MODULEDIR="$moddir" "$KSIGN" keys --show --json --dir "$moddir/6.2-keyed/build/certs-local"
+check_contains "keys --show --json: JSON-escaped" '2026-01-01_00-00-00\u001b[2J"' "$T/.out"
+no_raw_controls "keys --show --json"
+python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$T/.out" && pass || fail "keys --show --json is not JSON: $(cat -v "$T/.out")"
