@@ -329,3 +329,23 @@ check "keys --show --json, a hostile key directory" env KSIGN_MODULEDIR="$moddir
 check_contains "keys --show --json: JSON-escaped" '2026-01-01_00-00-00\u001b[2J"' "$T/.out"
 no_raw_controls "keys --show --json"
 python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$T/.out" && pass || fail "keys --show --json is not JSON: $(cat -v "$T/.out")"
+# The release is escaped for the terminal only: the kernel's image and private key are looked up
+# under its real name (keys --show once looked up the escaped one, and found no image).
+tb=$KSIGN_SOURCE_ROOT/../shared/testbed
+if [ -f "$tb/vmlinux" ]; then
+  evil_build="$moddir/$evil_release/build"
+  mkdir -p "$evil_build/certs-local/2026-01-01_00-00-00"
+  cp "$tb/vmlinux" "$evil_build/vmlinux"
+  cp "$tb/keys/trusted-ec.pem" "$evil_build/certs-local/2026-01-01_00-00-00/signing_key.pem"
+  chmod 600 "$evil_build/certs-local/2026-01-01_00-00-00/signing_key.pem"
+  cp "$tb/keys/trusted-ec.der" "$evil_build/certs-local/2026-01-01_00-00-00/signing_crt.crt"
+  ln -s 2026-01-01_00-00-00 "$evil_build/certs-local/current"
+  check "keys --show, a hostile release with a key and an image" env KSIGN_MODULEDIR="$moddir" "$KSIGN" keys --show --dir "$T/nostore"
+  check_grep "keys --show: found under its real name" \
+    '^  6\.1-evil\\x1b\]0;pwned\\x07\\nverdict: ok +key id [0-9a-f]+; private key in its headers; trusted by its image \(vmlinux, symbols\)$' "$T/.out"
+  no_raw_controls "keys --show, a hostile release with a key"
+  check "status, a hostile release with a key and an image" env KSIGN_MODULEDIR="$moddir" "$KSIGN" status
+  check_grep "status: found under its real name" \
+    '^  6\.1-evil\\x1b\]0;pwned\\x07\\nverdict: ok +ksign key [0-9a-f]+, .* old; trusted by its image \(vmlinux, symbols\)$' "$T/.out"
+  no_raw_controls "status, a hostile release with a key"
+fi
