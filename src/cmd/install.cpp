@@ -57,19 +57,24 @@ void require_trusted_by_config(cli::Invocation& invocation)
   }
   const core::KernelConfig config = core::KernelConfig::read(*config_path);
   const core::KeyFiles key = core::current_key_files(invocation.key_store);
-  const Bytes certificate = core::load_certificate_der(key.certificate);
-  const std::optional<fs::path> trusted = core::trusted_keys_file(config);
+  const core::TrustedKeysCheck trusted = core::check_trusted_keys(config, core::load_certificate_der(key.certificate));
+  const std::string option(core::k_trusted_keys_option);
   std::string problem;
-  if (!trusted) {
-    problem = util::quote(*config_path) + " sets no " + std::string(core::k_trusted_keys_option);
-  } else if (std::error_code ec; !fs::is_regular_file(*trusted, ec)) {
-    problem = util::quote(*config_path) + "'s " + std::string(core::k_trusted_keys_option) + " names "
-              + util::quote(*trusted) + ", which does not exist";
-  } else if (!core::file_holds_certificate(*trusted, certificate)) {
-    problem = util::quote(*config_path) + " trusts " + util::quote(*trusted) + " (" + std::string(core::k_trusted_keys_option)
-              + "), which does not hold the key being installed";
-  } else {
+  switch (trusted.state) {
+  case core::TrustedKeysCheck::State::held:
     return;
+  case core::TrustedKeysCheck::State::unreadable:
+    throw *trusted.error;
+  case core::TrustedKeysCheck::State::not_set:
+    problem = util::quote(*config_path) + " sets no " + option;
+    break;
+  case core::TrustedKeysCheck::State::missing:
+    problem = util::quote(*config_path) + "'s " + option + " names " + util::quote(trusted.file) + ", which does not exist";
+    break;
+  case core::TrustedKeysCheck::State::not_held:
+    problem = util::quote(*config_path) + " trusts " + util::quote(trusted.file) + " (" + option
+              + "), which does not hold the key being installed";
+    break;
   }
   problem += ": the kernel built from it would refuse modules signed with " + util::quote(key.directory);
   if (result.count("allow-untrusted-key") > 0) {

@@ -373,14 +373,35 @@ std::optional<fs::path> trusted_keys_file(const KernelConfig& config)
   return file;
 }
 
-bool file_holds_certificate(const fs::path& file, ByteView certificate)
+TrustedKeysCheck check_trusted_keys(const KernelConfig& config, ByteView certificate)
 {
-  for (const X509Ptr& held : load_certificates(file)) {
-    if (std::ranges::equal(certificate_der(held.get()), certificate)) {
-      return true;
-    }
+  TrustedKeysCheck check;
+  const std::optional<fs::path> file = trusted_keys_file(config);
+  if (!file) {
+    return check;
   }
-  return false;
+  check.file = *file;
+  if (std::error_code ec; !fs::is_regular_file(check.file, ec)) {
+    check.state = TrustedKeysCheck::State::missing;
+    return check;
+  }
+  const Bytes data = util::read_file(check.file, util::k_small_file_limit);
+  const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+  check.private_key = text.find("PRIVATE KEY-----") != std::string_view::npos;
+  std::vector<X509Ptr> held;
+  try {
+    held = load_certificates(check.file);
+  } catch (const Error& e) {
+    check.state = TrustedKeysCheck::State::unreadable;
+    check.error = e;
+    return check;
+  }
+  check.certificates = held.size();
+  const bool holds = certificate.empty() || std::ranges::any_of(held, [&](const X509Ptr& one) {
+    return std::ranges::equal(certificate_der(one.get()), certificate);
+  });
+  check.state = holds ? TrustedKeysCheck::State::held : TrustedKeysCheck::State::not_held;
+  return check;
 }
 
 std::vector<ConfigFinding> check_signing_config(const KernelConfig& config, ByteView current_certificate)
@@ -450,42 +471,33 @@ std::vector<ConfigFinding> check_signing_config(const KernelConfig& config, Byte
   if (!config.enabled("CONFIG_SYSTEM_TRUSTED_KEYRING")) {
     report(Level::error, "CONFIG_SYSTEM_TRUSTED_KEYRING", "not set: CONFIG_SYSTEM_TRUSTED_KEYS has no effect");
   }
-  const std::optional<std::string> trusted = config.value(k_trusted_keys_option);
-  if (!trusted || trusted->empty()) {
-    findings.push_back({Level::error, std::string(k_trusted_keys_option),
-                        "not set: the kernel will not trust ksign's key", ConfigFinding::Fix::trust_current_key});
-  } else {
-    fs::path file = *trusted;
-    if (file.is_relative()) {
-      // The kernel resolves it against its source tree; the config usually sits at its top.
-      file = config.path().parent_path() / file;
-    }
-    std::error_code ec;
-    if (!fs::is_regular_file(file, ec)) {
-      report(Level::error, std::string(k_trusted_keys_option), util::quote(file) + " does not exist");
+  const std::string option(k_trusted_keys_option);
+  const TrustedKeysCheck trusted = check_trusted_keys(config, current_certificate);
+  const std::string file = util::quote(trusted.file);
+  switch (trusted.state) {
+  case TrustedKeysCheck::State::not_set:
+    findings.push_back({Level::error, option, "not set: the kernel will not trust ksign's key", ConfigFinding::Fix::trust_current_key});
+    break;
+  case TrustedKeysCheck::State::missing:
+    report(Level::error, option, file + " does not exist");
+    break;
+  case TrustedKeysCheck::State::unreadable:
+  case TrustedKeysCheck::State::not_held:
+  case TrustedKeysCheck::State::held:
+    if (trusted.private_key) {
+      report(Level::error, option, file + " holds a private key; name a certificate-only file (signing_crt.pem)");
+    } else if (trusted.state == TrustedKeysCheck::State::unreadable) {
+      report(Level::error, option, trusted.error->what());
+    } else if (trusted.state == TrustedKeysCheck::State::not_held) {
+      findings.push_back({Level::warning, option,
+                          file + " does not hold the key store's current key: a kernel built with it refuses modules "
+                                 "signed with that key",
+                          ConfigFinding::Fix::trust_current_key});
     } else {
-      const Bytes data = util::read_file(file, util::k_small_file_limit);
-      const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
-      if (text.find("PRIVATE KEY-----") != std::string_view::npos) {
-        report(Level::error, std::string(k_trusted_keys_option),
-               util::quote(file) + " holds a private key; name a certificate-only file (signing_crt.pem)");
-      } else {
-        try {
-          const std::size_t count = load_certificates(file).size();
-          if (!current_certificate.empty() && !file_holds_certificate(file, current_certificate)) {
-            findings.push_back({Level::warning, std::string(k_trusted_keys_option),
-                                util::quote(file) + " does not hold the key store's current key: a kernel built "
-                                  "with it refuses modules signed with that key",
-                                ConfigFinding::Fix::trust_current_key});
-          } else {
-            report(Level::ok, std::string(k_trusted_keys_option),
-                   util::quote(file) + " (" + std::to_string(count) + (count == 1 ? " certificate)" : " certificates)"));
-          }
-        } catch (const Error& e) {
-          report(Level::error, std::string(k_trusted_keys_option), e.what());
-        }
-      }
+      report(Level::ok, option,
+             file + " (" + std::to_string(trusted.certificates) + (trusted.certificates == 1 ? " certificate)" : " certificates)"));
     }
+    break;
   }
   return findings;
 }

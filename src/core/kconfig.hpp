@@ -4,6 +4,7 @@
 #include "core/hash.hpp"
 #include "core/key_types.hpp"
 #include "core/keys.hpp"
+#include "util/error.hpp"
 #include "util/bytes.hpp"
 
 #include <filesystem>
@@ -121,7 +122,23 @@ struct ConfigFinding
 // directory, the top of the kernel tree), or nullopt when it is not set.
 [[nodiscard]] std::optional<std::filesystem::path> trusted_keys_file(const KernelConfig& config);
 
-// Whether the certificate file `file` (DER, PEM or a bundle) holds the DER certificate `certificate`.
-[[nodiscard]] bool file_holds_certificate(const std::filesystem::path& file, ByteView certificate);
+// Whether the kernel built from a config trusts a certificate: the one rule that `config`
+// reports on and `install` enforces.
+struct TrustedKeysCheck
+{
+  enum class State {
+    not_set,    // CONFIG_SYSTEM_TRUSTED_KEYS is not set, or empty
+    missing,    // it names `file`, which does not exist
+    unreadable, // `file` holds no certificate that can be read: `error`
+    not_held,   // `file` does not hold the certificate
+    held,       // `file` holds it (any readable file, when no certificate is asked about)
+  };
+  State state = State::not_set;
+  std::filesystem::path file;   // trusted_keys_file(config)
+  bool private_key = false;     // `file` holds a private key too (a kernel tree needs only certificates)
+  std::size_t certificates = 0; // how many `file` holds
+  std::optional<Error> error;
+};
+[[nodiscard]] TrustedKeysCheck check_trusted_keys(const KernelConfig& config, ByteView certificate);
 
 } // namespace ksign::core

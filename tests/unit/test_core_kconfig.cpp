@@ -306,3 +306,47 @@ TEST_CASE("core::check_signing_config", "[kconfig]")
     CHECK(level_of(findings, "CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS") == ConfigFinding::Level::warning);
   }
 }
+
+TEST_CASE("core::check_trusted_keys: the one rule config reports and install enforces", "[kconfig]")
+{
+  using State = TrustedKeysCheck::State;
+  const test::TempDir dir;
+  const SigningKey key = test::make_key(KeyType::ec, "installed");
+  const SigningKey other = test::make_key(KeyType::ec, "other");
+  const auto cert = dir.path() / "signing_crt.pem";
+  test::write_text(cert, test::certificate_pem(key));
+  const auto bundle = dir.path() / "bundle.pem";
+  test::write_text(bundle, test::certificate_pem(other) + test::certificate_pem(key));
+  const auto with_private = dir.path() / "signing_key.pem";
+  test::write_text(with_private, test::private_key_pem(key) + test::certificate_pem(key));
+  const auto garbage = dir.path() / "garbage.pem";
+  test::write_text(garbage, "not a certificate\n");
+  const Bytes der = test::certificate_der(key);
+  const auto check = [&](const std::string& value, ByteView certificate) {
+    return check_trusted_keys(KernelConfig("c", with_trusted_keys(k_signing_config, value)), certificate);
+  };
+
+  CHECK(check_trusted_keys(KernelConfig("c", k_signing_config), der).state == State::not_set);
+  const TrustedKeysCheck missing = check("/nonexistent/crt.pem", der);
+  CHECK(missing.state == State::missing);
+  CHECK(missing.file == "/nonexistent/crt.pem");
+  const TrustedKeysCheck held = check(bundle.string(), der);
+  CHECK(held.state == State::held);
+  CHECK(held.certificates == 2);
+  CHECK_FALSE(held.private_key);
+  CHECK(check(cert.string(), test::certificate_der(other)).state == State::not_held);
+  // No certificate asked about: any readable file holds "it".
+  CHECK(check(cert.string(), {}).state == State::held);
+  const TrustedKeysCheck unreadable = check(garbage.string(), der);
+  CHECK(unreadable.state == State::unreadable);
+  REQUIRE(unreadable.error);
+  // A file with the private key in it still holds the certificate; config calls it an error.
+  const TrustedKeysCheck leaky = check(with_private.string(), der);
+  CHECK(leaky.state == State::held);
+  CHECK(leaky.private_key);
+  // A relative name is relative to the config's directory, the top of the kernel tree.
+  const TrustedKeysCheck relative = check_trusted_keys(
+    KernelConfig(dir.path() / ".config", with_trusted_keys(k_signing_config, "signing_crt.pem")), der);
+  CHECK(relative.state == State::held);
+  CHECK(relative.file == cert);
+}
