@@ -27,7 +27,7 @@ namespace {
 
 TrustedCertificate named(const core::KernelCertificate& certificate, std::string origin)
 {
-  return {certificate.subject, core::modinfo_serial(certificate.serial), util::to_hex(certificate.subject_key_id),
+  return {certificate.subject, core::modinfo_serial(certificate.identity.serial), util::to_hex(certificate.identity.subject_key_id),
           std::move(origin)};
 }
 

@@ -58,9 +58,8 @@ CertificateParts parse_certificate_parts(ByteView der)
   der::Reader tbs(certificate.read(der::k_sequence, "tbsCertificate").content);
   CertificateParts parts;
   (void)tbs.read_optional(der::k_context_0, "certificate version");
-  const der::Element serial = tbs.read(der::k_integer, "certificate serial number");
-  (void)der::integer_content(serial, "certificate serial number"); // as sign-file and the kernel's build read it
-  parts.serial = serial.encoding;
+  // DER only, as sign-file and the kernel's build read it.
+  parts.serial = der::integer_content(tbs.read(der::k_integer, "certificate serial number"), "certificate serial number");
   (void)tbs.read(der::k_sequence, "certificate signature algorithm");
   parts.issuer = tbs.read(der::k_sequence, "certificate issuer").encoding;
   (void)tbs.read(der::k_sequence, "certificate validity");
@@ -125,42 +124,6 @@ bool has_subject_key_id(ByteView der)
 {
   const std::optional<ByteView> key_id = parse_certificate_parts(der).subject_key_id;
   return key_id && !key_id->empty();
-}
-
-SignerIdentity signer_identity(ByteView certificate_der)
-{
-  const CertificateParts parts = parse_certificate_parts(certificate_der);
-  SignerIdentity identity;
-  identity.issuer.assign(parts.issuer.begin(), parts.issuer.end());
-  identity.serial.assign(parts.serial.begin(), parts.serial.end());
-  if (parts.subject_key_id) {
-    identity.subject_key_id.assign(parts.subject_key_id->begin(), parts.subject_key_id->end());
-  }
-  return identity;
-}
-
-SignerIdentity signer_identity(const X509* certificate)
-{
-  SignerIdentity identity;
-  unsigned char* buffer = nullptr;
-  int length = i2d_X509_NAME(X509_get_issuer_name(certificate), &buffer);
-  if (length <= 0) {
-    throw_openssl("cannot encode the certificate's issuer");
-  }
-  identity.issuer.assign(buffer, buffer + length);
-  OPENSSL_free(buffer);
-  buffer = nullptr;
-  length = i2d_ASN1_INTEGER(X509_get0_serialNumber(certificate), &buffer);
-  if (length <= 0) {
-    throw_openssl("cannot encode the certificate's serial number");
-  }
-  identity.serial.assign(buffer, buffer + length);
-  OPENSSL_free(buffer);
-  if (const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(const_cast<X509*>(certificate))) {
-    const unsigned char* data = ASN1_STRING_get0_data(skid);
-    identity.subject_key_id.assign(data, data + ASN1_STRING_length(skid));
-  }
-  return identity;
 }
 
 std::vector<X509Ptr> load_certificates(const fs::path& file)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "core/signer_identity.hpp"
 #include "util/bytes.hpp"
 #include "util/openssl.hpp"
 
@@ -18,7 +19,7 @@ namespace ksign::core {
 
 struct CertificateParts
 {
-  ByteView serial;           // the serialNumber INTEGER, tag and length included
+  ByteView serial;           // the serialNumber INTEGER's content octets (DER: see der::integer_content)
   ByteView issuer;           // the issuer Name, tag and length included
   ByteView key_algorithm;    // OID content of the subjectPublicKeyInfo algorithm
   std::optional<ByteView> key_parameters; // its parameters when they are an OID (EC curves)
@@ -38,19 +39,6 @@ struct CertificateParts
 
 // Whether the DER certificate carries a subjectKeyIdentifier (what signing by key id needs).
 [[nodiscard]] bool has_subject_key_id(ByteView der);
-
-// What a CMS SignerInfo names its signer's certificate by.
-struct SignerIdentity
-{
-  Bytes issuer;         // DER Name, byte for byte as in the certificate
-  Bytes serial;         // DER INTEGER (tag, length, content)
-  Bytes subject_key_id; // raw octets, empty when the certificate has none
-};
-
-// From the certificate's DER, without OpenSSL's X509 parser (throws as parse_certificate_parts).
-[[nodiscard]] SignerIdentity signer_identity(ByteView certificate_der);
-// The same, from a certificate OpenSSL has parsed.
-[[nodiscard]] SignerIdentity signer_identity(const X509* certificate);
 
 // ---- files ----
 

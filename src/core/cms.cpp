@@ -126,7 +126,9 @@ Bytes encode_signed_data(const SignerIdentity& signer, SignerIdKind id_kind, Has
   if (by_key_id) {
     der::append_tlv(sid, der::k_context_0_primitive, signer.subject_key_id);
   } else {
-    sid = der::tlv(der::k_sequence, {signer.issuer, signer.serial});
+    Bytes serial;
+    der::append_tlv(serial, der::k_integer, signer.serial);
+    sid = der::tlv(der::k_sequence, {signer.issuer, serial});
   }
   Bytes signature_octets;
   der::append_tlv(signature_octets, der::k_octet_string, signature);
@@ -199,16 +201,19 @@ ParsedSignedData parse_signed_data(ByteView input)
     }
     const der::Element issuer_serial = si.read(der::k_sequence, "SignerInfo issuerAndSerialNumber");
     der::Reader is(issuer_serial.content);
-    parsed.id_kind = SignerIdKind::issuer_and_serial;
-    parsed.issuer = is.read(der::k_sequence, "issuer").encoding;
-    parsed.serial = is.read(der::k_integer, "serialNumber").content;
+    parsed.signer.kind = SignerIdKind::issuer_and_serial;
+    const ByteView issuer = is.read(der::k_sequence, "issuer").encoding;
+    const ByteView serial = is.read(der::k_integer, "serialNumber").content;
+    parsed.signer.identity.issuer.assign(issuer.begin(), issuer.end());
+    parsed.signer.identity.serial.assign(serial.begin(), serial.end());
     is.expect_end("issuerAndSerialNumber");
   } else if (si_version == 3) {
     if (parsed.version == 1) {
       throw Error(Errc::format, "SignedData-SignerInfo version mismatch");
     }
-    parsed.id_kind = SignerIdKind::subject_key_id;
-    parsed.subject_key_id = si.read(der::k_context_0_primitive, "SignerInfo subjectKeyIdentifier").content;
+    parsed.signer.kind = SignerIdKind::subject_key_id;
+    const ByteView key_id = si.read(der::k_context_0_primitive, "SignerInfo subjectKeyIdentifier").content;
+    parsed.signer.identity.subject_key_id.assign(key_id.begin(), key_id.end());
   } else {
     throw Error(Errc::format, "unsupported SignerInfo version " + std::to_string(si_version));
   }

@@ -4,6 +4,7 @@
 #include "core/certificate.hpp"
 #include "core/hash.hpp"
 #include "core/key_types.hpp"
+#include "core/signer_identity.hpp"
 #include "util/bytes.hpp"
 
 #include <optional>
@@ -20,8 +21,6 @@
 //                              signature OCTET STRING }                -- no signed attributes
 //   sid: IssuerAndSerialNumber (version 1) or [0] subjectKeyIdentifier (version 3)
 namespace ksign::core {
-
-enum class SignerIdKind { issuer_and_serial, subject_key_id };
 
 // What signing by subjectKeyIdentifier says when the certificate has none.
 inline constexpr const char* k_no_subject_key_id = "the certificate has no subjectKeyIdentifier to name the signer by";
@@ -45,10 +44,7 @@ struct ParsedSignedData
   bool has_certificates = false;
   std::optional<HashAlgo> digest;  // nullopt: an algorithm the kernel does not know
   std::string digest_oid;          // dotted, for messages
-  SignerIdKind id_kind = SignerIdKind::issuer_and_serial;
-  ByteView issuer;                 // DER Name (issuer_and_serial)
-  ByteView serial;                 // INTEGER content octets (issuer_and_serial)
-  ByteView subject_key_id;         // (subject_key_id)
+  SignerReference signer;          // how the SignerInfo names its signer
   std::optional<SignatureKind> signature_kind; // nullopt: unsupported signature algorithm
   std::string signature_oid;       // dotted, for messages
   bool has_signed_attributes = false;

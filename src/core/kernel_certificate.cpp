@@ -109,13 +109,7 @@ KernelCertificate kernel_certificate(ByteView der, CertificateOrigin origin, std
   const SubjectNames names = subject_names(subject);
   cert.subject = names.kernel_name;
   cert.common_name = names.common_name;
-  cert.issuer.assign(parts.issuer.begin(), parts.issuer.end());
-  der::Reader serial(parts.serial);
-  const ByteView serial_octets = serial.read(der::k_integer, "certificate serial number").content;
-  cert.serial.assign(serial_octets.begin(), serial_octets.end());
-  if (parts.subject_key_id) {
-    cert.subject_key_id.assign(parts.subject_key_id->begin(), parts.subject_key_id->end());
-  }
+  cert.identity = signer_identity(parts);
   cert.key_algorithm = kernel_key_algorithm(parts);
   cert.tbs_sha256 = util::to_hex(digest_of(HashAlgo::sha256, tbs_element.encoding));
   return cert;
@@ -146,7 +140,8 @@ std::string kernel_subject_name(ByteView name)
 
 std::string kernel_key_description(const KernelCertificate& certificate)
 {
-  const Bytes& id = certificate.subject_key_id.empty() ? certificate.serial : certificate.subject_key_id;
+  const SignerIdentity& identity = certificate.identity;
+  const Bytes& id = identity.subject_key_id.empty() ? identity.serial : identity.subject_key_id;
   return certificate.subject + ": " + util::to_hex(id);
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "core/signer_identity.hpp"
 #include "util/bytes.hpp"
 
 #include <cstdint>
@@ -32,9 +33,7 @@ struct KernelCertificate
   std::uint64_t offset = 0;   // where in the ELF it was found (file offset)
   std::string subject;        // the name the kernel makes of it: "<O>: <CN>", or CN, O, email
   std::string common_name;    // the subject's CN, empty when it has none
-  Bytes issuer;               // DER Name, tag and length included
-  Bytes serial;               // the serialNumber INTEGER's content octets (modinfo's sig_key)
-  Bytes subject_key_id;       // raw octets, empty when the certificate has none
+  SignerIdentity identity;    // issuer, serial (modinfo's sig_key) and subjectKeyIdentifier
   std::string key_algorithm;  // the kernel's name: "rsa", "ecdsa-nist-p384", "mldsa65", or the OID
   std::string tbs_sha256;     // hex SHA-256 of the tbsCertificate (a 7.x "tbs:" entry; see blacklist_entry_for)
 };

@@ -44,11 +44,7 @@ Verification verify_module_for_kernel(ByteView file, const KernelTrust& trust, c
 SignerTrust certificate_trust(const KernelTrust& trust, ByteView certificate_der)
 {
   const KernelCertificate certificate = kernel_certificate(certificate_der);
-  SignerReference signer;
-  signer.kind = SignerIdKind::issuer_and_serial;
-  signer.issuer = certificate.issuer;
-  signer.serial = certificate.serial;
-  return match_signer(trust, signer).outcome;
+  return match_signer(trust, signer_reference(certificate.identity, SignerIdKind::issuer_and_serial)).outcome;
 }
 
 } // namespace ksign::core

@@ -249,7 +249,7 @@ RunningKeys read_running_keys(const fs::path& proc_keys)
 
 bool proc_key_matches(const ProcAsymmetricKey& key, const SignerReference& signer)
 {
-  const Bytes& id = signer.kind == SignerIdKind::subject_key_id ? signer.subject_key_id : signer.serial;
+  const Bytes& id = signer.kind == SignerIdKind::subject_key_id ? signer.identity.subject_key_id : signer.identity.serial;
   return !id.empty() && key.key_id == util::to_hex(id);
 }
 
@@ -300,7 +300,7 @@ void name_unconfirmed(const RunningKeys& keys, const SignerReference& signer, Ru
 {
   std::string name;
   try {
-    name = kernel_subject_name(signer.issuer);
+    name = kernel_subject_name(signer.identity.issuer);
   } catch (const Error&) {
     return;
   }

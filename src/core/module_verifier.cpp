@@ -38,19 +38,13 @@ std::string_view verdict_name(Verdict verdict)
 void TrustedKeys::add(X509Ptr certificate)
 {
   Key key;
-  const SignerIdentity identity = signer_identity(certificate.get());
-  key.issuer = identity.issuer;
-  // Keep only the INTEGER's content octets, which is what a SignerInfo's serial compares by.
-  der::Reader reader(identity.serial);
-  const ByteView serial = reader.read(der::k_integer, "serialNumber").content;
-  key.serial.assign(serial.begin(), serial.end());
-  key.subject_key_id = identity.subject_key_id;
+  key.identity = signer_identity(certificate.get());
   key.public_key.reset(X509_get_pubkey(certificate.get()));
   if (!key.public_key) {
     throw_openssl("cannot read the public key of a trusted certificate");
   }
   key.name = subject_name(certificate.get());
-  key.key_id = util::to_hex(key.subject_key_id);
+  key.key_id = util::to_hex(key.identity.subject_key_id);
   try {
     key.kernel_refusal = kernel_key_refusal(certificate_der(certificate.get()));
   } catch (const Error& e) {
@@ -66,7 +60,7 @@ void TrustedKeys::add(X509Ptr certificate)
 const TrustedKeys::Key* TrustedKeys::find_by_issuer_serial(ByteView issuer, ByteView serial) const
 {
   for (const Key& key : m_keys) {
-    if (std::ranges::equal(key.issuer, issuer) && std::ranges::equal(key.serial, serial)) {
+    if (std::ranges::equal(key.identity.issuer, issuer) && std::ranges::equal(key.identity.serial, serial)) {
       return &key;
     }
   }
@@ -76,7 +70,7 @@ const TrustedKeys::Key* TrustedKeys::find_by_issuer_serial(ByteView issuer, Byte
 const TrustedKeys::Key* TrustedKeys::find_by_key_id(ByteView subject_key_id) const
 {
   for (const Key& key : m_keys) {
-    if (!key.subject_key_id.empty() && std::ranges::equal(key.subject_key_id, subject_key_id)) {
+    if (!key.identity.subject_key_id.empty() && std::ranges::equal(key.identity.subject_key_id, subject_key_id)) {
       return &key;
     }
   }
@@ -195,13 +189,14 @@ Verification verify_module(ByteView file, const TrustedKeys& trusted, const Kern
     return verdict(result, Verdict::malformed, e.what());
   }
   result.hash = cms.digest;
-  result.reference = signer_reference(cms);
-  if (cms.id_kind == SignerIdKind::issuer_and_serial) {
-    result.signer = name_of(cms.issuer);
-    result.sig_key = modinfo_serial(cms.serial);
+  result.reference = cms.signer;
+  const SignerIdentity& named = cms.signer.identity;
+  if (cms.signer.kind == SignerIdKind::issuer_and_serial) {
+    result.signer = name_of(named.issuer);
+    result.sig_key = modinfo_serial(named.serial);
   } else {
-    result.key_id = util::to_hex(cms.subject_key_id);
-    result.sig_key = modinfo_hex(cms.subject_key_id);
+    result.key_id = util::to_hex(named.subject_key_id);
+    result.sig_key = modinfo_hex(named.subject_key_id);
   }
   if (cms.signer_count != 1) {
     return verdict(result, Verdict::malformed,
@@ -214,9 +209,9 @@ Verification verify_module(ByteView file, const TrustedKeys& trusted, const Kern
     return verdict(result, Verdict::malformed, "unsupported signature algorithm " + cms.signature_oid);
   }
 
-  const TrustedKeys::Key* key = cms.id_kind == SignerIdKind::issuer_and_serial
-                                  ? trusted.find_by_issuer_serial(cms.issuer, cms.serial)
-                                  : trusted.find_by_key_id(cms.subject_key_id);
+  const TrustedKeys::Key* key = cms.signer.kind == SignerIdKind::issuer_and_serial
+                                  ? trusted.find_by_issuer_serial(named.issuer, named.serial)
+                                  : trusted.find_by_key_id(named.subject_key_id);
   if (key == nullptr) {
     return verdict(result, Verdict::unknown_key);
   }

@@ -48,9 +48,7 @@ public:
   {
     X509Ptr certificate;
     EvpPkeyPtr public_key;
-    Bytes issuer;         // DER Name
-    Bytes serial;         // INTEGER content octets
-    Bytes subject_key_id; // raw
+    SignerIdentity identity;
     std::string name;
     std::string key_id;
     // Why the kernel cannot load this certificate's key (kernel_key_refusal), or nullopt.

@@ -64,22 +64,12 @@ bool names_signer(const KernelCertificate& certificate, ByteView signer_id)
 
 } // namespace
 
-SignerReference signer_reference(const ParsedSignedData& signature)
-{
-  SignerReference signer;
-  signer.kind = signature.id_kind;
-  signer.issuer.assign(signature.issuer.begin(), signature.issuer.end());
-  signer.serial.assign(signature.serial.begin(), signature.serial.end());
-  signer.subject_key_id.assign(signature.subject_key_id.begin(), signature.subject_key_id.end());
-  return signer;
-}
-
 Bytes kernel_signer_id(const SignerReference& signer)
 {
   if (signer.kind == SignerIdKind::subject_key_id) {
-    return signer.subject_key_id;
+    return signer.identity.subject_key_id;
   }
-  return concatenate(signer.serial, content_of(signer.issuer, der::k_sequence, "signer's issuer"));
+  return concatenate(signer.identity.serial, content_of(signer.identity.issuer, der::k_sequence, "signer's issuer"));
 }
 
 std::string kernel_signer_id_hex(const SignerReference& signer)
@@ -90,9 +80,10 @@ std::string kernel_signer_id_hex(const SignerReference& signer)
 std::vector<Bytes> kernel_key_ids(const KernelCertificate& certificate)
 {
   std::vector<Bytes> ids;
-  ids.push_back(concatenate(certificate.serial, content_of(certificate.issuer, der::k_sequence, "certificate issuer")));
-  if (!certificate.subject_key_id.empty()) {
-    ids.push_back(certificate.subject_key_id);
+  const SignerIdentity& identity = certificate.identity;
+  ids.push_back(concatenate(identity.serial, content_of(identity.issuer, der::k_sequence, "certificate issuer")));
+  if (!identity.subject_key_id.empty()) {
+    ids.push_back(identity.subject_key_id);
   }
   return ids;
 }

@@ -24,17 +24,6 @@
 //  - "bin:" entries blacklist file hashes (IMA, kexec): not applied to module signatures here.
 namespace ksign::core {
 
-// How a module signature names its signer.
-struct SignerReference
-{
-  SignerIdKind kind = SignerIdKind::issuer_and_serial;
-  Bytes issuer;         // DER Name, tag and length included (issuer_and_serial)
-  Bytes serial;         // the INTEGER's content octets (issuer_and_serial)
-  Bytes subject_key_id; // raw octets (subject_key_id)
-};
-
-[[nodiscard]] SignerReference signer_reference(const ParsedSignedData& signature);
-
 // The key id the kernel looks the signer up by (auth_ids[0]), as raw octets and as the
 // lower-case hex that `keyctl search <ring> asymmetric ex:<hex>` takes.
 [[nodiscard]] Bytes kernel_signer_id(const SignerReference& signer);

@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::expect_clean_rejection([&] {
     const core::ParsedSignedData parsed = core::parse_signed_data(der);
     // Every view points into the parsed buffer.
-    for (const ByteView view : {parsed.issuer, parsed.serial, parsed.subject_key_id, parsed.signature}) {
+    for (const ByteView view : {ByteView(parsed.signer.identity.issuer), ByteView(parsed.signer.identity.serial), ByteView(parsed.signer.identity.subject_key_id), parsed.signature}) {
       fuzz::require(view.empty() || (std::less_equal<>()(data, view.data()) &&
                                      std::less_equal<>()(view.data() + view.size(), data + size)),
                     "parsed views stay inside the input");

@@ -38,7 +38,7 @@ TEST_CASE("core::encode_signed_data and core::parse_signed_data", "[cms]")
     CHECK(parsed.digest == HashAlgo::sha384);
     CHECK(parsed.signature_kind == SignatureKind::ecdsa);
     CHECK(parsed.signature_oid == "1.2.840.10045.4.3.3"); // ecdsa-with-SHA384
-    CHECK(parsed.id_kind == id_kind);
+    CHECK(parsed.signer.kind == id_kind);
     CHECK(parsed.version == (id_kind == SignerIdKind::subject_key_id ? 3u : 1u));
     CHECK(test::openssl_cms_verifies(cms, content, *key));
   }

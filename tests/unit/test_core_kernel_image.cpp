@@ -10,9 +10,7 @@
 #include "core/compress.hpp"
 #include "core/kernel_image.hpp"
 #include "core/keyrings.hpp"
-#include "core/keys.hpp"
 #include "core/modsig.hpp"
-#include "core/module_signer.hpp"
 #include "core/module_verifier.hpp"
 #include "core/signer_match.hpp"
 #include "util/error.hpp"
@@ -22,7 +20,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <memory>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -65,22 +62,12 @@ std::set<std::string> recorded_descriptions(const std::string& recording)
 
 core::SignerReference by_issuer_serial(const Bytes& certificate_der)
 {
-  const core::SignerIdentity identity = core::signer_identity(certificate_der);
-  core::SignerReference signer;
-  signer.kind = core::SignerIdKind::issuer_and_serial;
-  signer.issuer = identity.issuer;
-  // SignerIdentity keeps the INTEGER whole; a SignerInfo as parsed keeps its content.
-  const std::size_t header = identity.serial[1] < 0x80 ? 2 : 2 + (identity.serial[1] & 0x7f);
-  signer.serial.assign(identity.serial.begin() + static_cast<std::ptrdiff_t>(header), identity.serial.end());
-  return signer;
+  return core::signer_reference(core::signer_identity(certificate_der), core::SignerIdKind::issuer_and_serial);
 }
 
 core::SignerReference by_key_id(const Bytes& certificate_der)
 {
-  core::SignerReference signer;
-  signer.kind = core::SignerIdKind::subject_key_id;
-  signer.subject_key_id = core::signer_identity(certificate_der).subject_key_id;
-  return signer;
+  return core::signer_reference(core::signer_identity(certificate_der), core::SignerIdKind::subject_key_id);
 }
 
 struct Timed
@@ -214,55 +201,6 @@ TEST_CASE("kernel image: a certificate put in by insert-sys-cert is in the extra
     REQUIRE(patched_match.certificate != nullptr);
     CHECK(patched_match.certificate->origin == CertificateOrigin::extra_slot);
     CHECK(core::match_signer(stock, signer).outcome == core::SignerTrust::unknown);
-  }
-}
-
-TEST_CASE("kernel image: matching a signer follows the kernel's ids, revocation and blacklist", "[kernel_image]")
-{
-  std::string why;
-  const auto testbed = test::testbed_6(why);
-  if (!testbed) {
-    KSIGN_SKIP(why);
-  }
-  const core::KernelTrust trust = core::read_kernel_trust({*testbed / "vmlinux", std::nullopt});
-  const Bytes rsa = test::read_whole(*testbed / "keys" / "trusted-rsa.der");
-  const Bytes ec = test::read_whole(*testbed / "keys" / "trusted-ec.der");
-  const Bytes untrusted = test::read_whole(*testbed / "keys" / "untrusted-ec.der");
-
-  for (const Bytes& der : {rsa, ec}) {
-    for (const core::SignerReference& signer : {by_issuer_serial(der), by_key_id(der)}) {
-      const core::SignerMatch match = core::match_signer(trust, signer);
-      CHECK(match.outcome == core::SignerTrust::trusted);
-      REQUIRE(match.certificate != nullptr);
-      CHECK(match.certificate->der == der);
-    }
-  }
-  CHECK(core::match_signer(trust, by_issuer_serial(untrusted)).outcome == core::SignerTrust::unknown);
-  CHECK(core::match_signer(trust, by_key_id(untrusted)).outcome == core::SignerTrust::unknown);
-
-  SECTION("the issuer must match byte for byte, not only the serial")
-  {
-    core::SignerReference signer = by_issuer_serial(rsa);
-    signer.issuer = by_issuer_serial(ec).issuer;
-    CHECK(core::match_signer(trust, signer).outcome == core::SignerTrust::unknown);
-  }
-  SECTION("a revocation certificate refuses its signer before the trust check")
-  {
-    core::KernelTrust revoking = trust;
-    revoking.revocation_certificates->push_back(trust.certificates[1]); // trusted-rsa
-    revoking.revocation_certificates->back().origin = CertificateOrigin::revocation;
-    CHECK(core::match_signer(revoking, by_issuer_serial(rsa)).outcome == core::SignerTrust::revoked);
-    CHECK(core::match_signer(revoking, by_key_id(rsa)).outcome == core::SignerTrust::revoked);
-    CHECK(core::match_signer(revoking, by_key_id(ec)).outcome == core::SignerTrust::trusted);
-  }
-  SECTION("a blacklisted TBS hash keeps the certificate from being loaded")
-  {
-    core::KernelTrust blacklisting = trust;
-    blacklisting.blacklist_hashes->push_back("tbs:" + trust.certificates[2].tbs_sha256); // trusted-ec
-    const core::SignerMatch match = core::match_signer(blacklisting, by_key_id(ec));
-    CHECK(match.outcome == core::SignerTrust::blacklisted);
-    CHECK(match.blacklist_entry == "tbs:" + trust.certificates[2].tbs_sha256);
-    CHECK(core::match_signer(blacklisting, by_key_id(rsa)).outcome == core::SignerTrust::trusted);
   }
 }
 
@@ -457,7 +395,7 @@ TEST_CASE("kernel image: Debian's vmlinuz is read by scan; its own modules are s
   const core::KernelCertificate& key = trust.certificates[0];
   CHECK(key.common_name == k_build_key);
   CHECK(key.key_algorithm == "ecdsa-nist-p384");
-  CHECK(util::to_hex(key.subject_key_id) == "f8737d2b0cb3acd10f915583dfb07a29db3f1982");
+  CHECK(util::to_hex(key.identity.subject_key_id) == "f8737d2b0cb3acd10f915583dfb07a29db3f1982");
   CHECK(descriptions_of(trust.certificates) ==
         recorded_descriptions(std::string("debian-") + k_debian_release + ".txt"));
 
@@ -471,12 +409,12 @@ TEST_CASE("kernel image: Debian's vmlinuz is read by scan; its own modules are s
   const Bytes plain = core::decompress(core::Compression::xz, module);
   const core::Trailer trailer = core::parse_trailer(plain);
   REQUIRE(trailer.status == core::TrailerStatus::signed_module);
-  const core::SignerReference signer = core::signer_reference(core::parse_signed_data(trailer.cms));
+  const core::SignerReference signer = core::parse_signed_data(trailer.cms).signer;
   const core::SignerMatch match = core::match_signer(trust, signer);
   CHECK(match.outcome == core::SignerTrust::trusted);
   CHECK(match.certificate == &key);
   // What modinfo shows as sig_key is the serial the kernel matched.
-  CHECK(signer.serial == key.serial);
+  CHECK(signer.identity.serial == key.identity.serial);
 }
 
 namespace {
@@ -548,33 +486,5 @@ TEST_CASE("kernel image: blacklist_hashes and revocation certificates are read b
     CHECK(core::match_signer(trust, by_issuer_serial(rsa)).outcome == core::SignerTrust::trusted);
     CHECK(core::match_signer(trust, by_key_id(ec)).outcome == core::SignerTrust::blacklisted);
     CHECK(core::match_signer(trust, by_key_id(untrusted)).outcome == core::SignerTrust::revoked);
-  }
-}
-
-// The issue's scenario: the kernel trusts key A; a module signed with key B must be unknown.
-TEST_CASE("kernel image: a module signed by ksign is trusted only when the image holds its key", "[kernel_image]")
-{
-  std::string why;
-  const auto testbed = test::testbed_6(why);
-  if (!testbed) {
-    KSIGN_SKIP(why);
-  }
-  const core::KernelTrust trust = core::read_kernel_trust({*testbed / "vmlinux", std::nullopt});
-  const Bytes module = test::sample_module();
-  auto trusted_key = std::make_shared<const core::SigningKey>(core::load_signing_key(
-    *testbed / "keys" / "trusted-ec.pem", *testbed / "keys" / "trusted-ec.der", std::nullopt));
-  auto other_key = std::make_shared<const core::SigningKey>(test::make_key(core::KeyType::ec, "ksign other key"));
-  for (const core::SignerIdKind kind : {core::SignerIdKind::issuer_and_serial, core::SignerIdKind::subject_key_id}) {
-    core::SignSettings settings;
-    settings.signer_id = kind;
-    const Bytes good = core::ModuleSigner(trusted_key, settings).signature_for(module);
-    const core::SignerMatch match = core::match_signer(trust, core::signer_reference(core::parse_signed_data(good)));
-    CHECK(match.outcome == core::SignerTrust::trusted);
-    REQUIRE(match.certificate != nullptr);
-    CHECK(match.certificate->der == trusted_key->certificate);
-
-    const Bytes bad = core::ModuleSigner(other_key, settings).signature_for(module);
-    CHECK(core::match_signer(trust, core::signer_reference(core::parse_signed_data(bad))).outcome ==
-          core::SignerTrust::unknown);
   }
 }
