@@ -25,8 +25,8 @@ TrustedCertificate named(const KernelCertificate& certificate)
 {
   TrustedCertificate name;
   name.subject = certificate.subject;
-  name.sig_key = modinfo_serial(certificate.serial);
-  name.key_id = util::to_hex(certificate.subject_key_id);
+  name.sig_key = modinfo_serial(certificate.identity.serial);
+  name.key_id = util::to_hex(certificate.identity.subject_key_id);
   return name;
 }
 
