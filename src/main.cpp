@@ -7,6 +7,7 @@
 #include "cli/command.hpp"
 #include "cli/options.hpp"
 #include "cli/output.hpp"
+#include "cli/paths.hpp"
 #include "cmd/commands.hpp"
 #include "config.h"
 #include "core/keystore.hpp"
@@ -130,7 +131,7 @@ int dispatch(const Command& command, std::span<const std::string> args)
   }
   cli::Output out{std::string(command.name)};
   out.set_verbosity(cli::verbosity(result));
-  cli::Invocation invocation{result, std::move(operands), out, {}, false};
+  cli::Invocation invocation{result, std::move(operands), out, cli::paths_from_environment(), {}, false};
   if (command.takes_key_store) {
     cli::reject_together(result, "dir", "keydir");
     std::optional<std::string> given = cli::optional_string(result, "dir");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cli/output.hpp"
+#include "cli/paths.hpp"
 
 #include <cxxopts.hpp>
 
@@ -26,6 +27,7 @@ struct Invocation
   const cxxopts::ParseResult& options;
   std::vector<std::string> operands; // the arguments that are not options
   Output& out;                       // verbosity already set from -v/-q
+  Paths paths;                       // the module directory and the others, resolved once
   // The key store (commands with Command::takes_key_store): -d/--dir (alias --keydir), else
   // $KSIGN_DIR, else ./certs-local. `key_store_given` says whether the command line named it.
   std::filesystem::path key_store;

@@ -3,7 +3,6 @@
 
 #include "cli/options.hpp"
 #include "cli/output.hpp"
-#include "cli/paths.hpp"
 #include "core/certificate.hpp"
 #include "core/kconfig.hpp"
 #include "core/kernel_trust.hpp"
@@ -39,8 +38,8 @@ fs::path key_store(const Invocation& invocation)
     if (release.empty() || release.find('/') != std::string::npos) {
       throw Error(Errc::usage, "--kernel takes a kernel release such as 6.12.1-arch1-1");
     }
-    (void)core::installed_kernel(module_root(), release);
-    return core::kernel_key_store(module_root(), release);
+    (void)core::installed_kernel(invocation.paths.module_root, release);
+    return core::kernel_key_store(invocation.paths.module_root, release);
   }
   std::error_code ec;
   if (!invocation.key_store_given && !fs::exists(invocation.key_store / core::k_current_link, ec)) {
@@ -136,13 +135,13 @@ std::string kernel_key_problem(const core::KernelKeyFiles& kernel)
 
 std::optional<core::KernelKeyFiles> kernel_signing_key(const std::string& release, const Invocation& invocation)
 {
-  const fs::path registry = key_registry();
-  std::optional<core::KernelKeyFiles> kernel = core::kernel_key_files(module_root(), release, registry);
+  const fs::path registry = invocation.paths.key_registry();
+  std::optional<core::KernelKeyFiles> kernel = core::kernel_key_files(invocation.paths.module_root, release, registry);
   if (!kernel) {
     return kernel;
   }
   if (kernel->key.empty()) {
-    const fs::path headers = core::kernel_key_store(module_root(), release);
+    const fs::path headers = core::kernel_key_store(invocation.paths.module_root, release);
     throw Error(Errc::failure, "kernel " + util::escape(release) + " has its certificate " + util::quote(kernel->certificate)
                                  + " (key id " + kernel->key_id + ") but no private key: the headers hold none, and "
                                  + kernel_key_problem(*kernel) + "; to mend it, run: ksign install --public -d STORE "

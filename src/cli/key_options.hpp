@@ -33,7 +33,7 @@ void add_kernel_option(cxxopts::Options& options);
 [[nodiscard]] SigningKeySource signing_key_source(const Invocation& invocation);
 
 // The private key and certificate of the installed kernel `release` (core::kernel_key_files,
-// with module_root() and key_registry()); nullopt when the kernel has no ksign key. When its
+// under the Invocation's paths); nullopt when the kernel has no ksign key. When its
 // certificate's private key cannot be reached, throws Error(Errc::failure) saying what is
 // missing and the command that mends it. A registry link that leads to the key is held to the
 // ssh rule (guard_key_directory). `sign --kernel`, `keys --key-files` (the DKMS drop-in) and

@@ -7,36 +7,26 @@
 
 namespace ksign::cli {
 
-std::filesystem::path module_root()
+namespace {
+
+std::filesystem::path from_environment(const char* name, const std::filesystem::path& fallback)
 {
-  const char* value = std::getenv("KSIGN_MODULEDIR");
+  const char* value = std::getenv(name);
   if (value != nullptr && value[0] != '\0') {
     return value;
   }
-  return KSIGN_MODULEDIR;
+  return fallback;
 }
 
-std::filesystem::path boot_root()
-{
-  const char* value = std::getenv("KSIGN_BOOTDIR");
-  if (value != nullptr && value[0] != '\0') {
-    return value;
-  }
-  return "/boot";
-}
+} // namespace
 
-std::filesystem::path config_directory()
+Paths paths_from_environment()
 {
-  const char* value = std::getenv("KSIGN_CONFIG_DIR");
-  if (value != nullptr && value[0] != '\0') {
-    return value;
-  }
-  return std::filesystem::path(KSIGN_SYSCONFDIR) / "ksign";
-}
-
-std::filesystem::path key_registry()
-{
-  return config_directory() / "keys.d";
+  return Paths{
+    .module_root = from_environment("KSIGN_MODULEDIR", KSIGN_MODULEDIR),
+    .boot_root = from_environment("KSIGN_BOOTDIR", "/boot"),
+    .config_directory = from_environment("KSIGN_CONFIG_DIR", std::filesystem::path(KSIGN_SYSCONFDIR) / "ksign"),
+  };
 }
 
 } // namespace ksign::cli

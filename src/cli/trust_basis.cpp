@@ -112,12 +112,13 @@ std::string image_summary(const core::KernelTrust& trust, const core::KernelImag
                      extra > 0 ? fmt::format(" ({} in the extra slot)", extra) : std::string());
 }
 
-TrustBasis installed_kernel_basis(const fs::path& moduledir, std::string_view release,
+TrustBasis installed_kernel_basis(const Paths& paths, std::string_view release,
                                   std::span<const fs::path> extra_files, Output& out)
 {
+  const fs::path& moduledir = paths.module_root;
   (void)core::installed_kernel(moduledir, release);
   const std::string name = "kernel " + std::string(release);
-  core::InstalledKernelTrust installed = core::read_installed_kernel_trust(moduledir, release, boot_root());
+  core::InstalledKernelTrust installed = core::read_installed_kernel_trust(moduledir, release, paths.boot_root);
   for (const core::InstalledKernelTrust::Failure& failure : installed.failures) {
     out.warning("cannot read the kernel image {}: {}", util::quote(failure.file), failure.reason);
   }
@@ -136,7 +137,7 @@ TrustBasis installed_kernel_basis(const fs::path& moduledir, std::string_view re
     }
     out.warning("found no image of {} to read its certificates from ({}/{}/build/vmlinux, vmlinuz, {}/vmlinuz-{}); "
                 "judging by files on disk instead, which are guesses at what it was built with{}",
-                name, moduledir.string(), release, boot_root().string(), release,
+                name, moduledir.string(), release, paths.boot_root.string(), release,
                 names.empty() ? std::string() : ": " + names);
     for (const Error& e : unreadable) {
       out.warning("{}", explained(e));
@@ -187,10 +188,11 @@ std::string trusted_list_text(const TrustBasis& basis)
   return text;
 }
 
-ImageKeyTrust installed_image_trusts(const fs::path& moduledir, std::string_view release, const fs::path& certificate)
+ImageKeyTrust installed_image_trusts(const Paths& paths, std::string_view release, const fs::path& certificate)
 {
   ImageKeyTrust result;
-  const core::InstalledKernelTrust installed = core::read_installed_kernel_trust(moduledir, release, boot_root());
+  const core::InstalledKernelTrust installed =
+    core::read_installed_kernel_trust(paths.module_root, release, paths.boot_root);
   if (!installed.trust) {
     result.problem = installed.failures.empty() ? "no image found" : "no image could be read: " + installed.failures.back().reason;
     return result;
@@ -231,10 +233,11 @@ std::string running_release()
   return ::uname(&names) == 0 ? names.release : "unknown";
 }
 
-std::vector<core::KernelCertificate> running_known_certificates()
+std::vector<core::KernelCertificate> running_known_certificates(const Paths& paths)
 {
   std::vector<core::KernelCertificate> certificates = core::read_firmware_certificates();
-  core::InstalledKernelTrust installed = core::read_installed_kernel_trust(module_root(), running_release(), boot_root());
+  core::InstalledKernelTrust installed =
+    core::read_installed_kernel_trust(paths.module_root, running_release(), paths.boot_root);
   if (installed.trust) {
     std::move(installed.trust->certificates.begin(), installed.trust->certificates.end(), std::back_inserter(certificates));
     if (installed.trust->revocation_certificates) {
@@ -244,7 +247,7 @@ std::vector<core::KernelCertificate> running_known_certificates()
   return certificates;
 }
 
-core::PlatformFallbackProbe running_platform_fallback(const core::RunningKeys& keys)
+core::PlatformFallbackProbe running_platform_fallback(const Paths& paths, const core::RunningKeys& keys)
 {
   if (keys.find(core::SystemKeyring::platform) == nullptr) {
     core::PlatformFallbackProbe probe;
@@ -253,7 +256,7 @@ core::PlatformFallbackProbe running_platform_fallback(const core::RunningKeys& k
     return probe;
   }
   const std::optional<std::string> banner = core::read_kernel_banner();
-  return core::probe_installed_platform_fallback(module_root(), running_release(), boot_root(), "/usr/lib/debug",
+  return core::probe_installed_platform_fallback(paths.module_root, running_release(), paths.boot_root, "/usr/lib/debug",
                                                  banner ? std::optional<std::string_view>(*banner) : std::nullopt);
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cli/output.hpp"
+#include "cli/paths.hpp"
 #include "core/kernel_image.hpp"
 #include "core/keyrings.hpp"
 #include "core/module_verifier.hpp"
@@ -44,7 +45,7 @@ struct TrustBasis
 // else, with a warning that calls them guesses, its build key, certs-local and
 // CONFIG_SYSTEM_TRUSTED_KEYS. `extra_files` (--cert) are trusted besides. Says on `out` which
 // image and method were used, and what could not be read.
-[[nodiscard]] TrustBasis installed_kernel_basis(const std::filesystem::path& moduledir, std::string_view release,
+[[nodiscard]] TrustBasis installed_kernel_basis(const Paths& paths, std::string_view release,
                                                 std::span<const std::filesystem::path> extra_files, Output& out);
 
 // A kernel image that is not installed (--image FILE [--system-map FILE]).
@@ -71,7 +72,7 @@ struct ImageKeyTrust
   std::optional<core::TrustMethod> method;
   std::string problem;
 };
-[[nodiscard]] ImageKeyTrust installed_image_trusts(const std::filesystem::path& moduledir, std::string_view release,
+[[nodiscard]] ImageKeyTrust installed_image_trusts(const Paths& paths, std::string_view release,
                                                    const std::filesystem::path& certificate);
 
 // "trusted by its image (vmlinux, symbols)", "NOT trusted by its image ...", "no image to check".
@@ -82,12 +83,12 @@ struct ImageKeyTrust
 
 // The certificates the running kernel's keys may be made from, for RunningKeys::certificates:
 // its installed image's (of running_release()) and the firmware's (UEFI db, shim's MOK list).
-[[nodiscard]] std::vector<core::KernelCertificate> running_known_certificates();
+[[nodiscard]] std::vector<core::KernelCertificate> running_known_certificates(const Paths& paths);
 
 // Whether the running kernel uses its .platform keyring for modules: "no" without such a
-// keyring, else what its installed image (of running_release(), under module_root() and
-// boot_root(), or a distribution's debug image) shows.
-[[nodiscard]] core::PlatformFallbackProbe running_platform_fallback(const core::RunningKeys& keys);
+// keyring, else what its installed image (of running_release(), under `paths`, or a
+// distribution's debug image) shows.
+[[nodiscard]] core::PlatformFallbackProbe running_platform_fallback(const Paths& paths, const core::RunningKeys& keys);
 
 // The probe in words, naming the image: "this kernel does not use .platform for modules
 // (mod_verify_sig calls verify_pkcs7_signature once in '/usr/lib/modules/6.12.9/build/vmlinux')",

@@ -7,7 +7,6 @@
 #include "cli/key_options.hpp"
 #include "cli/options.hpp"
 #include "cli/output.hpp"
-#include "cli/paths.hpp"
 #include "cmd/commands.hpp"
 #include "core/certificate.hpp"
 #include "core/kconfig.hpp"
@@ -124,7 +123,7 @@ int run_install(cli::Invocation& invocation)
   const std::string key_id = core::key_link_name(certificate.get());
   const std::string fingerprint = core::fingerprint_sha256(certificate.get());
   if (public_only) {
-    const fs::path registry = cli::optional_string(result, "register").value_or(cli::key_registry().string());
+    const fs::path registry = cli::optional_string(result, "register").value_or(invocation.paths.key_registry().string());
     const fs::path link = core::register_key_directory(registry, files.directory);
     invocation.out.info("installed key id {} (sha256 {}) from {} into {}: certificates only, the private key "
                         "stays in the key store ({} -> {})",

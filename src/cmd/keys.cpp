@@ -151,7 +151,8 @@ struct KernelKeyOrigin
   std::optional<core::KernelKeyFiles> files;
 };
 
-KernelKeyOrigin kernel_key_origin(const core::KernelKey& kernel, const core::KeyStoreState& state)
+KernelKeyOrigin kernel_key_origin(const cli::Paths& paths, const core::KernelKey& kernel,
+                                  const core::KeyStoreState& state)
 {
   KernelKeyOrigin origin;
   const std::string key_id = "key id " + (kernel.key_id.empty() ? "sha256-" + kernel.fingerprint : kernel.key_id);
@@ -169,7 +170,7 @@ KernelKeyOrigin kernel_key_origin(const core::KernelKey& kernel, const core::Key
     origin.store_key = "none";
   }
   try {
-    origin.files = core::kernel_key_files(cli::module_root(), kernel.release, cli::key_registry());
+    origin.files = core::kernel_key_files(paths.module_root, kernel.release, paths.key_registry());
   } catch (const Error& e) {
     origin.private_key = "private key: " + cli::explained(e);
     return origin;
@@ -196,7 +197,7 @@ int print_kernel_key_files(const cli::Invocation& invocation, const std::string&
   const std::optional<core::KernelKeyFiles> kernel = cli::kernel_signing_key(release, invocation);
   if (!kernel) {
     invocation.out.detail("kernel {} has no ksign key ({})", util::escape(release),
-                          util::quote(core::kernel_key_store(cli::module_root(), release)));
+                          util::quote(core::kernel_key_store(invocation.paths.module_root, release)));
     return cli::exit_success;
   }
   // DKMS's sign-file only warns about a loose key (its own mok.key may be 0644): so do we.
@@ -225,8 +226,9 @@ int print_kernel_key_files(const cli::Invocation& invocation, const std::string&
 // `ksign keys --show`: read-only, no lock, nothing created.
 int show_keys(const cli::Invocation& invocation, const core::RefreshPolicy& policy, bool json)
 {
+  const cli::Paths& paths = invocation.paths;
   const fs::path& store = invocation.key_store;
-  const core::KeyStoreState state = core::key_store_state(store, cli::module_root(), policy);
+  const core::KeyStoreState state = core::key_store_state(store, paths.module_root, policy);
   const std::optional<core::CurrentKey>& current = state.current;
   const std::vector<core::KernelKey>& kernels = state.kernels;
   const std::string& fingerprint = state.fingerprint;
@@ -262,10 +264,10 @@ int show_keys(const cli::Invocation& invocation, const core::RefreshPolicy& poli
     for (const core::KernelKey& k : kernels) {
       std::optional<cli::ImageKeyTrust> trust;
       if (!k.fingerprint.empty()) {
-        trust = cli::installed_image_trusts(cli::module_root(), k.release, k.certificate);
+        trust = cli::installed_image_trusts(paths, k.release, k.certificate);
       }
       cli::kernel_row_json(writer, k, trust, [&](util::JsonWriter& row) {
-        const KernelKeyOrigin origin = kernel_key_origin(k, state);
+        const KernelKeyOrigin origin = kernel_key_origin(paths, k, state);
         row.object_string("fingerprint_sha256", k.fingerprint)
           .object_bool("is_current", k.fingerprint == fingerprint)
           .object_string("store_key", origin.store_key);
@@ -310,7 +312,7 @@ int show_keys(const cli::Invocation& invocation, const core::RefreshPolicy& poli
     out.result("key id:       " + key_id);
     out.result("fingerprint:  sha256 " + fingerprint);
   }
-  out.result("installed kernels (" + cli::module_root().native() + "):");
+  out.result("installed kernels (" + paths.module_root.native() + "):");
   if (kernels.empty()) {
     out.result("  none");
   }
@@ -320,9 +322,9 @@ int show_keys(const cli::Invocation& invocation, const core::RefreshPolicy& poli
       continue;
     }
     // Which key it carries, where its private key is, and whether the kernel (its image) trusts it.
-    const KernelKeyOrigin origin = kernel_key_origin(k, state);
+    const KernelKeyOrigin origin = kernel_key_origin(paths, k, state);
     out.result(cli::kernel_row_text(k, origin.relation + "; " + origin.private_key,
-                                    cli::installed_image_trusts(cli::module_root(), k.release, k.certificate)));
+                                    cli::installed_image_trusts(paths, k.release, k.certificate)));
   }
   return cli::exit_success;
 }
@@ -446,7 +448,7 @@ int run_keys(cli::Invocation& invocation)
   }
 
   if (options.keep) {
-    const core::PruneResult pruned = core::prune_key_directories(store, *options.keep, cli::key_registry(), cli::module_root());
+    const core::PruneResult pruned = core::prune_key_directories(store, *options.keep, invocation.paths.key_registry(), invocation.paths.module_root);
     for (const fs::path& removed : pruned.removed) {
       out.info("removed the old key directory {}", util::quote(removed));
     }

@@ -54,6 +54,7 @@ struct KernelStatus
 struct Status
 {
   std::string release;
+  std::filesystem::path module_root; // where its installed kernels were looked for
   std::optional<bool> sig_enforce;
   std::optional<std::string> lockdown;
   std::optional<core::RunningKeys> keys;
@@ -64,26 +65,27 @@ struct Status
   bool good = false;
 };
 
-Status gather_status()
+Status gather_status(const cli::Paths& paths)
 {
   Status status;
+  status.module_root = paths.module_root;
   status.release = cli::running_release();
   status.sig_enforce = core::read_sig_enforce();
   status.lockdown = core::read_lockdown();
   try {
     status.keys = core::read_running_keys();
-    status.platform = cli::running_platform_fallback(*status.keys);
+    status.platform = cli::running_platform_fallback(paths, *status.keys);
   } catch (const Error& e) {
     status.keys_problem = e.what();
   }
-  for (core::KernelKey& key : core::installed_kernel_keys(cli::module_root())) {
+  for (core::KernelKey& key : core::installed_kernel_keys(paths.module_root)) {
     KernelStatus kernel{std::move(key), std::nullopt, std::nullopt};
     if (!kernel.key.fingerprint.empty()) {
-      if (const auto current = core::current_key(core::kernel_key_store(cli::module_root(), kernel.key.release))) {
+      if (const auto current = core::current_key(core::kernel_key_store(paths.module_root, kernel.key.release))) {
         kernel.key_age = std::chrono::duration_cast<std::chrono::seconds>(
           fs::file_time_type::clock::now() - current->created);
       }
-      kernel.trust = cli::installed_image_trusts(cli::module_root(), kernel.key.release, kernel.key.certificate);
+      kernel.trust = cli::installed_image_trusts(paths, kernel.key.release, kernel.key.certificate);
     }
     status.kernels.push_back(std::move(kernel));
   }
@@ -168,7 +170,7 @@ void print_text(const Status& status, cli::Output& out)
       }
     }
   }
-  out.result("installed kernels (" + cli::module_root().string() + "):");
+  out.result("installed kernels (" + status.module_root.string() + "):");
   if (status.kernels.empty()) {
     out.result("  none");
   }
@@ -232,7 +234,7 @@ void print_json(const Status& status, cli::Output& out)
 int run_status(cli::Invocation& invocation)
 {
   const StatusOptions options = read_status_options(invocation.options);
-  const Status status = gather_status();
+  const Status status = gather_status(invocation.paths);
   if (options.json) {
     print_json(status, invocation.out);
   } else {

@@ -95,13 +95,13 @@ std::string keyring_list(const core::RunningKeys& keys)
   return text.empty() ? "none" : text;
 }
 
-RunningTrust running_trust()
+RunningTrust running_trust(const cli::Paths& paths)
 {
   RunningTrust running{core::read_running_keys(), {}, {}};
-  running.platform = cli::running_platform_fallback(running.keys);
+  running.platform = cli::running_platform_fallback(paths, running.keys);
   // The image's and firmware's certificates tell the serials of their keys, which /proc/keys
   // does not show.
-  running.keys.certificates = cli::running_known_certificates();
+  running.keys.certificates = cli::running_known_certificates(paths);
   bool readable = true;
   std::size_t keys = 0;
   for (const core::RunningKeyring& keyring : running.keys.keyrings) {
@@ -238,13 +238,13 @@ Trust gather_trust(cli::Invocation& invocation)
   if (result.count("config") > 0) {
     config_file = result["config"].as<std::string>();
   } else if (result.count("kernel") > 0) {
-    config_file = core::installed_kernel_config(cli::module_root(), result["kernel"].as<std::string>());
+    config_file = core::installed_kernel_config(invocation.paths.module_root, result["kernel"].as<std::string>());
   }
   if (config_file) {
     trust.rules = core::kernel_rules(core::KernelConfig::read(*config_file));
   }
   if (result.count("running") > 0) {
-    trust.running = running_trust();
+    trust.running = running_trust(invocation.paths);
     if (!trust.running->why_none.empty()) {
       out.warning("{}", trust.running->why_none);
     } else {
@@ -263,7 +263,7 @@ Trust gather_trust(cli::Invocation& invocation)
     if (invocation.key_store_given) {
       throw Error(Errc::usage, "--dir and --kernel cannot be used together");
     }
-    trust.basis = cli::installed_kernel_basis(cli::module_root(), result["kernel"].as<std::string>(), extra, out);
+    trust.basis = cli::installed_kernel_basis(invocation.paths, result["kernel"].as<std::string>(), extra, out);
   } else {
     trust.basis = cli::certificate_basis(cli::trusted_certificate_files(invocation));
   }
@@ -456,7 +456,7 @@ int run_verify(cli::Invocation& invocation)
   Trust trust = gather_trust(invocation);
   trust.max_module_size = cli::max_module_size();
   const std::vector<std::string> arguments =
-    audit ? core::kernel_module_directories(cli::module_root(), result["kernel"].as<std::string>()) : invocation.operands;
+    audit ? core::kernel_module_directories(invocation.paths.module_root, result["kernel"].as<std::string>()) : invocation.operands;
 
   const bool recursive = audit || result.count("recursive") > 0;
   std::vector<core::ModuleFile> modules;
