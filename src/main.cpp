@@ -38,9 +38,9 @@ const Command cmd_help = {.name = "help",
                           .run_own_argv = run_help};
 
 // The only list of commands: dispatch, help, completion and man-page checks all read it.
-const std::array<const Command*, 8> k_commands = {
+const std::array<const Command*, 9> k_commands = {
   &cmd::cmd_keys, &cmd::cmd_config, &cmd::cmd_install, &cmd::cmd_sign,
-  &cmd::cmd_verify, &cmd::cmd_status, &cmd::cmd_sign_file, &cmd_help,
+  &cmd::cmd_verify, &cmd::cmd_repair, &cmd::cmd_status, &cmd::cmd_sign_file, &cmd_help,
 };
 
 const Command* find_command(std::string_view name)

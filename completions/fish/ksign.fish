@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # fish completion for ksign(1)
 
-set -l __ksign_commands keys config install sign verify status sign-file help
+set -l __ksign_commands keys config install sign verify repair status sign-file help
 
 # Kernel releases that have a module directory: what --kernel takes.
 function __ksign_kernels
@@ -37,6 +37,7 @@ complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a conf
 complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a install -d 'copy the current key into a kernel package'
 complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a sign -d 'sign kernel modules'
 complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a verify -d 'check module signatures the way the kernel will'
+complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a repair -d "sign, with each installed kernel's own key, the modules it would refuse"
 complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a status -d 'show what the running kernel enforces and trusts'
 complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a sign-file -d "the kernel's scripts/sign-file interface"
 complete -c ksign -n "not __fish_seen_subcommand_from $__ksign_commands" -a help -d 'describe ksign or one of its commands'
@@ -108,6 +109,18 @@ complete -c ksign -n '__ksign_using verify' -l json -d 'print the results as JSO
 complete -c ksign -n '__ksign_using verify' -s v -l verbose -d 'more detail per module'
 complete -c ksign -n '__ksign_using verify' -s q -l quiet -d 'print only the modules that are not ok'
 complete -c ksign -n '__ksign_using verify' -s h -l help -d 'show help'
+
+# repair
+complete -c ksign -n '__ksign_using repair' -a '(__ksign_module_paths)'
+complete -c ksign -n '__ksign_using repair' -l kernel -x -a '(__ksign_kernels)' -d 'repair an installed kernel (default: every one)'
+complete -c ksign -n '__ksign_using repair' -s n -l dry-run -d 'say what would be signed; change nothing'
+complete -c ksign -n '__ksign_using repair' -l json -d 'print the plan and what was done as JSON'
+complete -c ksign -n '__ksign_using repair' -s c -l cert -r -F -d 'a certificate of a key that may have signed modules'
+complete -c ksign -n '__ksign_using repair' -s j -l jobs -x -d 'check and sign N modules at a time (0: one per CPU)'
+complete -c ksign -n '__ksign_using repair' -l allow-loose-key -d 'use a private key that group or others can read (warns)'
+complete -c ksign -n '__ksign_using repair' -s v -l verbose -d 'say more'
+complete -c ksign -n '__ksign_using repair' -s q -l quiet -d 'print errors only'
+complete -c ksign -n '__ksign_using repair' -s h -l help -d 'show help'
 
 # status
 complete -c ksign -n '__ksign_using status' -l json -d 'print the status as JSON'

@@ -14,5 +14,6 @@ extern const Command cmd_sign;
 extern const Command cmd_verify;
 extern const Command cmd_sign_file;
 extern const Command cmd_status;
+extern const Command cmd_repair;
 
 } // namespace ksign::cmd

@@ -147,8 +147,13 @@ ModuleRepair assess_module(const fs::path& path, const KernelVerdict& kernel, co
     repair.problem = e.what();
     return repair;
   }
-  repair.file_digest = repair_digest(file);
-  repair.before = kernel(file);
+  try {
+    repair.before = kernel(file);
+  } catch (const std::exception& e) {
+    repair.action = RepairAction::unreadable;
+    repair.problem = e.what();
+    return repair;
+  }
   if (repair.before.verdict == Verdict::unknown_key) {
     repair.old_signature = verify_module(file, known, {}, max_size);
   }
@@ -159,6 +164,9 @@ ModuleRepair assess_module(const fs::path& path, const KernelVerdict& kernel, co
   }
   repair.action = decide_repair(repair.before, repair.old_signature ? &*repair.old_signature : nullptr, not_module,
                                 repair.problem);
+  if (repair.action == RepairAction::sign) {
+    repair.file_digest = repair_digest(file);
+  }
   return repair;
 }
 
@@ -274,6 +282,26 @@ KnownSigners known_signers(const KnownSignerSources& sources)
     }
   }
   return known;
+}
+
+std::vector<std::string> installed_kernel_releases(const fs::path& moduledir)
+{
+  std::vector<std::string> releases;
+  std::error_code ec;
+  for (fs::directory_iterator it(moduledir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    if (!it->is_directory(entry_ec)) {
+      continue;
+    }
+    for (const char* marker : {"build", "kernel", "modules.order", "modules.dep", "vmlinuz"}) {
+      if (fs::exists(it->path() / marker, entry_ec)) {
+        releases.push_back(it->path().filename().native());
+        break;
+      }
+    }
+  }
+  std::ranges::sort(releases);
+  return releases;
 }
 
 namespace {

@@ -52,7 +52,7 @@ struct ModuleRepair
   // certificates of keys that may have signed modules (known_signers()).
   std::optional<Verification> old_signature;
   std::string problem; // why, for every action but keep and sign
-  Bytes file_digest;   // SHA-256 of the file as judged: it is signed only while it still has it
+  Bytes file_digest;   // sign: SHA-256 of the file as judged; it is signed only while it still has it
 };
 
 // The action for a module the kernel judged `by_kernel`, whose old signature (for an
@@ -132,6 +132,11 @@ struct KnownSigners
 // module is re-signed. Missing files and directories are skipped quietly, except those named
 // in `files`, which are listed in `skipped` when they exist and cannot be read.
 [[nodiscard]] KnownSigners known_signers(const KnownSignerSources& sources);
+
+// The installed kernels under `moduledir`, in order: its directories that hold a kernel (a
+// build/ or kernel/ directory, modules.order, modules.dep or vmlinuz), not Arch's shared
+// extramodules-* directories or other leftovers.
+[[nodiscard]] std::vector<std::string> installed_kernel_releases(const std::filesystem::path& moduledir);
 
 // The package that owns `path`, asked of the package manager present (dpkg -S, pacman -Qo);
 // nullopt when none is present or none owns it.
