@@ -181,6 +181,7 @@ assert sorted(before) == sorted(after), "no file added or removed"
 EOF
 check_contains "the link stays a link" "./$A/kernel/link.ko -> target.ko" "$T/after"
 check_status 1 "A still refuses what was not signed" "$KSIGN" verify --kernel $A
+check_contains "verify's audit ends with the command that fixes it" "ksign repair --kernel $A" "$T/.err"
 cp "$T/.out" "$T/verify-a.out"
 check "A: only what repair left refuses" python3 - "$T/verify-a.out" <<'EOF'
 import re, sys
