@@ -101,12 +101,14 @@ SigningKeySource signing_key_source(const Invocation& invocation)
     source.key = kernel->key;
     source.certificate = kernel->certificate;
     source.recorded_hash = kernel->hash;
+    source.directory = kernel->holder;
     return source;
   }
   const core::KeyFiles files = core::current_key_files(store);
   source.key = files.key;
   source.certificate = files.certificate;
   source.recorded_hash = files.hash;
+  source.directory = files;
   return source;
 }
 

@@ -23,6 +23,7 @@ struct SigningKeySource
   std::filesystem::path key;
   std::optional<std::filesystem::path> certificate;
   std::optional<core::HashAlgo> recorded_hash; // the key store's khash
+  std::optional<core::KeyFiles> directory; // a key directory's: read through its descriptor (core::key_directory_signing_key)
 };
 
 // Add --kernel to `options` (sign and verify take it besides the key store).

@@ -112,19 +112,20 @@ int run_install(cli::Invocation& invocation)
     }
   }
   const fs::path copied = core::install_current_key(
-    invocation.key_store, destination, public_only ? core::InstallWhat::certificates : core::InstallWhat::everything);
+    files, destination, public_only ? core::InstallWhat::certificates : core::InstallWhat::everything);
   invocation.out.detail("installed {} as {}", util::quote(copied), util::quote(destination / core::k_current_link));
   if (destination_is_link) {
     invocation.out.info("{} was a link to {}: replaced it by a directory (the link's target is unchanged)",
                         util::quote(destination), util::quote(link_target));
   }
   // One line for the package build's log: which key went into the headers, and its private key or not.
-  const X509Ptr certificate = core::load_certificate(files.certificate);
+  const X509Ptr certificate =
+    core::parse_certificate(core::key_directory_certificate(files), "the certificate " + util::quote(files.certificate));
   const std::string key_id = core::key_link_name(certificate.get());
   const std::string fingerprint = core::fingerprint_sha256(certificate.get());
   if (public_only) {
     const fs::path registry = cli::optional_string(result, "register").value_or(invocation.paths.key_registry().string());
-    const fs::path link = core::register_key_directory(registry, files.directory);
+    const fs::path link = core::register_key_directory(registry, files);
     invocation.out.info("installed key id {} (sha256 {}) from {} into {}: certificates only, the private key "
                         "stays in the key store ({} -> {})",
                         key_id, fingerprint, util::quote(files.directory), util::quote(destination), util::quote(link),

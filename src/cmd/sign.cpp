@@ -128,7 +128,8 @@ int run_sign(cli::Invocation& invocation)
 
   cli::guard_private_key(source.key, invocation);
   auto key = std::make_shared<core::SigningKey>(
-    core::load_signing_key(source.key, source.certificate, cli::key_passphrase()));
+    source.directory ? core::key_directory_signing_key(*source.directory, cli::key_passphrase())
+                     : core::load_signing_key(source.key, source.certificate, cli::key_passphrase()));
   cli::warn_if_short_key(key->key.get(), "the key " + core::quoted_key_source(source.key.native()), out);
   cli::require_kernel_usable_key(key->certificate, "the key " + core::quoted_key_source(source.key.native()), invocation);
   if (core::is_ml_dsa(key->type) && settings.hash != core::HashAlgo::sha512) {

@@ -167,7 +167,11 @@ X509Ptr load_certificate(const fs::path& file)
 
 Bytes load_certificate_der(const fs::path& file)
 {
-  Bytes data = util::read_file(file, util::k_small_file_limit);
+  return certificate_der_in(util::read_file(file, util::k_small_file_limit), file);
+}
+
+Bytes certificate_der_in(Bytes data, const fs::path& file)
+{
   if (looks_like_der(data)) {
     return data;
   }

@@ -55,6 +55,9 @@ struct CertificateParts
 // The first certificate of `file`, as DER, not parsed beyond finding it.
 [[nodiscard]] Bytes load_certificate_der(const std::filesystem::path& file);
 
+// The same for the bytes `data` of `file`, read already (through a directory descriptor).
+[[nodiscard]] Bytes certificate_der_in(Bytes data, const std::filesystem::path& file);
+
 // OpenSSL's view of a DER certificate; throws Error(Errc::failure) naming `what` (say, "the
 // certificate 'x.pem'") when it cannot parse it.
 [[nodiscard]] X509Ptr parse_certificate(ByteView der, const std::string& what = "the certificate");

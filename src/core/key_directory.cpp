@@ -9,37 +9,16 @@
 #include "util/file.hpp"
 #include "util/strings.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <chrono>
 
 namespace ksign::core {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-// Throws Error(Errc::permission) naming `directory` when the entry `name` in it cannot be
-// looked at for lack of permission (a 0700 key directory of another user).
-void require_search_permission(const fs::path& directory, std::string_view name)
-{
-  std::error_code ec;
-  (void)fs::symlink_status(directory / name, ec);
-  if (ec == std::errc::permission_denied) {
-    throw Error(Errc::permission, "cannot read " + util::quote(directory));
-  }
-}
-
-bool is_file(const fs::path& path)
-{
-  std::error_code ec;
-  return fs::is_regular_file(path, ec);
-}
-
-void write_file(const fs::path& path, std::string_view text, mode_t mode)
-{
-  util::ReplaceOptions options;
-  options.force_mode = mode;
-  util::replace_file_atomically(path, as_bytes(text), options);
-}
 
 std::string text_of(const Bytes& data)
 {
@@ -70,6 +49,70 @@ std::string private_key_block(const std::string& text)
   return {};
 }
 
+// Whether the key directory holds `name` as a regular file. A link, a FIFO, a device or a
+// directory of that name is refused: the directory's owner could point it anywhere.
+bool holds_file(const util::DirFd& directory, std::string_view name)
+{
+  const std::optional<struct stat> st = directory.status(name);
+  if (!st) {
+    return false;
+  }
+  if (S_ISLNK(st->st_mode)) {
+    throw Error(Errc::failure, util::quote(directory.path() / name)
+                                 + " is a symbolic link; ksign does not follow links in a key directory");
+  }
+  if (!S_ISREG(st->st_mode)) {
+    throw Error(Errc::failure, util::quote(directory.path() / name) + " is not a regular file");
+  }
+  return true;
+}
+
+// The files of an opened key directory; `certificate` is empty when it holds none.
+KeyFiles scan_key_directory(util::DirFd opened)
+{
+  KeyFiles files;
+  files.directory = opened.path();
+  files.opened = std::make_shared<const util::DirFd>(std::move(opened));
+  const util::DirFd& directory = *files.opened;
+  for (const std::string_view name : k_private_key_names) {
+    if (holds_file(directory, name)) {
+      files.key = files.directory / name;
+      break;
+    }
+  }
+  for (const std::string_view name : {k_cert_der, k_cert_pem, k_key_pem}) {
+    if (holds_file(directory, name)) {
+      files.certificate = files.directory / name;
+      break;
+    }
+  }
+  if (const std::optional<Bytes> hash = directory.read_regular(k_hash_file, util::k_small_file_limit)) {
+    const std::string name(util::trim(text_of(*hash)));
+    files.hash = parse_hash(name);
+    if (!files.hash) {
+      throw Error(Errc::failure, "unknown hash '" + util::escape(name) + "' in " + util::quote(files.directory / k_hash_file));
+    }
+  }
+  return files;
+}
+
+KeyFiles require_certificate(KeyFiles files)
+{
+  if (files.certificate.empty()) {
+    throw Error(Errc::failure, "key directory " + util::quote(files.directory) + " has no " + std::string(k_cert_der));
+  }
+  return files;
+}
+
+Bytes read_named(const KeyFiles& files, const fs::path& file)
+{
+  std::optional<Bytes> data = read_key_directory_file(files, file.filename().native());
+  if (!data) {
+    throw Error(Errc::failure, "cannot read " + util::quote(file) + ": it is gone");
+  }
+  return std::move(*data);
+}
+
 } // namespace
 
 bool is_private_key_name(std::string_view name)
@@ -79,44 +122,57 @@ bool is_private_key_name(std::string_view name)
 
 KeyFiles key_directory_files(const fs::path& directory)
 {
-  KeyFiles files;
-  files.directory = directory;
-  require_search_permission(directory, k_cert_der);
-  for (const std::string_view name : k_private_key_names) {
-    if (is_file(directory / name)) {
-      files.key = directory / name;
-      break;
-    }
+  return key_directory_files(util::DirFd(directory));
+}
+
+KeyFiles key_directory_files(util::DirFd directory)
+{
+  return require_certificate(scan_key_directory(std::move(directory)));
+}
+
+std::optional<Bytes> read_key_directory_file(const KeyFiles& files, std::string_view name)
+{
+  if (!files.opened) {
+    throw Error(Errc::failure, "key directory " + util::quote(files.directory) + " is not open");
   }
-  for (const std::string_view name : {k_cert_der, k_cert_pem, k_key_pem}) {
-    if (is_file(directory / name)) {
-      files.certificate = directory / name;
-      break;
-    }
+  return files.opened->read_regular(name, util::k_small_file_limit);
+}
+
+Bytes key_directory_certificate(const KeyFiles& files)
+{
+  return certificate_der_in(read_named(files, files.certificate), files.certificate);
+}
+
+SigningKey key_directory_signing_key(const KeyFiles& files, const std::optional<std::string>& passphrase)
+{
+  if (files.key.empty()) {
+    throw Error(Errc::failure, "key directory " + util::quote(files.directory) + " has no private key");
   }
-  if (files.certificate.empty()) {
-    throw Error(Errc::failure, "key directory " + util::quote(directory) + " has no " + std::string(k_cert_der));
+  return signing_key_in(read_named(files, files.key), files.key, key_directory_certificate(files), files.certificate,
+                        passphrase);
+}
+
+fs::file_time_type key_directory_key_time(const KeyFiles& files)
+{
+  const fs::path& file = files.key.empty() ? files.certificate : files.key;
+  const std::optional<struct stat> st = files.opened ? files.opened->status(file.filename().native()) : std::nullopt;
+  if (!st) {
+    throw Error(Errc::failure, "cannot stat " + util::quote(file));
   }
-  const fs::path hash_path = directory / k_hash_file;
-  if (is_file(hash_path)) {
-    const std::string name(util::trim(text_of(util::read_file(hash_path, util::k_small_file_limit))));
-    files.hash = parse_hash(name);
-    if (!files.hash) {
-      throw Error(Errc::failure, "unknown hash '" + util::escape(name) + "' in " + util::quote(hash_path));
-    }
-  }
-  return files;
+  const auto since_epoch = std::chrono::seconds(st->st_mtim.tv_sec) + std::chrono::nanoseconds(st->st_mtim.tv_nsec);
+  return std::chrono::file_clock::from_sys(
+    std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch)));
 }
 
 void check_key_directory(const KeyFiles& files, const std::optional<std::string>& passphrase)
 {
-  const Bytes certificate = load_certificate_der(files.certificate);
+  const Bytes certificate = key_directory_certificate(files);
   for (const std::string_view name : k_private_key_names) {
-    const fs::path key_file = files.directory / name;
-    if (!is_file(key_file)) {
+    if (!holds_file(*files.opened, name)) {
       continue;
     }
-    const EvpPkeyPtr key = load_private_key(key_file, passphrase);
+    const fs::path key_file = files.directory / name;
+    const EvpPkeyPtr key = private_key_in(read_named(files, key_file), key_file, passphrase);
     if (!key_matches_certificate(key.get(), certificate, "the certificate " + util::quote(files.certificate))) {
       throw Error(Errc::failure, "the private key " + util::quote(key_file) + " does not match the certificate "
                                    + util::quote(files.certificate) + " beside it");
@@ -127,32 +183,31 @@ void check_key_directory(const KeyFiles& files, const std::optional<std::string>
 std::vector<std::string> complete_key_directory(const fs::path& directory)
 {
   const KeyFiles files = key_directory_files(directory);
+  const util::DirFd& opened = *files.opened;
   std::vector<std::string> added;
-  const Bytes der = load_certificate_der(files.certificate);
+  const Bytes der = key_directory_certificate(files);
   const std::string cert_pem = certificate_pem(parse_certificate(der, "the certificate " + util::quote(files.certificate)).get());
-  if (!is_file(directory / k_cert_der)) {
-    util::ReplaceOptions options;
-    options.force_mode = 0644;
-    util::replace_file_atomically(directory / k_cert_der, der, options);
+  if (!holds_file(opened, k_cert_der)) {
+    opened.replace(k_cert_der, der, 0644);
     added.emplace_back(k_cert_der);
   }
-  if (!is_file(directory / k_cert_pem)) {
-    write_file(directory / k_cert_pem, cert_pem, 0644);
+  if (!holds_file(opened, k_cert_pem)) {
+    opened.replace(k_cert_pem, as_bytes(cert_pem), 0644);
     added.emplace_back(k_cert_pem);
   }
   if (files.key.empty()) {
     return added; // certificates only (ksign install --public)
   }
-  const std::string key_block = private_key_block(text_of(util::read_file(files.key, util::k_small_file_limit)));
+  const std::string key_block = private_key_block(text_of(read_named(files, files.key)));
   if (key_block.empty()) {
     throw Error(Errc::failure, util::quote(files.key) + " holds no PEM private key");
   }
-  if (!is_file(directory / k_private_pem)) {
-    write_file(directory / k_private_pem, key_block, 0600);
+  if (!holds_file(opened, k_private_pem)) {
+    opened.replace(k_private_pem, as_bytes(key_block), 0600);
     added.emplace_back(k_private_pem);
   }
-  if (!is_file(directory / k_key_pem)) {
-    write_file(directory / k_key_pem, key_block + cert_pem, 0600);
+  if (!holds_file(opened, k_key_pem)) {
+    opened.replace(k_key_pem, as_bytes(key_block + cert_pem), 0600);
     added.emplace_back(k_key_pem);
   }
   return added;
@@ -172,14 +227,18 @@ std::optional<KernelKeyFiles> kernel_key_files(const fs::path& moduledir, std::s
   }
   found.certificate = found.installed.certificate;
   found.hash = found.installed.hash;
-  const X509Ptr certificate = load_certificate(found.certificate);
+  const Bytes installed_der = key_directory_certificate(found.installed);
+  const X509Ptr certificate = parse_certificate(installed_der, "the certificate " + util::quote(found.certificate));
   found.key_id = key_link_name(certificate.get());
   if (!found.installed.key.empty()) {
     found.key = found.installed.key;
+    found.holder = found.installed;
     return found;
   }
 
-  // Installed with the certificates only: the registry's link leads to the private key.
+  // Installed with the certificates only: the registry's link leads to the private key. The
+  // link is followed (it is the registered way to the key); nothing inside the directory it
+  // leads to is.
   found.source = KernelKeyFiles::Source::registry;
   found.link = registry / found.key_id;
   std::error_code ec;
@@ -206,21 +265,24 @@ std::optional<KernelKeyFiles> kernel_key_files(const fs::path& moduledir, std::s
   }
   KeyFiles registered;
   try {
-    registered = key_directory_files(found.link);
+    registered = scan_key_directory(util::DirFd(found.link));
   } catch (const Error& e) {
-    found.problem = e.code() == Errc::permission ? KernelKeyFiles::LinkProblem::unreadable
-                                                 : KernelKeyFiles::LinkProblem::no_private_key;
+    if (e.code() != Errc::permission) {
+      throw; // a link or a FIFO where a key file belongs: refused, not worked around
+    }
+    found.problem = KernelKeyFiles::LinkProblem::unreadable;
     return found;
   }
-  if (registered.key.empty()) {
+  if (registered.key.empty() || registered.certificate.empty()) {
     found.problem = KernelKeyFiles::LinkProblem::no_private_key;
     return found;
   }
-  if (load_certificate_der(registered.certificate) != load_certificate_der(found.certificate)) {
+  if (key_directory_certificate(registered) != installed_der) {
     found.problem = KernelKeyFiles::LinkProblem::other_certificate;
     return found;
   }
   found.key = registered.key;
+  found.holder = std::move(registered);
   return found;
 }
 

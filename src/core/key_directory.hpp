@@ -2,9 +2,13 @@
 #pragma once
 
 #include "core/hash.hpp"
+#include "core/keys.hpp"
+#include "util/bytes.hpp"
+#include "util/dir_fd.hpp"
 
 #include <array>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,18 +46,42 @@ inline constexpr std::array<std::string_view, 3> k_private_key_names = {k_key_pe
 // the certificates only).
 [[nodiscard]] bool is_private_key_name(std::string_view name);
 
+// A key directory's files, found and read through one descriptor of the directory: a name that
+// is a symbolic link, a FIFO or a device is never followed or read (it is refused), so whoever
+// owns the directory cannot make a reader (root, in `install --public --register`, `sign
+// --kernel`, `keys --show`, `keys --key-files`) read or hand on a file outside it.
 struct KeyFiles
 {
   std::filesystem::path directory;   // the key directory
   std::filesystem::path key;         // the first of k_private_key_names present; empty when none is
   std::filesystem::path certificate; // signing_crt.crt (DER), else signing_crt.pem, else signing_key.pem
   std::optional<HashAlgo> hash;      // from khash, when present
+  std::shared_ptr<const util::DirFd> opened; // `directory`, opened once: every file is read through it
 };
 
-// The files of the key directory `directory` (the rule above). Throws Error(Errc::permission)
-// when it cannot be read, Error(Errc::failure) when it holds no certificate or khash names an
-// unknown hash. `key` is empty when the directory holds certificates only.
+// The files of the key directory `directory` (the rule above; `directory` itself may be reached
+// through links, nothing inside it is). Throws Error(Errc::permission) when it cannot be read,
+// Error(Errc::failure) when it holds no certificate, khash names an unknown hash, or one of the
+// names above is a link or not a regular file. `key` is empty when the directory holds
+// certificates only.
 [[nodiscard]] KeyFiles key_directory_files(const std::filesystem::path& directory);
+
+// The same for a key directory opened already (`current` of a key store, core/key_store_layout).
+[[nodiscard]] KeyFiles key_directory_files(util::DirFd directory);
+
+// The bytes of the file `name` of the key directory, read through its descriptor (never a link,
+// a FIFO or a device); nullopt when it does not exist.
+[[nodiscard]] std::optional<Bytes> read_key_directory_file(const KeyFiles& files, std::string_view name);
+
+// The certificate of `files`, as DER (read through the directory's descriptor).
+[[nodiscard]] Bytes key_directory_certificate(const KeyFiles& files);
+
+// The private key and certificate of `files` (read through the directory's descriptor), as
+// load_signing_key checks them. Throws Error(Errc::failure) when the directory has no private key.
+[[nodiscard]] SigningKey key_directory_signing_key(const KeyFiles& files, const std::optional<std::string>& passphrase);
+
+// When the private key file was last written (the age of the key).
+[[nodiscard]] std::filesystem::file_time_type key_directory_key_time(const KeyFiles& files);
 
 // Every private key file of `files.directory` must hold the public half of its certificate:
 // throws Error(Errc::failure) naming the first that does not (or cannot be read). `passphrase`
@@ -63,7 +91,8 @@ void check_key_directory(const KeyFiles& files, const std::optional<std::string>
 // Add what ksign's layout has and an older kernel-sign directory lacks: signing_prv.pem (the
 // private key block of signing_key.pem, or of signing_prv.key, copied as it is, 0600),
 // signing_key.pem (that key followed by the certificate, 0600), signing_crt.crt and
-// signing_crt.pem (0644). Call check_key_directory first. Returns the names it wrote.
+// signing_crt.pem (0644), written through the directory's descriptor. Call check_key_directory
+// first. Returns the names it wrote.
 std::vector<std::string> complete_key_directory(const std::filesystem::path& directory);
 
 // ---- installed kernels -------------------------------------------------------------------------
@@ -79,6 +108,7 @@ struct KernelKeyFiles
 
   KeyFiles installed;           // the headers' key directory: the certificate, maybe the key
   std::filesystem::path key;    // the private key; empty when it cannot be reached
+  KeyFiles holder;              // the key directory `key` is in (installed, or the registered one)
   std::filesystem::path certificate; // the installed certificate (what the kernel was built to trust)
   std::optional<HashAlgo> hash; // the installed khash
   Source source = Source::headers;

@@ -111,9 +111,8 @@ void put_in_place(const fs::path& replacement, const fs::path& target)
 
 } // namespace
 
-fs::path install_current_key(const fs::path& store, const fs::path& destination, InstallWhat what)
+fs::path install_current_key(const KeyFiles& files, const fs::path& destination, InstallWhat what)
 {
-  const KeyFiles files = current_key_files(store);
   fs::path absolute = fs::absolute(destination).lexically_normal();
   if (absolute.filename().empty() && absolute.has_parent_path()) {
     absolute = absolute.parent_path(); // "dest/": the link named dest, not what it points to
@@ -146,16 +145,21 @@ fs::path install_current_key(const fs::path& store, const fs::path& destination,
   make_directory(staging, 0755);
   const fs::path target = destination / files.directory.filename();
   try {
-    for (const fs::directory_entry& entry : fs::directory_iterator(files.directory)) {
-      const std::string name = entry.path().filename().string();
-      if (!entry.is_regular_file() || (what == InstallWhat::certificates && is_private_key_name(name))) {
+    // Read through the key directory's descriptor: a link or a FIFO in it is not copied, and
+    // nothing outside the key directory is read.
+    for (const std::string& name : files.opened->names()) {
+      const std::optional<struct stat> st = files.opened->status(name);
+      if (!st || !S_ISREG(st->st_mode) || (what == InstallWhat::certificates && is_private_key_name(name))) {
         continue; // kernel-sign stores hold only files; anything else is not ours to copy
+      }
+      const std::optional<Bytes> data = read_key_directory_file(files, name);
+      if (!data) {
+        continue;
       }
       // Private keys 0600 whatever their source had; nothing wider than 0755 (no group or other write).
       util::ReplaceOptions options;
-      options.force_mode =
-        is_private_key_name(name) ? 0600 : static_cast<mode_t>(fs::status(entry.path()).permissions()) & 0755;
-      util::replace_file_atomically(staging / name, util::read_file(entry.path(), util::k_small_file_limit), options);
+      options.force_mode = is_private_key_name(name) ? 0600 : static_cast<mode_t>(st->st_mode & 0755);
+      util::replace_file_atomically(staging / name, *data, options);
     }
     put_in_place(staging, target);
   } catch (const fs::filesystem_error& e) {
@@ -170,14 +174,15 @@ fs::path install_current_key(const fs::path& store, const fs::path& destination,
   return target;
 }
 
-fs::path register_key_directory(const fs::path& registry, const fs::path& key_directory)
+fs::path register_key_directory(const fs::path& registry, const KeyFiles& key_directory)
 {
   std::error_code ec;
-  const fs::path absolute = fs::canonical(key_directory, ec);
+  const fs::path absolute = fs::canonical(key_directory.directory, ec);
   if (ec) {
-    throw Error(Errc::failure, "cannot resolve " + util::quote(key_directory) + ": " + ec.message());
+    throw Error(Errc::failure, "cannot resolve " + util::quote(key_directory.directory) + ": " + ec.message());
   }
-  const X509Ptr certificate = load_certificate(absolute / k_cert_der);
+  const X509Ptr certificate =
+    parse_certificate(key_directory_certificate(key_directory), "the certificate " + util::quote(key_directory.certificate));
   (void)util::make_directories(registry, 0755);
   const fs::path link = registry / key_link_name(certificate.get());
   const util::SignalsDeferred deferred;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "core/key_directory.hpp"
+
 #include <filesystem>
 
 // Installing a key store's current key into a kernel headers package (build/certs-local), and
@@ -10,7 +12,8 @@ namespace ksign::core {
 // What install_current_key copies: the whole key directory, or all but the private key files.
 enum class InstallWhat { everything, certificates };
 
-// Copy the current key directory and the `current` link of `store` into `destination`,
+// Copy the key directory `files` (a key store's current one, current_key_files) and a `current`
+// link to it into `destination`,
 // creating it and its parents (0755, whatever the umask); what a kernel headers package installs as
 // build/certs-local. The key directory is 0755 (certificates readable by all); private key
 // files are written 0600, other files keep their mode less group and other write, whatever the
@@ -22,13 +25,12 @@ enum class InstallWhat { everything, certificates };
 // switched by rename. Installs into one destination take turns (an flock(2) on the directory
 // above it). A `destination` that is a symbolic link is replaced by a directory, never written
 // through: what the link pointed to stays as it was. So is a link in the key directory's place.
-std::filesystem::path install_current_key(const std::filesystem::path& store, const std::filesystem::path& destination,
+std::filesystem::path install_current_key(const KeyFiles& files, const std::filesystem::path& destination,
                                           InstallWhat what = InstallWhat::everything);
 
-// Link registry/<key id> (key_link_name) to `key_directory` (made absolute), creating
-// `registry` (0755, whatever the umask) when needed and replacing an older link of that name atomically.
-// Returns the link.
-std::filesystem::path register_key_directory(const std::filesystem::path& registry,
-                                             const std::filesystem::path& key_directory);
+// Link registry/<key id> (key_link_name of its certificate, read through its descriptor) to
+// `key_directory` (its real path), creating `registry` (0755, whatever the umask) when needed and
+// replacing an older link of that name atomically. Returns the link.
+std::filesystem::path register_key_directory(const std::filesystem::path& registry, const KeyFiles& key_directory);
 
 } // namespace ksign::core

@@ -62,11 +62,31 @@ EvpPkeyPtr read_plain_private_key(ByteView data)
   return nullptr;
 }
 
+// The signing key of `key` and its certificate, when they are one pair.
+SigningKey matched_signing_key(EvpPkeyPtr key, const fs::path& key_file, Bytes certificate_der,
+                               const fs::path& certificate_file)
+{
+  SigningKey signing;
+  signing.key = std::move(key);
+  signing.type = key_type_of(signing.key.get());
+  signing.certificate = std::move(certificate_der);
+  if (!key_matches_certificate(signing.key.get(), signing.certificate,
+                               "the certificate " + util::quote(certificate_file))) {
+    throw Error(Errc::failure, "the key " + util::quote(key_file) + " does not match the certificate "
+                                + util::quote(certificate_file));
+  }
+  return signing;
+}
+
 } // namespace
 
 EvpPkeyPtr load_private_key(const fs::path& key_file, const std::optional<std::string>& passphrase)
 {
-  const Bytes data = util::read_file(key_file, util::k_small_file_limit);
+  return private_key_in(util::read_file(key_file, util::k_small_file_limit), key_file, passphrase);
+}
+
+EvpPkeyPtr private_key_in(ByteView data, const fs::path& key_file, const std::optional<std::string>& passphrase)
+{
   EvpPkeyPtr key = read_plain_private_key(data);
   if (key) {
     return key;
@@ -98,17 +118,20 @@ SigningKey load_signing_key(const fs::path& key_file, const std::optional<fs::pa
     return load_pkcs11_signing_key(key_file.native(), cert_file ? std::optional(cert_file->native()) : std::nullopt,
                                    passphrase);
   }
-  SigningKey signing;
-  signing.key = load_private_key(key_file, passphrase);
-  signing.type = key_type_of(signing.key.get());
   const fs::path& certificate_file = cert_file ? *cert_file : key_file;
-  signing.certificate = load_certificate_der(certificate_file);
-  if (!key_matches_certificate(signing.key.get(), signing.certificate,
-                               "the certificate " + util::quote(certificate_file))) {
-    throw Error(Errc::failure, "the key " + util::quote(key_file) + " does not match the certificate "
-                                + util::quote(certificate_file));
-  }
-  return signing;
+  const Bytes key_data = util::read_file(key_file, util::k_small_file_limit);
+  EvpPkeyPtr key = private_key_in(key_data, key_file, passphrase);
+  return matched_signing_key(std::move(key), key_file,
+                             certificate_der_in(cert_file ? util::read_file(*cert_file, util::k_small_file_limit) : key_data,
+                                                certificate_file),
+                             certificate_file);
+}
+
+SigningKey signing_key_in(ByteView key_data, const fs::path& key_file, Bytes certificate_der,
+                          const fs::path& certificate_file, const std::optional<std::string>& passphrase)
+{
+  return matched_signing_key(private_key_in(key_data, key_file, passphrase), key_file, std::move(certificate_der),
+                             certificate_file);
 }
 
 } // namespace ksign::core

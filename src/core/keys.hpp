@@ -28,6 +28,10 @@ struct SigningKey
 [[nodiscard]] EvpPkeyPtr load_private_key(const std::filesystem::path& key_file,
                                           const std::optional<std::string>& passphrase);
 
+// The same for the bytes `data` of `key_file`, read already (through a directory descriptor).
+[[nodiscard]] EvpPkeyPtr private_key_in(ByteView data, const std::filesystem::path& key_file,
+                                        const std::optional<std::string>& passphrase);
+
 // Load a PEM private key from `key_file` and the certificate from `cert_file` (DER or PEM),
 // or, without `cert_file`, from `key_file` itself (a PEM holding key and certificate, as
 // CONFIG_MODULE_SIG_KEY files do). `passphrase` as for load_private_key.
@@ -37,5 +41,11 @@ struct SigningKey
 [[nodiscard]] SigningKey load_signing_key(const std::filesystem::path& key_file,
                                           const std::optional<std::filesystem::path>& cert_file,
                                           const std::optional<std::string>& passphrase);
+
+// The same for bytes read already: the private key file's `key_data` and the certificate's DER
+// (certificate_der_in), `key_file` and `certificate_file` naming them in messages.
+[[nodiscard]] SigningKey signing_key_in(ByteView key_data, const std::filesystem::path& key_file,
+                                        Bytes certificate_der, const std::filesystem::path& certificate_file,
+                                        const std::optional<std::string>& passphrase);
 
 } // namespace ksign::core

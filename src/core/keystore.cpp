@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <string>
@@ -43,27 +44,67 @@ KeyFiles current_key_files(const fs::path& store)
 KeyFiles current_certificate_files(const fs::path& store)
 {
   const fs::path link = store / k_current_link;
-  std::error_code ec;
-  (void)fs::symlink_status(link, ec);
-  if (ec == std::errc::permission_denied) {
-    throw Error(Errc::permission, "cannot read " + util::quote(store));
-  }
-  if (!fs::exists(link, ec)) {
+  std::optional<util::DirFd> opened_store;
+  try {
+    opened_store.emplace(store);
+  } catch (const Error& e) {
+    if (e.code() == Errc::permission) {
+      throw Error(Errc::permission, "cannot read " + util::quote(store));
+    }
     throw Error(Errc::no_key, "no current key in " + util::quote(store) + " (" + util::quote(link) + " is missing)");
   }
-  const fs::path directory = fs::canonical(link, ec);
-  if (ec) {
-    throw Error(Errc::failure, "cannot resolve " + util::quote(link) + ": " + ec.message());
+  const std::optional<struct stat> st = opened_store->status(k_current_link);
+  if (!st) {
+    throw Error(Errc::no_key, "no current key in " + util::quote(store) + " (" + util::quote(link) + " is missing)");
   }
   // `current` is the one link ksign follows in a store, and only to a key directory inside it:
   // one leading elsewhere would make ksign read (or, as root, trust) a file of anyone's choosing.
-  const fs::path inside = fs::canonical(store, ec);
-  if (ec || directory.parent_path() != inside || !fs::is_directory(directory, ec)) {
-    throw Error(Errc::failure, util::quote(link) + " leads to " + util::quote(directory)
-                                 + ", not to a key directory inside the key store; point it at one (ln -sfn DIR "
-                                 + util::quote(link) + ")");
+  // The key directory is then opened by its name in the store, never through a link.
+  std::string name(k_current_link);
+  if (S_ISLNK(st->st_mode)) {
+    const fs::path target = opened_store->read_link(k_current_link).value_or(std::string());
+    std::error_code ec;
+    const fs::path directory = fs::canonical(link, ec);
+    if (ec == std::errc::no_such_file_or_directory) {
+      throw Error(Errc::no_key, "no current key in " + util::quote(store) + " (" + util::quote(link) + " is missing)");
+    }
+    if (ec) {
+      throw Error(Errc::failure, "cannot resolve " + util::quote(link) + ": " + ec.message());
+    }
+    const fs::path inside = fs::canonical(store, ec);
+    fs::path relative = target.lexically_normal();
+    if (!relative.empty() && relative.filename().empty()) {
+      relative = relative.parent_path(); // "2025-01-01_00-00-00/"
+    }
+    // kernel-sign and ksign write a relative name; an absolute link to a directory of this
+    // store is taken too.
+    const bool one_name = relative.is_relative() && relative.has_filename() && relative == relative.filename()
+                          && relative != "." && relative != "..";
+    if (ec || directory.parent_path() != inside || !(one_name || target.is_absolute())) {
+      throw Error(Errc::failure, util::quote(link) + " leads to " + util::quote(directory)
+                                   + ", not to a key directory inside the key store; point it at one (ln -sfn DIR "
+                                   + util::quote(link) + ")");
+    }
+    name = directory.filename().native();
   }
-  return key_directory_files(directory);
+  std::optional<util::DirFd> key_directory;
+  try {
+    key_directory = opened_store->open_directory(name);
+  } catch (const Error& e) {
+    if (e.code() == Errc::permission) {
+      throw;
+    }
+    throw Error(Errc::failure, util::quote(link) + " leads to " + util::quote(store / name)
+                                 + ", not to a key directory inside the key store (" + e.what()
+                                 + "); point it at one (ln -sfn DIR " + util::quote(link) + ")");
+  }
+  if (!key_directory) {
+    throw Error(Errc::no_key, "no current key in " + util::quote(store) + " (" + util::quote(link) + " is missing)");
+  }
+  // Named by its real path, as kernel-sign's tools and the configs ksign writes name it.
+  std::error_code ec;
+  const fs::path real = fs::canonical(store, ec);
+  return key_directory_files(std::move(*key_directory).named((ec ? store : real) / name));
 }
 
 fs::path kernel_key_store(const fs::path& moduledir, std::string_view kernel_release)
@@ -105,12 +146,6 @@ void write_bytes(const fs::path& path, ByteView data, mode_t mode)
   util::replace_file_atomically(path, data, options);
 }
 
-
-std::string read_word(const fs::path& path)
-{
-  const Bytes data = util::read_file(path, util::k_small_file_limit);
-  return std::string(util::trim({reinterpret_cast<const char*>(data.data()), data.size()}));
-}
 
 struct Unit
 {
@@ -188,7 +223,13 @@ KeyStoreLock::KeyStoreLock(const fs::path& store, std::chrono::milliseconds time
 
 void require_safe_store(const fs::path& store)
 {
-  const uid_t owners[] = {0, ::geteuid()};
+  // ssh's "invoking user": the effective user, and under sudo the user who ran it (a store in
+  // their home, written by `sudo ksign keys`).
+  std::vector<uid_t> owners = {0, ::geteuid()};
+  const std::optional<uid_t> invoker = util::sudo_invoker(std::getenv("SUDO_UID"));
+  if (invoker) {
+    owners.push_back(*invoker);
+  }
   const std::vector<util::UnsafeDirectory> unsafe = util::unsafe_directories(store, owners, true);
   if (unsafe.empty()) {
     return;
@@ -197,15 +238,27 @@ void require_safe_store(const fs::path& store)
   const std::string at = util::quote(first.directory);
   char mode[8];
   std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(first.mode));
-  if (first.why == util::UnsafeDirectory::Why::foreign_owner) {
-    throw Error(Errc::failure, "refusing to write to the key store " + util::quote(store) + ": " + at + " belongs to "
-                                 + util::user_name(first.owner) + ", not to root or " + util::user_name(::geteuid())
+  const std::string refusing = "refusing to write to the key store " + util::quote(store) + ": ";
+  switch (first.why) {
+  case util::UnsafeDirectory::Why::foreign_owner: {
+    std::string allowed = "root or " + util::user_name(::geteuid());
+    if (invoker && *invoker != ::geteuid() && *invoker != 0) {
+      allowed = "root, " + util::user_name(::geteuid()) + " or " + util::user_name(*invoker) + " (who ran sudo)";
+    }
+    throw Error(Errc::failure, refusing + at + " belongs to " + util::user_name(first.owner) + ", not to " + allowed
                                  + ", who could plant links there to make this run overwrite other files; use a key "
                                    "store of your own, or run: chown " + util::user_name(::geteuid()) + " " + at);
   }
-  throw Error(Errc::failure, "refusing to write to the key store " + util::quote(store) + ": anyone can write to " + at
-                               + " (mode " + mode + "), so anyone could plant links there to make this run overwrite "
-                                 "other files; run: chmod o-w " + at);
+  case util::UnsafeDirectory::Why::group_can_write:
+    throw Error(Errc::failure, refusing + "group " + util::group_name(first.group) + " can write to " + at + " (mode "
+                                 + mode + "), so its members could plant links there to make this run overwrite "
+                                   "other files; run: chmod g-w " + at);
+  case util::UnsafeDirectory::Why::others_can_write:
+    break;
+  }
+  throw Error(Errc::failure, refusing + "anyone can write to " + at + " (mode " + mode
+                               + "), so anyone could plant links there to make this run overwrite other files; run: "
+                                 "chmod o-w " + at);
 }
 
 RefreshPolicy parse_refresh_policy(std::string_view text)
@@ -283,17 +336,14 @@ std::optional<CurrentKey> current_key(const fs::path& store)
   CurrentKey current;
   current.directory = files.directory;
   current.hash = files.hash;
-  const fs::path type_path = files.directory / k_type_file;
-  if (fs::exists(type_path, ec)) {
-    current.type = parse_key_type(read_word(type_path));
+  if (const std::optional<Bytes> type = read_key_directory_file(files, k_type_file)) {
+    current.type = parse_key_type(util::trim({reinterpret_cast<const char*>(type->data()), type->size()}));
   }
   if (!current.type) {
-    current.type = key_type_of(X509_get0_pubkey(load_certificate(files.certificate).get()));
+    current.type = key_type_of(X509_get0_pubkey(
+      parse_certificate(key_directory_certificate(files), "the certificate " + util::quote(files.certificate)).get()));
   }
-  current.created = fs::last_write_time(files.key, ec);
-  if (ec) {
-    throw Error(Errc::failure, "cannot stat " + util::quote(files.key) + ": " + ec.message());
-  }
+  current.created = key_directory_key_time(files);
   return current;
 }
 
@@ -430,8 +480,8 @@ fs::path trusted_certificate(const fs::path& store)
 {
   const KeyFiles files = current_key_files(store);
   const fs::path pem = files.directory / k_cert_pem;
-  std::error_code ec;
-  if (!fs::is_regular_file(pem, ec)) {
+  const std::optional<struct stat> st = files.opened->status(k_cert_pem);
+  if (!st || !S_ISREG(st->st_mode)) {
     throw Error(Errc::no_key, "key directory " + util::quote(files.directory) + " has no " + std::string(k_cert_pem));
   }
   return fs::absolute(pem);
@@ -496,7 +546,8 @@ bool same_directory(const fs::path& a, const fs::path& b)
 std::string certificate_fingerprint(const fs::path& directory)
 {
   try {
-    return fingerprint_sha256(load_certificate(key_directory_files(directory).certificate).get());
+    const KeyFiles files = key_directory_files(directory);
+    return fingerprint_sha256(parse_certificate(key_directory_certificate(files)).get());
   } catch (const Error&) {
     return {};
   }
@@ -677,7 +728,7 @@ std::vector<KernelKey> installed_kernel_keys(const fs::path& moduledir)
     KernelKey kernel{entry.path().filename().string(), {}, {}, {}, std::nullopt};
     try {
       const KeyFiles files = current_certificate_files(kernel_key_store(moduledir, kernel.release));
-      const X509Ptr certificate = load_certificate(files.certificate);
+      const X509Ptr certificate = parse_certificate(key_directory_certificate(files), "the certificate " + util::quote(files.certificate));
       kernel.key_id = subject_key_id_hex(certificate.get());
       kernel.fingerprint = fingerprint_sha256(certificate.get());
       kernel.certificate = files.certificate;
@@ -702,14 +753,15 @@ KeyStoreState key_store_state(const fs::path& store, const fs::path& moduledir, 
   if (fs::is_directory(store, ec)) {
     for (const fs::path& directory : key_directories(store)) {
       try {
-        state.fingerprints.push_back(fingerprint_sha256(load_certificate(key_directory_files(directory).certificate).get()));
+        state.fingerprints.push_back(fingerprint_sha256(parse_certificate(key_directory_certificate(key_directory_files(directory))).get()));
       } catch (const Error&) {
         // not a key directory after all (no certificate): it holds no key a kernel could carry
       }
     }
   }
   if (state.current) {
-    const X509Ptr certificate = load_certificate(current_key_files(store).certificate);
+    const KeyFiles files = current_certificate_files(store);
+    const X509Ptr certificate = parse_certificate(key_directory_certificate(files), "the certificate " + util::quote(files.certificate));
     state.fingerprint = fingerprint_sha256(certificate.get());
     state.key_id = subject_key_id_hex(certificate.get());
     state.subject = subject_name(certificate.get());

@@ -5,14 +5,20 @@
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <limits>
 #include <cerrno>
+#include <climits>
+#include <memory>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -26,7 +32,25 @@ namespace {
 
 [[noreturn]] void throw_errno(const std::string& what, const fs::path& path, int error = errno)
 {
-  throw Error(Errc::failure, what + " " + quote(path) + ": " + std::strerror(error));
+  throw Error(error == EACCES ? Errc::permission : Errc::failure, what + " " + quote(path) + ": " + std::strerror(error));
+}
+
+// Whether `gid` is the private group of user `owner`: named after the user, with no member but
+// the user (the user private groups Debian and Fedora make for each user).
+bool is_private_group(gid_t gid, uid_t owner)
+{
+  const struct group* entry = ::getgrgid(gid);
+  const struct passwd* user = ::getpwuid(owner);
+  if (entry == nullptr || user == nullptr || entry->gr_name == nullptr || user->pw_name == nullptr
+      || std::string_view(entry->gr_name) != user->pw_name || user->pw_gid != gid) {
+    return false;
+  }
+  for (char** member = entry->gr_mem; member != nullptr && *member != nullptr; ++member) {
+    if (std::string_view(*member) != user->pw_name) {
+      return false;
+    }
+  }
+  return true;
 }
 
 } // namespace
@@ -57,6 +81,85 @@ std::optional<Fd> DirFd::open_regular(std::string_view name) const
     throw Error(Errc::failure, quote(m_path / component) + " is not a regular file");
   }
   return fd;
+}
+
+std::optional<DirFd> DirFd::open_directory(std::string_view name) const
+{
+  const std::string component(name);
+  Fd fd(::openat(m_fd.get(), component.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) {
+      return std::nullopt;
+    }
+    // O_NOFOLLOW|O_DIRECTORY answers ENOTDIR for a link (to a directory or not) as for a file.
+    const int saved = errno;
+    struct stat st {};
+    if (saved == ELOOP || (::fstatat(m_fd.get(), component.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))) {
+      throw Error(Errc::failure, quote(m_path / component) + " is a symbolic link; ksign does not follow it");
+    }
+    if (saved == ENOTDIR) {
+      throw Error(Errc::failure, quote(m_path / component) + " is not a directory");
+    }
+    throw_errno("cannot open the directory", m_path / component, saved);
+  }
+  return DirFd(std::move(fd), m_path / component);
+}
+
+std::optional<struct stat> DirFd::status(std::string_view name) const
+{
+  const std::string component(name);
+  struct stat st {};
+  if (::fstatat(m_fd.get(), component.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return std::nullopt;
+    }
+    throw_errno("cannot look at", m_path / component);
+  }
+  return st;
+}
+
+std::optional<std::string> DirFd::read_link(std::string_view name) const
+{
+  const std::string component(name);
+  std::string target(PATH_MAX, '\0');
+  const ssize_t length = ::readlinkat(m_fd.get(), component.c_str(), target.data(), target.size());
+  if (length < 0) {
+    if (errno == ENOENT || errno == EINVAL || errno == ENOTDIR) {
+      return std::nullopt; // missing, or not a link
+    }
+    throw_errno("cannot read the link", m_path / component);
+  }
+  target.resize(static_cast<std::size_t>(length));
+  return target;
+}
+
+std::vector<std::string> DirFd::names() const
+{
+  // fdopendir takes the descriptor over: give it a duplicate, rewound.
+  const int copy = ::openat(m_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (copy < 0) {
+    throw_errno("cannot list", m_path);
+  }
+  const std::unique_ptr<DIR, int (*)(DIR*)> listing(::fdopendir(copy), ::closedir);
+  if (!listing) {
+    const int saved = errno;
+    ::close(copy);
+    throw_errno("cannot list", m_path, saved);
+  }
+  std::vector<std::string> found;
+  errno = 0;
+  while (const struct dirent* entry = ::readdir(listing.get())) {
+    const std::string_view entry_name = entry->d_name;
+    if (entry_name != "." && entry_name != "..") {
+      found.emplace_back(entry_name);
+    }
+    errno = 0;
+  }
+  if (errno != 0) {
+    throw_errno("cannot list", m_path);
+  }
+  std::sort(found.begin(), found.end());
+  return found;
 }
 
 std::optional<Bytes> DirFd::read_regular(std::string_view name, std::size_t limit) const
@@ -177,10 +280,14 @@ std::vector<UnsafeDirectory> unsafe_directories(const fs::path& path, std::span<
   for (fs::path at = ec ? absolute.lexically_normal() : resolved;; at = at.parent_path()) {
     struct stat st {};
     if (::stat(at.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      if ((st.st_mode & S_IWOTH) != 0 && ((st.st_mode & S_ISVTX) == 0 || (strict_leaf && leaf))) {
-        found.push_back({at, UnsafeDirectory::Why::others_can_write, st.st_mode & 07777, st.st_uid});
+      const bool sticky_safe = (st.st_mode & S_ISVTX) != 0 && !(strict_leaf && leaf);
+      if ((st.st_mode & S_IWOTH) != 0 && !sticky_safe) {
+        found.push_back({at, UnsafeDirectory::Why::others_can_write, st.st_mode & 07777, st.st_uid, st.st_gid});
       } else if (!owners.empty() && std::find(owners.begin(), owners.end(), st.st_uid) == owners.end()) {
-        found.push_back({at, UnsafeDirectory::Why::foreign_owner, st.st_mode & 07777, st.st_uid});
+        found.push_back({at, UnsafeDirectory::Why::foreign_owner, st.st_mode & 07777, st.st_uid, st.st_gid});
+      } else if (!owners.empty() && (st.st_mode & S_IWGRP) != 0 && !sticky_safe && st.st_gid != 0
+                 && !is_private_group(st.st_gid, st.st_uid)) {
+        found.push_back({at, UnsafeDirectory::Why::group_can_write, st.st_mode & 07777, st.st_uid, st.st_gid});
       }
       leaf = false;
     }
@@ -215,6 +322,30 @@ std::optional<pid_t> flock_holder(int fd)
     }
   }
   return std::nullopt;
+}
+
+std::string group_name(gid_t gid)
+{
+  const struct group* entry = ::getgrgid(gid);
+  if (entry != nullptr && entry->gr_name != nullptr) {
+    return entry->gr_name;
+  }
+  return "gid " + std::to_string(gid);
+}
+
+std::optional<uid_t> sudo_invoker(const char* sudo_uid)
+{
+  if (::getuid() != 0 || sudo_uid == nullptr || sudo_uid[0] == '\0') {
+    return std::nullopt;
+  }
+  const std::string_view text(sudo_uid);
+  unsigned long long value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value > std::numeric_limits<uid_t>::max() - 1
+      || ::getpwuid(static_cast<uid_t>(value)) == nullptr) {
+    return std::nullopt; // not a number, (uid_t)-1, or no such user
+  }
+  return static_cast<uid_t>(value);
 }
 
 std::string user_name(uid_t uid)

@@ -196,3 +196,47 @@ TEST_CASE("core::kernel_key_files: the headers' key, else the registry's, else w
   found = kernel_key_files(moduledir, "6.99.0", registry);
   CHECK(found->problem == KernelKeyFiles::LinkProblem::no_private_key);
 }
+
+TEST_CASE("core::key_directory_files reads through the directory's descriptor, never a planted link", "[key_directory]")
+{
+  const test::TempDir tmp;
+  const SigningKey key = test::make_key(KeyType::ec, "planted");
+  const SigningKey other = test::make_key(KeyType::ec, "someone else's");
+  const fs::path elsewhere = make_kernel_sign_directory(tmp.path() / "elsewhere", other, Layout::v4);
+  const fs::path dir = make_kernel_sign_directory(tmp.path() / "store", key, Layout::v4);
+  {
+    const KeyFiles files = key_directory_files(dir);
+    CHECK(key_directory_certificate(files) == test::certificate_der(key));
+    CHECK(key_directory_signing_key(files, std::nullopt).certificate == test::certificate_der(key));
+  }
+  // Another key's files linked into the directory: refused, not read.
+  fs::remove(dir / "signing_key.pem");
+  fs::create_symlink(elsewhere / "signing_key.pem", dir / "signing_key.pem");
+  CHECK_THROWS_WITH(key_directory_files(dir), KSIGN_CONTAINS("signing_key.pem' is a symbolic link"));
+  fs::remove(dir / "signing_key.pem");
+  REQUIRE(::mkfifo((dir / "signing_key.pem").c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(key_directory_files(dir), KSIGN_CONTAINS("signing_key.pem' is not a regular file"));
+  fs::remove(dir / "signing_key.pem");
+  // A file swapped for a link after the directory was looked at is refused when it is read.
+  const KeyFiles files = key_directory_files(dir);
+  REQUIRE(files.key == dir / "signing_prv.pem");
+  fs::remove(dir / "signing_prv.pem");
+  fs::create_symlink(elsewhere / "signing_prv.pem", dir / "signing_prv.pem");
+  CHECK_THROWS_WITH(key_directory_signing_key(files, std::nullopt), KSIGN_CONTAINS("is a symbolic link"));
+  CHECK_THROWS_WITH(check_key_directory(files, std::nullopt), KSIGN_CONTAINS("is a symbolic link"));
+}
+
+TEST_CASE("core::current_certificate_files opens the key directory `current` names inside the store", "[key_directory]")
+{
+  const test::TempDir tmp;
+  const SigningKey key = test::make_key(KeyType::ec, "current");
+  const fs::path store = tmp.path() / "store";
+  const fs::path dir = make_kernel_sign_directory(store, key, Layout::v4);
+  fs::create_directory_symlink(dir.filename(), store / "current");
+  CHECK(current_key_files(store).directory == fs::canonical(dir));
+  // A key directory name that became a link to a directory elsewhere is not followed.
+  const fs::path elsewhere = make_kernel_sign_directory(tmp.path() / "elsewhere", key, Layout::v4);
+  fs::rename(dir, store / "moved");
+  fs::create_directory_symlink(elsewhere, dir);
+  CHECK_THROWS_WITH(current_key_files(store), KSIGN_CONTAINS("not to a key directory inside the key store"));
+}

@@ -128,7 +128,7 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
   SECTION("install copies the current key: the directory world-readable, private keys 0600")
   {
     const fs::path package = dir.path() / "pkg/usr/lib/modules/6.99/build/certs-local";
-    const fs::path copied = install_current_key(store, package);
+    const fs::path copied = install_current_key(current_key_files(store), package);
     CHECK(copied == package / first.filename());
     CHECK(fs::read_symlink(package / "current") == first.filename());
     CHECK(test::mode_of(copied) == 0755); // verify and keys --show read certificates without root
@@ -137,13 +137,13 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
     CHECK(test::read_whole(copied / "signing_key.pem") == test::read_whole(first / "signing_key.pem"));
     CHECK_FALSE(fs::exists(package / ".lock"));
     // Again, over the first copy: same result, nothing left behind.
-    install_current_key(store, package);
+    install_current_key(current_key_files(store), package);
     CHECK(key_directories(package) == std::vector<fs::path>{copied});
   }
   SECTION("install of the certificates only, and the registry that finds the private key")
   {
     const fs::path package = dir.path() / "pkg/build/certs-local";
-    const fs::path copied = install_current_key(store, package, InstallWhat::certificates);
+    const fs::path copied = install_current_key(current_key_files(store), package, InstallWhat::certificates);
     CHECK_FALSE(fs::exists(copied / "signing_key.pem"));
     CHECK_FALSE(fs::exists(copied / "signing_prv.pem"));
     CHECK(fs::exists(copied / "signing_crt.crt"));
@@ -151,11 +151,11 @@ TEST_CASE("core key store: write, switch, refresh, prune, install", "[keystore]"
     const KeyFiles public_files = current_certificate_files(package);
     CHECK(public_files.key.empty());
     const fs::path registry = dir.path() / "etc/ksign/keys.d";
-    const fs::path link = register_key_directory(registry, first);
+    const fs::path link = register_key_directory(registry, key_directory_files(first));
     CHECK(link.filename() == subject_key_id_hex(parse_certificate(key.certificate).get()));
     CHECK((test::mode_of(registry) & 022) == 0); // 0755 at most
     // Registering again replaces the link; nothing else is left in the registry.
-    register_key_directory(registry, first);
+    register_key_directory(registry, key_directory_files(first));
     CHECK(std::distance(fs::directory_iterator(registry), fs::directory_iterator()) == 1);
   }
   SECTION("an interrupted run's key directory is removed, a live one's kept")
