@@ -34,44 +34,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The keyrings of a recorded kernel: its /proc/keys and, beside it when recorded, what each
-// system keyring linked ("<keyring serial>: <member serials>"); without that file every key
-// is builtin's (a kernel with builtin alone).
-core::RunningKeys recorded_keys(const std::string& name, const std::string& members = {})
-{
-  const core::ProcKeys parsed = core::parse_proc_keys(test::read_text(test::test_data() / "proc-keys" / name));
-  core::RunningKeys keys;
-  keys.keys = parsed.keys;
-  std::map<std::uint32_t, std::vector<std::uint32_t>> links;
-  if (!members.empty()) {
-    std::istringstream lines(test::read_text(test::test_data() / "proc-keys" / members));
-    std::string line;
-    while (std::getline(lines, line)) {
-      std::istringstream words(line);
-      std::string serial;
-      words >> serial;
-      std::vector<std::uint32_t>& linked = links[static_cast<std::uint32_t>(std::stoul(serial, nullptr, 16))];
-      for (std::string member; words >> member;) {
-        linked.push_back(static_cast<std::uint32_t>(std::stoul(member, nullptr, 16)));
-      }
-    }
-  }
-  for (const core::ProcKeyring& keyring : parsed.keyrings) {
-    const auto which = core::parse_system_keyring(keyring.name);
-    if (!which) {
-      continue;
-    }
-    std::vector<std::uint32_t> linked;
-    if (!members.empty()) {
-      linked = links.at(keyring.serial);
-    } else if (*which == SystemKeyring::builtin) {
-      std::ranges::transform(parsed.keys, std::back_inserter(linked), &core::ProcAsymmetricKey::serial);
-    }
-    keys.keyrings.push_back({*which, keyring.serial, keyring.count, linked});
-  }
-  return keys;
-}
-
 // keyctl search as the recorded kernels answer root: the system keys grant others view, not
 // search, so the kernel finds nothing and the members decide.
 std::optional<std::uint32_t> search_denied(std::uint32_t, const core::SignerReference&)
@@ -138,7 +100,7 @@ TEST_CASE("trust_basis: verdicts by the 6.12 testbed's recorded keyrings", "[tru
   if (!bed) {
     KSIGN_SKIP(why);
   }
-  core::RunningKeys keys = recorded_keys("testbed-6.12.117.txt");
+  core::RunningKeys keys = test::recorded_keyrings("testbed-6.12.117.txt");
   core::PlatformFallbackProbe none;
   none.fallback = PlatformFallback::unused;
   none.evidence = core::FallbackEvidence::no_platform_keyring;
@@ -193,7 +155,7 @@ TEST_CASE("trust_basis: verdicts by the 6.12 testbed's recorded keyrings", "[tru
 TEST_CASE("trust_basis: verdicts by Debian's recorded keyrings with UEFI db in .platform", "[trust_basis][keyrings]")
 {
   const core::RunningKeys keys =
-    recorded_keys("debian-6.12.117+deb12-amd64-uefi-db.txt", "debian-6.12.117+deb12-amd64-uefi-db.members");
+    test::recorded_keyrings("debian-6.12.117+deb12-amd64-uefi-db.txt", "debian-6.12.117+deb12-amd64-uefi-db.members");
   // Microsoft Corporation UEFI CA 2011, which db (so .platform) holds, and the build key (builtin).
   const Bytes uefi_ca = signed_module(key_named_by("13ADBF4309BD82709C8CD54F316ED522988A1BD4"), core::SignerIdKind::subject_key_id);
   const Bytes build = signed_module(key_named_by("F8737D2B0CB3ACD10F915583DFB07A29DB3F1982"), core::SignerIdKind::subject_key_id);
@@ -238,12 +200,12 @@ TEST_CASE("trust_basis: verdicts by Debian's recorded keyrings with UEFI db in .
 TEST_CASE("trust_basis: why recorded keyrings cannot decide", "[trust_basis][keyrings]")
 {
   // The development VM's kernel: an empty builtin keyring.
-  CHECK(core::keyrings_problem(recorded_keys("this-vm-6.18.44.txt"), true) == core::KeyringsProblem::no_keys);
-  CHECK(core::keyrings_problem(recorded_keys("testbed-7.2.13.txt"), true) == core::KeyringsProblem::none);
+  CHECK(core::keyrings_problem(test::recorded_keyrings("this-vm-6.18.44.txt"), true) == core::KeyringsProblem::no_keys);
+  CHECK(core::keyrings_problem(test::recorded_keyrings("testbed-7.2.13.txt"), true) == core::KeyringsProblem::none);
   // What a normal user sees of the same kernels: no system keyrings at all.
   CHECK(core::keyrings_problem(core::RunningKeys{}, false) == core::KeyringsProblem::not_visible);
   CHECK(core::keyrings_problem(core::RunningKeys{}, true) == core::KeyringsProblem::no_keyrings);
-  core::RunningKeys hidden = recorded_keys("testbed-6.12.117.txt");
+  core::RunningKeys hidden = test::recorded_keyrings("testbed-6.12.117.txt");
   hidden.keyrings.front().members.reset();
   CHECK(core::keyrings_problem(hidden, true) == core::KeyringsProblem::members_hidden);
 }

@@ -9,6 +9,9 @@
 #include "util/openssl.hpp"
 
 #include <cstdlib>
+#include <sstream>
+#include <map>
+#include <algorithm>
 
 namespace ksign::test {
 
@@ -90,6 +93,41 @@ std::string shell_quote(const std::string& s)
     }
   }
   return out + "'";
+}
+
+core::RunningKeys recorded_keyrings(const std::string& name, const std::string& members)
+{
+  const core::ProcKeys parsed = core::parse_proc_keys(read_text(test_data() / "proc-keys" / name));
+  core::RunningKeys keys;
+  keys.keys = parsed.keys;
+  std::map<std::uint32_t, std::vector<std::uint32_t>> links;
+  if (!members.empty()) {
+    std::istringstream lines(read_text(test_data() / "proc-keys" / members));
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::istringstream words(line);
+      std::string serial;
+      words >> serial;
+      std::vector<std::uint32_t>& linked = links[static_cast<std::uint32_t>(std::stoul(serial, nullptr, 16))];
+      for (std::string member; words >> member;) {
+        linked.push_back(static_cast<std::uint32_t>(std::stoul(member, nullptr, 16)));
+      }
+    }
+  }
+  for (const core::ProcKeyring& keyring : parsed.keyrings) {
+    const auto which = core::parse_system_keyring(keyring.name);
+    if (!which) {
+      continue;
+    }
+    std::vector<std::uint32_t> linked;
+    if (!members.empty()) {
+      linked = links.at(keyring.serial);
+    } else if (*which == core::SystemKeyring::builtin) {
+      std::ranges::transform(parsed.keys, std::back_inserter(linked), &core::ProcAsymmetricKey::serial);
+    }
+    keys.keyrings.push_back({*which, keyring.serial, keyring.count, linked});
+  }
+  return keys;
 }
 
 } // namespace ksign::test

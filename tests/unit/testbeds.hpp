@@ -4,6 +4,7 @@
 
 #include "catch.hpp"
 
+#include "core/keyrings.hpp"
 #include "util/bytes.hpp"
 
 #include <filesystem>
@@ -44,5 +45,10 @@ bool run(const std::string& command);
 
 // `s` quoted for a POSIX shell.
 [[nodiscard]] std::string shell_quote(const std::string& s);
+
+// The system keyrings of a kernel recorded in tests/data/proc-keys: its /proc/keys `name` and,
+// when recorded, `members` ("<keyring serial>: <member serials>", read with KEYCTL_READ in the
+// same boot); without that file every key is builtin's (a kernel with builtin alone).
+[[nodiscard]] core::RunningKeys recorded_keyrings(const std::string& name, const std::string& members = {});
 
 } // namespace ksign::test
