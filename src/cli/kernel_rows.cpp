@@ -9,7 +9,7 @@
 namespace ksign::cli {
 
 std::string kernel_row_text(const core::KernelKey& kernel, std::string_view key_text,
-                            const std::optional<ImageKeyTrust>& trust)
+                            const std::optional<core::ImageKeyTrust>& trust)
 {
   // Escaped before padding, so that the columns stay aligned.
   const std::string release = util::escape(kernel.release);
@@ -25,7 +25,7 @@ std::string kernel_row_text(const core::KernelKey& kernel, std::string_view key_
   return fmt::format("  {:<32} {}; {}", release, key_text, image_key_trust_text(*trust));
 }
 
-void kernel_row_json(util::JsonWriter& json, const core::KernelKey& kernel, const std::optional<ImageKeyTrust>& trust,
+void kernel_row_json(util::JsonWriter& json, const core::KernelKey& kernel, const std::optional<core::ImageKeyTrust>& trust,
                      const std::function<void(util::JsonWriter&)>& key_fields)
 {
   json.array_begin_object();

@@ -7,7 +7,7 @@
 #include "cli/options.hpp"
 #include "cli/paths.hpp"
 #include "cli/output.hpp"
-#include "cli/trust_basis.hpp"
+#include "cli/trust_text.hpp"
 #include "cmd/commands.hpp"
 #include "core/certificate.hpp"
 #include "core/kconfig.hpp"
@@ -262,9 +262,9 @@ int show_keys(const cli::Invocation& invocation, const core::RefreshPolicy& poli
     }
     writer.object_begin_array("kernels", util::JsonWriter::Layout::lines);
     for (const core::KernelKey& k : kernels) {
-      std::optional<cli::ImageKeyTrust> trust;
+      std::optional<core::ImageKeyTrust> trust;
       if (!k.fingerprint.empty()) {
-        trust = cli::installed_image_trusts(paths, k.release, k.certificate);
+        trust = core::installed_image_trusts(paths.module_root, k.release, paths.boot_root, k.certificate);
       }
       cli::kernel_row_json(writer, k, trust, [&](util::JsonWriter& row) {
         const KernelKeyOrigin origin = kernel_key_origin(paths, k, state);
@@ -324,7 +324,7 @@ int show_keys(const cli::Invocation& invocation, const core::RefreshPolicy& poli
     // Which key it carries, where its private key is, and whether the kernel (its image) trusts it.
     const KernelKeyOrigin origin = kernel_key_origin(paths, k, state);
     out.result(cli::kernel_row_text(k, origin.relation + "; " + origin.private_key,
-                                    cli::installed_image_trusts(paths, k.release, k.certificate)));
+                                    core::installed_image_trusts(paths.module_root, k.release, paths.boot_root, k.certificate)));
   }
   return cli::exit_success;
 }

@@ -6,7 +6,7 @@
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cli/paths.hpp"
-#include "cli/trust_basis.hpp"
+#include "cli/trust_text.hpp"
 #include "cmd/commands.hpp"
 #include "core/keyrings.hpp"
 #include "core/keystore.hpp"
@@ -48,7 +48,7 @@ struct KernelStatus
 {
   core::KernelKey key;
   std::optional<std::chrono::seconds> key_age;
-  std::optional<cli::ImageKeyTrust> trust; // only for a kernel with a readable ksign key
+  std::optional<core::ImageKeyTrust> trust; // only for a kernel with a readable ksign key
 };
 
 struct Status
@@ -69,12 +69,12 @@ Status gather_status(const cli::Paths& paths)
 {
   Status status;
   status.module_root = paths.module_root;
-  status.release = cli::running_release();
+  status.release = core::running_release();
   status.sig_enforce = core::read_sig_enforce();
   status.lockdown = core::read_lockdown();
   try {
     status.keys = core::read_running_keys();
-    status.platform = cli::running_platform_fallback(paths, *status.keys);
+    status.platform = core::running_platform_fallback(*status.keys, paths.module_root, paths.boot_root);
   } catch (const Error& e) {
     status.keys_problem = e.what();
   }
@@ -85,7 +85,7 @@ Status gather_status(const cli::Paths& paths)
         kernel.key_age = std::chrono::duration_cast<std::chrono::seconds>(
           fs::file_time_type::clock::now() - current->created);
       }
-      kernel.trust = cli::installed_image_trusts(paths, kernel.key.release, kernel.key.certificate);
+      kernel.trust = core::installed_image_trusts(paths.module_root, kernel.key.release, paths.boot_root, kernel.key.certificate);
     }
     status.kernels.push_back(std::move(kernel));
   }

@@ -21,16 +21,16 @@ core::KernelKey keyed(std::string release)
   return kernel;
 }
 
-cli::ImageKeyTrust image_trust(core::SignerTrust trust)
+core::ImageKeyTrust image_trust(core::SignerTrust trust)
 {
-  cli::ImageKeyTrust result;
+  core::ImageKeyTrust result;
   result.trust = trust;
   result.sources.image = "/lib/modules/6.12.1/build/vmlinux";
   result.method = core::TrustMethod::symbols;
   return result;
 }
 
-std::string row_json(const core::KernelKey& kernel, const std::optional<cli::ImageKeyTrust>& trust, bool extra = false)
+std::string row_json(const core::KernelKey& kernel, const std::optional<core::ImageKeyTrust>& trust, bool extra = false)
 {
   util::JsonWriter json;
   json.begin_array(util::JsonWriter::Layout::flat);
@@ -52,7 +52,7 @@ TEST_CASE("cli::kernel_row_text", "[kernel_rows]")
   CHECK(cli::kernel_row_text(keyed("6.12.1"), "the current key", image_trust(core::SignerTrust::unknown))
         == "  6.12.1                           the current key; NOT trusted by its image (vmlinux, symbols): its "
            "modules signed with it would be refused");
-  cli::ImageKeyTrust no_image;
+  core::ImageKeyTrust no_image;
   no_image.problem = "no image found";
   CHECK(cli::kernel_row_text(keyed("6.12.1"), "k", no_image)
         == "  6.12.1                           k; cannot tell whether the kernel trusts it (no image found)");
@@ -76,7 +76,7 @@ TEST_CASE("cli::kernel_row_json", "[kernel_rows]")
   CHECK(row_json(keyed("6.12.1"), image_trust(core::SignerTrust::trusted), true)
         == "[{\"release\": \"6.12.1\", \"has_ksign_key\": true, \"key_id\": \"1fa2a31d\", \"key_age_seconds\": 60, "
            "\"image_trusts_key\": \"trusted\", \"image\": \"/lib/modules/6.12.1/build/vmlinux\", \"method\": \"symbols\"}]");
-  cli::ImageKeyTrust no_image;
+  core::ImageKeyTrust no_image;
   no_image.problem = "no image found";
   CHECK(row_json(keyed("6.12.1"), no_image)
         == "[{\"release\": \"6.12.1\", \"has_ksign_key\": true, \"key_id\": \"1fa2a31d\", \"image_trusts_key\": null, "
