@@ -2,6 +2,7 @@
 #include "cli/trust_text.hpp"
 
 #include "cli/options.hpp"
+#include "core/installed_kernel.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/strings.hpp"
@@ -139,10 +140,13 @@ void say_basis(const core::TrustBasis& basis, const fs::path& moduledir, const f
           names += (names.empty() ? "" : ", ") + guess.reason;
         }
       }
-      out.warning("found no image of {} to read its certificates from ({}/{}/build/vmlinux, vmlinuz, {}/vmlinuz-{}); "
+      std::string places;
+      for (const fs::path& image : core::installed_kernel_layout(moduledir, basis.release, boot).images) {
+        places += (places.empty() ? "" : ", ") + util::quote(image);
+      }
+      out.warning("found no image of {} to read its certificates from ({}); "
                   "judging by files on disk instead, which are guesses at what it was built with{}",
-                  name, moduledir.string(), basis.release, boot.string(), basis.release,
-                  names.empty() ? std::string() : ": " + names);
+                  name, places, names.empty() ? std::string() : ": " + names);
       break;
     }
     case Kind::unreadable_key_store:

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "core/kernel_image.hpp"
 
+#include "core/installed_kernel.hpp"
+
 #include "core/elf_image.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -261,16 +263,15 @@ KernelTrust read_kernel_trust(const KernelImageSources& sources)
 
 KernelImageCandidates find_kernel_image(const fs::path& moduledir, std::string_view release, const fs::path& boot)
 {
-  const fs::path tree = moduledir / std::string(release);
-  const std::string name(release);
+  const InstalledKernelLayout layout = installed_kernel_layout(moduledir, release, boot);
   KernelImageCandidates candidates;
   std::error_code ec;
-  for (const fs::path& image : {tree / "build" / "vmlinux", tree / "vmlinuz", boot / ("vmlinuz-" + name)}) {
+  for (const fs::path& image : layout.images) {
     if (fs::exists(image, ec)) {
       candidates.images.push_back(image);
     }
   }
-  for (const fs::path& map : {boot / ("System.map-" + name), tree / "build" / "System.map"}) {
+  for (const fs::path& map : layout.system_maps) {
     if (fs::exists(map, ec)) {
       candidates.system_maps.push_back(map);
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "core/installed_kernel.hpp"
 #include "util/error.hpp"
 
 #include <filesystem>
@@ -27,19 +28,5 @@ struct TrustSource
 [[nodiscard]] std::vector<TrustSource> kernel_trust_sources(const std::filesystem::path& moduledir,
                                                             std::string_view release,
                                                             std::vector<Error>* unreadable = nullptr);
-
-// <moduledir>/<release>. Throws Error(Errc::failure) "no installed kernel 'X' in 'moduledir'"
-// when it is not a directory.
-[[nodiscard]] std::filesystem::path installed_kernel(const std::filesystem::path& moduledir, std::string_view release);
-
-// The .config an installed kernel was built with (<moduledir>/<release>/build/.config), when
-// its headers ship it.
-[[nodiscard]] std::optional<std::filesystem::path> installed_kernel_config(const std::filesystem::path& moduledir,
-                                                                         std::string_view release);
-
-// The directories of an installed kernel that hold modules (kernel/, extra/, updates/, DKMS's
-// updates/dkms/, ...): every subdirectory of <moduledir>/<release> except build and source.
-[[nodiscard]] std::vector<std::string> kernel_module_directories(const std::filesystem::path& moduledir,
-                                                                 std::string_view release);
 
 } // namespace ksign::core

@@ -122,7 +122,16 @@ bool is_private_key_name(std::string_view name)
 
 KeyFiles key_directory_files(const fs::path& directory)
 {
-  return key_directory_files(util::DirFd(directory));
+  std::optional<util::DirFd> opened;
+  try {
+    opened.emplace(directory);
+  } catch (const Error& e) {
+    if (e.code() == Errc::permission) {
+      throw Error(Errc::permission, "cannot read " + util::quote(directory));
+    }
+    throw;
+  }
+  return key_directory_files(std::move(*opened));
 }
 
 KeyFiles key_directory_files(util::DirFd directory)

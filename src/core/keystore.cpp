@@ -87,12 +87,14 @@ KeyFiles current_certificate_files(const fs::path& store)
     }
     name = directory.filename().native();
   }
+  std::error_code ec;
+  const fs::path real = fs::canonical(store, ec);
   std::optional<util::DirFd> key_directory;
   try {
     key_directory = opened_store->open_directory(name);
   } catch (const Error& e) {
     if (e.code() == Errc::permission) {
-      throw;
+      throw Error(Errc::permission, "cannot read " + util::quote((ec ? store : real) / name));
     }
     throw Error(Errc::failure, util::quote(link) + " leads to " + util::quote(store / name)
                                  + ", not to a key directory inside the key store (" + e.what()
@@ -102,14 +104,7 @@ KeyFiles current_certificate_files(const fs::path& store)
     throw Error(Errc::no_key, "no current key in " + util::quote(store) + " (" + util::quote(link) + " is missing)");
   }
   // Named by its real path, as kernel-sign's tools and the configs ksign writes name it.
-  std::error_code ec;
-  const fs::path real = fs::canonical(store, ec);
   return key_directory_files(std::move(*key_directory).named((ec ? store : real) / name));
-}
-
-fs::path kernel_key_store(const fs::path& moduledir, std::string_view kernel_release)
-{
-  return moduledir / std::string(kernel_release) / "build" / "certs-local";
 }
 
 // ---- write side -------------------------------------------------------------------------------
@@ -715,33 +710,6 @@ std::string key_link_name(const X509* certificate)
 {
   const std::string key_id = subject_key_id_hex(certificate);
   return key_id.empty() ? "sha256-" + fingerprint_sha256(certificate) : key_id;
-}
-
-std::vector<KernelKey> installed_kernel_keys(const fs::path& moduledir)
-{
-  std::vector<KernelKey> kernels;
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(moduledir, ec)) {
-    if (!entry.is_directory(ec)) {
-      continue;
-    }
-    KernelKey kernel{entry.path().filename().string(), {}, {}, {}, std::nullopt};
-    try {
-      const KeyFiles files = current_certificate_files(kernel_key_store(moduledir, kernel.release));
-      const X509Ptr certificate = parse_certificate(key_directory_certificate(files), "the certificate " + util::quote(files.certificate));
-      kernel.key_id = subject_key_id_hex(certificate.get());
-      kernel.fingerprint = fingerprint_sha256(certificate.get());
-      kernel.certificate = files.certificate;
-    } catch (const Error& e) {
-      // no ksign key for this kernel, or one the caller may not read
-      if (e.code() == Errc::permission) {
-        kernel.unreadable = e;
-      }
-    }
-    kernels.push_back(std::move(kernel));
-  }
-  std::sort(kernels.begin(), kernels.end(), [](const KernelKey& a, const KernelKey& b) { return a.release < b.release; });
-  return kernels;
 }
 
 KeyStoreState key_store_state(const fs::path& store, const fs::path& moduledir, const RefreshPolicy& policy)

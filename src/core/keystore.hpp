@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/hash.hpp"
+#include "core/installed_kernel.hpp"
 #include "core/key_install.hpp"
 #include "core/key_directory.hpp"
 #include "core/keys.hpp"
@@ -43,10 +44,6 @@ inline constexpr std::string_view k_default_key_store = "certs-local"; // relati
 // The same for a key directory that may hold certificates only (ksign install --public): `key`
 // is then empty.
 [[nodiscard]] KeyFiles current_certificate_files(const std::filesystem::path& store);
-
-// Where an installed kernel keeps its ksign keys: <moduledir>/<kernel_release>/build/certs-local.
-[[nodiscard]] std::filesystem::path kernel_key_store(const std::filesystem::path& moduledir,
-                                                     std::string_view kernel_release);
 
 // ---- write side -------------------------------------------------------------------------------
 
@@ -109,19 +106,6 @@ inline constexpr std::string_view k_default_refresh_period = "7d";
 
 // The period recorded by the last record_refresh_period(), or nullopt.
 [[nodiscard]] std::optional<std::string> recorded_refresh_period(const std::filesystem::path& store);
-
-// The ksign key an installed kernel carries in its build/certs-local.
-struct KernelKey
-{
-  std::string release;
-  std::string key_id;      // empty: no ksign key installed with that kernel
-  std::string fingerprint;
-  std::filesystem::path certificate;       // the installed key's certificate file
-  std::optional<Error> unreadable;         // Errc::permission: its key store cannot be read
-};
-
-// Every kernel release under `moduledir` with the key it carries, ordered by release.
-[[nodiscard]] std::vector<KernelKey> installed_kernel_keys(const std::filesystem::path& moduledir);
 
 // What the store's current key is, as far as the store says.
 struct CurrentKey

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+#include "core/installed_kernel.hpp"
+
+#include "core/certificate.hpp"
+#include "core/key_directory.hpp"
+#include "core/keystore.hpp"
+#include "util/file.hpp"
+
+#include <algorithm>
+
+namespace ksign::core {
+
+namespace fs = std::filesystem;
+
+InstalledKernelLayout installed_kernel_layout(const fs::path& moduledir, std::string_view release, const fs::path& boot)
+{
+  const std::string name(release);
+  InstalledKernelLayout layout;
+  layout.root = moduledir / name;
+  layout.build = layout.root / "build";
+  layout.key_store = layout.build / "certs-local";
+  layout.config = layout.build / ".config";
+  layout.build_key = layout.build / "certs" / "signing_key.x509";
+  layout.images = {layout.build / "vmlinux", layout.root / "vmlinuz", boot / ("vmlinuz-" + name)};
+  layout.system_maps = {boot / ("System.map-" + name), layout.build / "System.map"};
+  return layout;
+}
+
+fs::path kernel_key_store(const fs::path& moduledir, std::string_view kernel_release)
+{
+  return installed_kernel_layout(moduledir, kernel_release).key_store;
+}
+
+fs::path installed_kernel(const fs::path& moduledir, std::string_view release)
+{
+  const fs::path root = installed_kernel_layout(moduledir, release).root;
+  std::error_code ec;
+  if (release.empty() || release.find('/') != std::string_view::npos || !fs::is_directory(root, ec)) {
+    throw Error(Errc::failure, "no installed kernel '" + std::string(release) + "' in " + util::quote(moduledir));
+  }
+  return root;
+}
+
+std::optional<fs::path> installed_kernel_config(const fs::path& moduledir, std::string_view release)
+{
+  fs::path config = installed_kernel_layout(moduledir, release).config;
+  std::error_code ec;
+  if (fs::is_regular_file(config, ec)) {
+    return config;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> kernel_module_directories(const fs::path& moduledir, std::string_view release)
+{
+  const fs::path root = installed_kernel(moduledir, release);
+  std::error_code ec;
+  std::vector<std::string> directories;
+  for (const fs::directory_entry& entry : fs::directory_iterator(root, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name != "build" && name != "source" && entry.is_directory(ec) && !entry.is_symlink(ec)) {
+      directories.push_back(entry.path().string());
+    }
+  }
+  std::sort(directories.begin(), directories.end());
+  return directories;
+}
+
+std::vector<KernelKey> installed_kernel_keys(const fs::path& moduledir)
+{
+  std::vector<KernelKey> kernels;
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(moduledir, ec)) {
+    if (!entry.is_directory(ec)) {
+      continue;
+    }
+    KernelKey kernel{entry.path().filename().string(), {}, {}, {}, std::nullopt};
+    try {
+      const KeyFiles files = current_certificate_files(kernel_key_store(moduledir, kernel.release));
+      const X509Ptr certificate = parse_certificate(key_directory_certificate(files), "the certificate " + util::quote(files.certificate));
+      kernel.key_id = subject_key_id_hex(certificate.get());
+      kernel.fingerprint = fingerprint_sha256(certificate.get());
+      kernel.certificate = files.certificate;
+    } catch (const Error& e) {
+      // no ksign key for this kernel, or one the caller may not read
+      if (e.code() == Errc::permission) {
+        kernel.unreadable = e;
+      }
+    }
+    kernels.push_back(std::move(kernel));
+  }
+  std::sort(kernels.begin(), kernels.end(), [](const KernelKey& a, const KernelKey& b) { return a.release < b.release; });
+  return kernels;
+}
+
+} // namespace ksign::core
