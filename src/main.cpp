@@ -113,14 +113,12 @@ int dispatch(const Command& command, std::span<const std::string> args)
   }
   cxxopts::Options options = cli::command_options(command);
   const cxxopts::ParseResult result = cli::parse_options(options, args);
-  if (result.count("help") > 0) {
+  cli::CommonOptions common = cli::read_common_options(result, command);
+  if (common.help) {
     fmt::print("{}", cli::help_text(options));
     return cli::exit_success;
   }
-  std::vector<std::string> operands;
-  if (result.count("operands") > 0) {
-    operands = result["operands"].as<std::vector<std::string>>();
-  }
+  std::vector<std::string>& operands = common.operands;
   if (operands.size() > command.max_operands) {
     throw Error(Errc::usage, command.max_operands == 0 ? "unexpected argument '" + operands.front() + "'"
                                                        : "too many arguments (expected " + std::string(command.operands)
@@ -130,16 +128,11 @@ int dispatch(const Command& command, std::span<const std::string> args)
     throw Error(Errc::usage, "missing " + std::string(command.operands));
   }
   cli::Output out{std::string(command.name)};
-  out.set_verbosity(cli::verbosity(result));
+  out.set_verbosity(common.verbosity);
   cli::Invocation invocation{result, std::move(operands), out, cli::paths_from_environment(), {}, false};
   if (command.takes_key_store) {
-    cli::reject_together(result, "dir", "keydir");
-    std::optional<std::string> given = cli::optional_string(result, "dir");
-    if (!given) {
-      given = cli::optional_string(result, "keydir");
-    }
-    invocation.key_store_given = given.has_value();
-    invocation.key_store = core::key_store_path(given, std::getenv("KSIGN_DIR"));
+    invocation.key_store_given = common.key_store.has_value();
+    invocation.key_store = core::key_store_path(common.key_store, std::getenv("KSIGN_DIR"));
   }
   return command.run(invocation);
 }

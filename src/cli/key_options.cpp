@@ -9,6 +9,7 @@
 #include "core/keys.hpp"
 #include "core/keystore.hpp"
 #include "core/pkcs11_key.hpp"
+#include "core/signing_key.hpp"
 #include "util/dir_fd.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -26,16 +27,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The key store a signing or verifying command reads: --kernel's, else the Invocation's.
-fs::path key_store(const Invocation& invocation)
+constexpr std::string_view k_loose_key_flag = "--allow-loose-key";
+constexpr std::string_view k_unsupported_key_flag = "--allow-unsupported-key";
+
+// The key store a signing or verifying command reads: kernel `kernel`'s, else the Invocation's.
+fs::path key_store(const std::optional<std::string>& kernel, const Invocation& invocation)
 {
-  const cxxopts::ParseResult& result = invocation.options;
-  if (result.count("kernel") > 0 && invocation.key_store_given) {
-    throw Error(Errc::usage, "--dir and --kernel cannot be used together");
-  }
-  if (result.count("kernel") > 0) {
-    const std::string release = result["kernel"].as<std::string>();
-    if (release.empty() || release.find('/') != std::string::npos) {
+  reject_store_with_kernel(invocation, kernel);
+  if (kernel) {
+    const std::string& release = *kernel;
+    if (!core::is_kernel_release(release)) {
       throw Error(Errc::usage, "--kernel takes a kernel release such as 6.12.1-arch1-1");
     }
     (void)core::installed_kernel(invocation.paths.module_root, release);
@@ -51,47 +52,83 @@ fs::path key_store(const Invocation& invocation)
 
 } // namespace
 
-void add_kernel_option(cxxopts::Options& options)
+void KeyOptions::declare(cxxopts::Options& options, Set set)
 {
+  if (set == Set::signing) {
+    options.add_options()
+      ("k,key", "PEM private key (may also hold the certificate), or a pkcs11: URI", cxxopts::value<std::string>(), "FILE")
+      ("c,cert", "signer's certificate, DER or PEM", cxxopts::value<std::vector<std::string>>(), "FILE")
+      ("kernel", "use the ksign key installed with kernel KVER (<moduledir>/KVER/build/certs-local)",
+       cxxopts::value<std::string>(), "KVER")
+      (std::string(k_unsupported_key_flag.substr(2)),
+       "sign even with a key the kernel cannot load (an RSA size other than 2048, 3072, 4096, or 512, 1024, "
+       "1536 outside FIPS; a curve other than P-192, P-256, P-384, P-521), with a warning");
+  }
   options.add_options()
-    ("kernel", "use the ksign key installed with kernel KVER (<moduledir>/KVER/build/certs-local)",
-     cxxopts::value<std::string>(), "KVER");
+    (std::string(k_loose_key_flag.substr(2)), "use a private key even when group or others can read it, or when "
+                                              "anyone can write to its key store's directory (warns)");
 }
 
-SigningKeySource signing_key_source(const Invocation& invocation)
+KeyOptions KeyOptions::read(const cxxopts::ParseResult& result, Set set)
 {
-  const cxxopts::ParseResult& result = invocation.options;
-  SigningKeySource source;
-  if (result.count("key") > 0) {
-    reject_together(result, "key", "kernel");
-    if (invocation.key_store_given) {
-      throw Error(Errc::usage, "--key and --dir cannot be used together");
+  KeyOptions options;
+  if (set == Set::signing) {
+    if (const auto key = optional_string(result, "key")) {
+      options.key = *key;
     }
-    source.key = result["key"].as<std::string>();
-    if (result.count("cert") > 0) {
-      source.certificate = fs::path(result["cert"].as<std::vector<std::string>>().front());
-    } else if (!core::is_pkcs11_uri(source.key.native()) // a token key finds its certificate in the token
-               && !core::holds_certificate(source.key)) {
+    if (const std::vector<std::string> certificates = strings(result, "cert"); !certificates.empty()) {
+      options.certificate = certificates.front();
+    }
+    options.kernel = optional_string(result, "kernel");
+    options.allow_unsupported_key = given(result, std::string(k_unsupported_key_flag.substr(2)));
+  }
+  options.allow_loose_key = given(result, std::string(k_loose_key_flag.substr(2)));
+  return options;
+}
+
+void reject_store_with_kernel(const Invocation& invocation, const std::optional<std::string>& kernel)
+{
+  if (kernel && invocation.key_store_given) {
+    throw Error(Errc::usage, "--dir and --kernel cannot be used together");
+  }
+}
+
+SigningKeySource signing_key_source(const KeyOptions& options, const Invocation& invocation)
+{
+  SigningKeySource source;
+  const auto choice = core::choose_key_source({.key = options.key.has_value(),
+                                               .certificate = options.certificate.has_value(),
+                                               .kernel = options.kernel.has_value(),
+                                               .store_named = invocation.key_store_given});
+  if (const auto* conflict = std::get_if<core::KeySourceConflict>(&choice)) {
+    switch (*conflict) {
+    case core::KeySourceConflict::key_and_kernel:
+      throw Error(Errc::usage, "--key and --kernel cannot be used together");
+    case core::KeySourceConflict::key_and_store:
+      throw Error(Errc::usage, "--key and --dir cannot be used together");
+    case core::KeySourceConflict::certificate_without_key:
+      throw Error(Errc::usage, "--cert needs --key (the private key to sign with)");
+    case core::KeySourceConflict::kernel_and_store:
+      reject_store_with_kernel(invocation, options.kernel);
+      break;
+    }
+  }
+  if (std::get<core::KeySource>(choice) == core::KeySource::files) {
+    source.key = *options.key;
+    source.certificate = options.certificate;
+    if (!source.certificate && core::key_needs_certificate(source.key)) {
       // signing_prv.pem of a key store holds only the key: say where its certificate is.
       std::string message = "the key file " + util::quote(source.key) + " holds no certificate; give --cert FILE";
-      for (const std::string_view name : {core::k_cert_der, core::k_cert_pem, core::k_key_pem}) {
-        const fs::path beside = source.key.parent_path() / name;
-        std::error_code ec;
-        if (beside != source.key && fs::is_regular_file(beside, ec)) {
-          message += " (its certificate is in " + util::quote(beside) + ")";
-          break;
-        }
+      if (const auto beside = core::certificate_beside(source.key)) {
+        message += " (its certificate is in " + util::quote(*beside) + ")";
       }
       throw Error(Errc::usage, message);
     }
     return source;
   }
-  if (result.count("cert") > 0) {
-    throw Error(Errc::usage, "--cert needs --key (the private key to sign with)");
-  }
-  const fs::path store = key_store(invocation);
-  if (result.count("kernel") > 0) {
-    const std::string release = result["kernel"].as<std::string>();
+  const fs::path store = key_store(options.kernel, invocation);
+  if (options.kernel) {
+    const std::string& release = *options.kernel;
     const std::optional<core::KernelKeyFiles> kernel = kernel_signing_key(release, invocation);
     if (!kernel) {
       // What current_certificate_files says about the missing key store, else in general.
@@ -157,35 +194,26 @@ std::optional<core::KernelKeyFiles> kernel_signing_key(const std::string& releas
   return kernel;
 }
 
-std::vector<fs::path> trusted_certificate_files(const Invocation& invocation)
+std::vector<fs::path> trusted_certificate_files(std::span<const fs::path> certificates,
+                                                const std::optional<std::string>& kernel, const Invocation& invocation)
 {
-  const cxxopts::ParseResult& result = invocation.options;
-  std::vector<fs::path> files;
-  if (result.count("cert") > 0) {
-    for (const std::string& name : result["cert"].as<std::vector<std::string>>()) {
-      files.emplace_back(name);
-    }
-  }
-  if (files.empty() || invocation.key_store_given || result.count("kernel") > 0) {
-    files.push_back(core::current_certificate_files(key_store(invocation)).certificate);
+  std::vector<fs::path> files(certificates.begin(), certificates.end());
+  if (files.empty() || invocation.key_store_given || kernel) {
+    files.push_back(core::current_certificate_files(key_store(kernel, invocation)).certificate);
   }
   return files;
 }
 
 void add_loose_key_option(cxxopts::Options& options)
 {
-  options.add_options()
-    ("allow-loose-key", "use a private key even when group or others can read it, or when anyone "
-                        "can write to its key store's directory (warns)");
+  KeyOptions::declare(options, KeyOptions::Set::loose_key);
 }
 
 namespace {
 
-constexpr std::string_view k_loose_key_flag = "--allow-loose-key";
-
 bool allows_loose_key(const Invocation& invocation)
 {
-  return invocation.options.count(std::string(k_loose_key_flag.substr(2))) > 0;
+  return KeyOptions::read(invocation.options, KeyOptions::Set::loose_key).allow_loose_key;
 }
 
 // Refuse `problem` (naming `fix`), or warn about it when allowed.
@@ -222,10 +250,9 @@ void guard_private_key(const fs::path& key, bool allow_loose, bool warn_only, Ou
   if (::stat(key.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return;
   }
-  if ((st.st_mode & 077) != 0) {
-    const std::string problem =
-      fmt::format("the private key {} can be {} by group or others (mode {:04o})", util::quote(key),
-                  (st.st_mode & 044) != 0 ? "read" : "changed", st.st_mode & 07777);
+  if (const std::optional<core::KeyFileExposure> exposure = core::key_file_exposure(key)) {
+    const std::string problem = fmt::format("the private key {} can be {} by group or others (mode {:04o})",
+                                            util::quote(key), exposure->readable ? "read" : "changed", exposure->mode);
     loose(problem, "chmod 600 " + util::quote(key), allow_loose, warn_only, out);
   }
   guard_key_directory(key.has_parent_path() ? key.parent_path() : fs::path("."), key, allow_loose, warn_only, out);
@@ -238,7 +265,12 @@ void guard_private_key(const fs::path& key, const Invocation& invocation)
 
 void guard_key_directory(const fs::path& directory, const Invocation& invocation)
 {
-  guard_key_directory(directory, directory, allows_loose_key(invocation), false, invocation.out);
+  guard_key_directory(directory, allows_loose_key(invocation), invocation.out);
+}
+
+void guard_key_directory(const fs::path& directory, bool allow_loose, Output& out)
+{
+  guard_key_directory(directory, directory, allow_loose, false, out);
 }
 
 void warn_if_short_key(const EVP_PKEY* key, const std::string& what, Output& out)
@@ -249,25 +281,17 @@ void warn_if_short_key(const EVP_PKEY* key, const std::string& what, Output& out
   }
 }
 
-void add_unsupported_key_option(cxxopts::Options& options)
+void require_kernel_usable_key(ByteView certificate_der, const std::string& what, bool allow, Output& out)
 {
-  options.add_options()
-    ("allow-unsupported-key", "sign even with a key the kernel cannot load (an RSA size other than "
-                              "2048, 3072, 4096, or 512, 1024, 1536 outside FIPS; a curve other than "
-                              "P-192, P-256, P-384, P-521), with a warning");
-}
-
-void require_kernel_usable_key(ByteView certificate_der, const std::string& what, const Invocation& invocation)
-{
-  constexpr std::string_view flag = "--allow-unsupported-key";
+  constexpr std::string_view flag = k_unsupported_key_flag;
   const std::optional<std::string> refusal = core::kernel_key_refusal(certificate_der);
   if (!refusal) {
     return;
   }
   const std::string problem = what + " holds " + *refusal + ": the kernel cannot load its certificate and refuses "
                               "every module signed with it";
-  if (invocation.options.count(std::string(flag.substr(2))) > 0) {
-    invocation.out.warning("{} (signing anyway: {})", problem, flag);
+  if (allow) {
+    out.warning("{} (signing anyway: {})", problem, flag);
     return;
   }
   throw Error(Errc::failure, problem + "; make a key the kernel takes ('ksign keys --refresh always'), or give "

@@ -26,12 +26,31 @@ struct SigningKeySource
   std::optional<core::KeyFiles> directory; // a key directory's: read through its descriptor (core::key_directory_signing_key)
 };
 
-// Add --kernel to `options` (sign and verify take it besides the key store).
-void add_kernel_option(cxxopts::Options& options);
+// The options that choose a signing key and admit it: declared and read here, nowhere else.
+struct KeyOptions
+{
+  // Which of them a command takes: sign all of them; keys, install and repair --allow-loose-key.
+  enum class Set { loose_key, signing };
 
-// The signing key from --key/--cert, --kernel or the key store. Throws Error(usage) when they
-// are mixed, or when a key file without --cert holds no certificate (naming the one beside it).
-[[nodiscard]] SigningKeySource signing_key_source(const Invocation& invocation);
+  std::optional<std::filesystem::path> key;         // -k/--key FILE (or a pkcs11: URI)
+  std::optional<std::filesystem::path> certificate; // -c/--cert FILE (the first one given)
+  std::optional<std::string> kernel;                // --kernel KVER
+  bool allow_loose_key = false;                     // --allow-loose-key
+  bool allow_unsupported_key = false;               // --allow-unsupported-key
+
+  static void declare(cxxopts::Options& options, Set set);
+  // Reading a Set the command did not declare fails loudly (cli::given).
+  [[nodiscard]] static KeyOptions read(const cxxopts::ParseResult& result, Set set);
+};
+
+// The signing key from --key/--cert, --kernel or the key store (core::choose_key_source).
+// Throws Error(usage) when they are mixed, or when a key file without --cert holds no
+// certificate (naming the one beside it).
+[[nodiscard]] SigningKeySource signing_key_source(const KeyOptions& options, const Invocation& invocation);
+
+// --kernel KVER reads that kernel's own key store: -d/--dir cannot name another. The one place
+// this is said (sign, verify).
+void reject_store_with_kernel(const Invocation& invocation, const std::optional<std::string>& kernel);
 
 // The private key and certificate of the installed kernel `release` (core::kernel_key_files,
 // under the Invocation's paths); nullopt when the kernel has no ksign key. When its
@@ -45,35 +64,37 @@ void add_kernel_option(cxxopts::Options& options);
 // Why the registry did not lead to a kernel's private key ("'LINK' does not exist", ...).
 [[nodiscard]] std::string kernel_key_problem(const core::KernelKeyFiles& kernel);
 
-// The trusted certificate files from --cert (repeatable), --kernel or the key store (when no
-// --cert is given, or when -d/--dir is given as well).
-[[nodiscard]] std::vector<std::filesystem::path> trusted_certificate_files(const Invocation& invocation);
+// The trusted certificate files: `certificates` (verify's --cert), and the current certificate of
+// kernel `kernel`'s key store or of the Invocation's (when no certificate is given, or when
+// -d/--dir is given as well).
+[[nodiscard]] std::vector<std::filesystem::path>
+trusted_certificate_files(std::span<const std::filesystem::path> certificates, const std::optional<std::string>& kernel,
+                          const Invocation& invocation);
 
 // Point CONFIG_SYSTEM_TRUSTED_KEYS of every config at the current certificate of `store`
 // (`keys` and `config` both do it), saying which configs changed.
 void trust_current_key(const std::filesystem::path& store, std::span<const std::filesystem::path> configs,
                        Output& out);
 
-// --allow-loose-key, for the commands that read private keys (sign, keys, install).
+// KeyOptions::declare(options, KeyOptions::Set::loose_key), for keys and repair.
 void add_loose_key_option(cxxopts::Options& options);
 
 // The ssh rule for private keys: a key file that group or others can read or write, and a
 // directory above it (or above a key store) that anyone can write to without the sticky bit,
 // are refused, naming the file and the fix to run; with --allow-loose-key (or `warn_only`, for
-// sign-file) they are used with a warning. What does not exist is left to the loader.
+// sign-file) they are used with a warning. What does not exist is left to the loader. The
+// Invocation forms read --allow-loose-key (declared with add_loose_key_option).
 void guard_private_key(const std::filesystem::path& key, const Invocation& invocation);
 void guard_private_key(const std::filesystem::path& key, bool allow_loose, bool warn_only, Output& out);
 void guard_key_directory(const std::filesystem::path& directory, const Invocation& invocation);
+void guard_key_directory(const std::filesystem::path& directory, bool allow_loose, Output& out);
 
 // A warning for an RSA key shorter than core::k_min_rsa_bits; `what` names it.
 void warn_if_short_key(const EVP_PKEY* key, const std::string& what, Output& out);
 
-// --allow-unsupported-key, for sign.
-void add_unsupported_key_option(cxxopts::Options& options);
-
 // Refuse a certificate (DER) whose key the kernel cannot load (core::kernel_key_refusal),
-// naming `what`, the reason and --allow-unsupported-key; with that flag, a warning.
-void require_kernel_usable_key(ByteView certificate_der, const std::string& what, const Invocation& invocation);
+// naming `what`, the reason and --allow-unsupported-key; with that flag (`allow`), a warning.
+void require_kernel_usable_key(ByteView certificate_der, const std::string& what, bool allow, Output& out);
 
 // The passphrase for an encrypted key: $KBUILD_SIGN_PIN, as the kernel's sign-file reads it.
 [[nodiscard]] std::optional<std::string> key_passphrase();

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <map>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -181,34 +182,86 @@ std::string help_text(const cxxopts::Options& options)
   return options.help(shown);
 }
 
-Verbosity verbosity(const cxxopts::ParseResult& result)
+namespace {
+
+// The parsed value of `name`, which must have been declared.
+const cxxopts::OptionValue& declared(const cxxopts::ParseResult& result, const std::string& name)
 {
-  if (result.count("quiet") > 0) {
-    return Verbosity::quiet;
+  try {
+    return result[name];
+  } catch (const cxxopts::exceptions::exception&) {
+    throw std::logic_error("option '" + name + "' is read but was never declared");
   }
-  return result.count("verbose") > 0 ? Verbosity::verbose : Verbosity::normal;
 }
 
-void reject_together(const cxxopts::ParseResult& result, std::string_view a, std::string_view b)
+} // namespace
+
+bool given(const cxxopts::ParseResult& result, const std::string& name)
 {
-  if (result.count(std::string(a)) > 0 && result.count(std::string(b)) > 0) {
-    throw Error(Errc::usage, fmt::format("--{} and --{} cannot be used together", a, b));
-  }
+  return declared(result, name).count() > 0;
 }
 
 std::optional<std::string> optional_string(const cxxopts::ParseResult& result, const std::string& name)
 {
-  if (result.count(name) == 0) {
+  const cxxopts::OptionValue& value = declared(result, name);
+  if (value.count() == 0) {
     return std::nullopt;
   }
-  return result[name].as<std::string>();
+  return value.as<std::string>();
+}
+
+std::vector<std::string> strings(const cxxopts::ParseResult& result, const std::string& name)
+{
+  const cxxopts::OptionValue& value = declared(result, name);
+  if (value.count() == 0) {
+    return {};
+  }
+  return value.as<std::vector<std::string>>();
+}
+
+std::optional<int> optional_int(const cxxopts::ParseResult& result, const std::string& name)
+{
+  const cxxopts::OptionValue& value = declared(result, name);
+  if (value.count() == 0 && !value.has_default()) {
+    return std::nullopt;
+  }
+  return value.as<int>();
+}
+
+CommonOptions read_common_options(const cxxopts::ParseResult& result, const Command& command)
+{
+  CommonOptions common;
+  common.help = given(result, "help");
+  common.verbosity = given(result, "quiet")     ? Verbosity::quiet
+                     : given(result, "verbose") ? Verbosity::verbose
+                                                : Verbosity::normal;
+  common.operands = strings(result, "operands");
+  if (command.takes_key_store) {
+    reject_together(result, "dir", "keydir");
+    common.key_store = optional_string(result, "dir");
+    if (!common.key_store) {
+      common.key_store = optional_string(result, "keydir");
+    }
+  }
+  return common;
+}
+
+void reject_together(const cxxopts::ParseResult& result, std::string_view a, std::string_view b)
+{
+  if (given(result, std::string(a)) && given(result, std::string(b))) {
+    throw Error(Errc::usage, fmt::format("--{} and --{} cannot be used together", a, b));
+  }
 }
 
 unsigned job_count(const cxxopts::ParseResult& result, const std::string& name)
 {
-  const int jobs = result[name].as<int>();
+  return job_count(*optional_int(result, name), "--" + name);
+}
+
+unsigned job_count(int jobs, std::string_view flag)
+{
   if (jobs < 0) {
-    throw Error(Errc::usage, "--" + name + " must be 0 (one per CPU) or more");
+    throw Error(Errc::usage, std::string(flag) + " must be 0 (one per CPU) or more");
   }
   if (jobs == 0) {
     return std::max(1u, std::thread::hardware_concurrency());

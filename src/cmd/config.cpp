@@ -22,9 +22,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The command line of `ksign config` (besides the key store), declared and read here only.
+struct ConfigOptions
+{
+  bool check = false; // --check
+};
+
 void add_config_options(cxxopts::Options& options)
 {
   options.add_options()("check", "check the module-signing settings; change nothing");
+}
+
+ConfigOptions read_config_options(const cxxopts::ParseResult& result)
+{
+  return ConfigOptions{.check = cli::given(result, "check")};
 }
 
 std::string_view level_name(core::ConfigFinding::Level level)
@@ -69,8 +80,9 @@ int check_configs(const std::vector<fs::path>& configs, const fs::path& store, c
 
 int run_config(cli::Invocation& invocation)
 {
+  const ConfigOptions options = read_config_options(invocation.options);
   const std::vector<fs::path> configs = core::expand_config_patterns(invocation.operands);
-  if (invocation.options.count("check") > 0) {
+  if (options.check) {
     return check_configs(configs, invocation.key_store, invocation.out);
   }
   // The store remembers which configs name its keys, so that keys --keep keeps those keys.

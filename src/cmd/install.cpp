@@ -25,6 +25,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The command line of `ksign install` (besides the key store), declared by add_install_options
+// and read by read_install_options only.
+struct InstallOptions
+{
+  std::optional<fs::path> config;   // --config
+  bool allow_untrusted_key = false; // --allow-untrusted-key
+  bool public_only = false;         // --public
+  std::optional<fs::path> registry; // --register
+  bool allow_loose_key = false;     // --allow-loose-key
+};
+
 void add_install_options(cxxopts::Options& options)
 {
   options.add_options()
@@ -36,18 +47,30 @@ void add_install_options(cxxopts::Options& options)
     ("register", "with --public: put that link in DIR (default: $KSIGN_CONFIG_DIR/keys.d, else "
                  "/etc/ksign/keys.d; in a PKGBUILD: \"$pkgdir/etc/ksign/keys.d\")",
      cxxopts::value<std::string>(), "DIR");
-  cli::add_loose_key_option(options);
+  cli::KeyOptions::declare(options, cli::KeyOptions::Set::loose_key);
+}
+
+InstallOptions read_install_options(const cxxopts::ParseResult& result)
+{
+  InstallOptions options;
+  if (const auto config = cli::optional_string(result, "config")) {
+    options.config = *config;
+  }
+  options.allow_untrusted_key = cli::given(result, "allow-untrusted-key");
+  options.public_only = cli::given(result, "public");
+  if (const auto registry = cli::optional_string(result, "register")) {
+    options.registry = *registry;
+  }
+  options.allow_loose_key = cli::KeyOptions::read(result, cli::KeyOptions::Set::loose_key).allow_loose_key;
+  return options;
 }
 
 // A headers package whose key the kernel does not trust signs modules that kernel refuses:
 // stop here, where the mismatch is made, unless told otherwise.
-void require_trusted_by_config(cli::Invocation& invocation)
+void require_trusted_by_config(cli::Invocation& invocation, const InstallOptions& options)
 {
-  const cxxopts::ParseResult& result = invocation.options;
-  std::optional<fs::path> config_path;
-  if (const auto given = cli::optional_string(result, "config")) {
-    config_path = *given;
-  } else if (std::error_code ec; fs::is_regular_file(".config", ec)) {
+  std::optional<fs::path> config_path = options.config;
+  if (std::error_code ec; !config_path && fs::is_regular_file(".config", ec)) {
     config_path = ".config";
   }
   if (!config_path) {
@@ -76,7 +99,7 @@ void require_trusted_by_config(cli::Invocation& invocation)
     break;
   }
   problem += ": the kernel built from it would refuse modules signed with " + util::quote(key.directory);
-  if (result.count("allow-untrusted-key") > 0) {
+  if (options.allow_untrusted_key) {
     invocation.out.warning("{} (installing anyway: --allow-untrusted-key)", problem);
     return;
   }
@@ -86,17 +109,17 @@ void require_trusted_by_config(cli::Invocation& invocation)
 
 int run_install(cli::Invocation& invocation)
 {
-  const cxxopts::ParseResult& result = invocation.options;
-  const bool public_only = result.count("public") > 0;
-  if (result.count("register") > 0 && !public_only) {
+  const InstallOptions options = read_install_options(invocation.options);
+  const bool public_only = options.public_only;
+  if (options.registry && !public_only) {
     throw Error(Errc::usage, "--register goes with --public");
   }
   const fs::path destination = invocation.operands.front();
-  require_trusted_by_config(invocation);
-  cli::guard_key_directory(invocation.key_store, invocation);
+  require_trusted_by_config(invocation, options);
+  cli::guard_key_directory(invocation.key_store, options.allow_loose_key, invocation.out);
   const core::KeyFiles files = core::current_key_files(invocation.key_store);
   for (const std::string_view name : core::k_private_key_names) {
-    cli::guard_private_key(files.directory / name, invocation);
+    cli::guard_private_key(files.directory / name, options.allow_loose_key, false, invocation.out);
   }
   // A headers package whose private key does not fit its certificate signs modules the kernel
   // refuses: refuse it here.
@@ -124,7 +147,7 @@ int run_install(cli::Invocation& invocation)
   const std::string key_id = core::key_link_name(certificate.get());
   const std::string fingerprint = core::fingerprint_sha256(certificate.get());
   if (public_only) {
-    const fs::path registry = cli::optional_string(result, "register").value_or(invocation.paths.key_registry().string());
+    const fs::path registry = options.registry.value_or(invocation.paths.key_registry());
     const fs::path link = core::register_key_directory(registry, files);
     invocation.out.info("installed key id {} (sha256 {}) from {} into {}: certificates only, the private key "
                         "stays in the key store ({} -> {})",

@@ -78,11 +78,23 @@ void check_level_fits_modules(int level, const std::vector<core::ModuleFile>& mo
                                        use.count == 1 ? "" : ", ..."));
 }
 
+// The command line of `ksign sign`, declared by add_sign_options and read by read_sign_options
+// only; run_sign reads this struct.
+struct SignOptions
+{
+  cli::KeyOptions key;                              // --key, --cert, --kernel, --allow-*-key
+  std::optional<std::string> hash;                  // --hash
+  bool keyid = false;                               // --keyid
+  std::optional<std::filesystem::path> output;      // -o/--output
+  bool recursive = false;                           // -r/--recursive
+  int jobs = 0;                                     // -j/--jobs (0: one per CPU)
+  std::optional<int> compress_level;                // --compress-level
+};
+
 void add_sign_options(cxxopts::Options& options)
 {
+  cli::KeyOptions::declare(options, cli::KeyOptions::Set::signing);
   options.add_options()
-    ("k,key", "PEM private key (may also hold the certificate), or a pkcs11: URI", cxxopts::value<std::string>(), "FILE")
-    ("c,cert", "signer's certificate, DER or PEM", cxxopts::value<std::vector<std::string>>(), "FILE")
     ("hash", "sha256, sha384, sha512, sha3-256, sha3-384 or sha3-512 "
              "(default: the key store's khash, else sha512)", cxxopts::value<std::string>(), "ALGO")
     ("keyid", "name the signer by subjectKeyIdentifier instead of issuer and serial (sign-file -k)")
@@ -92,46 +104,56 @@ void add_sign_options(cxxopts::Options& options)
     ("j,jobs", "sign N modules at a time (0: one per CPU)", cxxopts::value<int>()->default_value("0"), "N")
     ("compress-level", "level for recompressing " + module_suffix_list(true) + " modules (default: the kernel's)",
      cxxopts::value<int>(), "N");
-  cli::add_kernel_option(options);
-  cli::add_loose_key_option(options);
-  cli::add_unsupported_key_option(options);
+}
+
+SignOptions read_sign_options(const cxxopts::ParseResult& result)
+{
+  SignOptions options;
+  options.key = cli::KeyOptions::read(result, cli::KeyOptions::Set::signing);
+  options.hash = cli::optional_string(result, "hash");
+  options.keyid = cli::given(result, "keyid");
+  if (const auto output = cli::optional_string(result, "output")) {
+    options.output = *output;
+  }
+  options.recursive = cli::given(result, "recursive");
+  options.jobs = *cli::optional_int(result, "jobs");
+  options.compress_level = cli::optional_int(result, "compress-level");
+  return options;
 }
 
 int run_sign(cli::Invocation& invocation)
 {
-  const cxxopts::ParseResult& result = invocation.options;
+  const SignOptions options = read_sign_options(invocation.options);
   cli::Output& out = invocation.out;
   const std::vector<std::string>& arguments = invocation.operands;
 
   // Every option value is checked before a key is read or a module touched.
   core::SignSettings settings;
-  if (result.count("compress-level") > 0) {
-    settings.compression_level = result["compress-level"].as<int>();
+  if (options.compress_level) {
+    settings.compression_level = *options.compress_level;
     if (const auto problem = core::level_problem(settings.compression_level)) {
       throw Error(Errc::usage, "--compress-level: " + *problem);
     }
   }
-  const unsigned jobs = cli::job_count(result);
+  const unsigned jobs = cli::job_count(options.jobs);
   settings.max_module_size = cli::max_module_size();
-  const std::optional<std::string> hash_name = cli::optional_string(result, "hash");
-  if (hash_name) {
-    (void)cli::chosen_hash(hash_name, std::nullopt);
+  if (options.hash) {
+    (void)cli::chosen_hash(options.hash, std::nullopt);
   }
-  const std::optional<std::string> output_name = cli::optional_string(result, "output");
-  if (output_name && arguments.size() != 1) {
+  if (options.output && arguments.size() != 1) {
     throw Error(Errc::usage, "--output takes exactly one module");
   }
-  const cli::SigningKeySource source = cli::signing_key_source(invocation);
-  settings.hash = cli::chosen_hash(hash_name, source.recorded_hash);
-  settings.signer_id = result.count("keyid") > 0 ? core::SignerIdKind::subject_key_id
-                                                 : core::SignerIdKind::issuer_and_serial;
+  const cli::SigningKeySource source = cli::signing_key_source(options.key, invocation);
+  settings.hash = cli::chosen_hash(options.hash, source.recorded_hash);
+  settings.signer_id = options.keyid ? core::SignerIdKind::subject_key_id : core::SignerIdKind::issuer_and_serial;
 
-  cli::guard_private_key(source.key, invocation);
+  cli::guard_private_key(source.key, options.key.allow_loose_key, false, out);
   auto key = std::make_shared<core::SigningKey>(
     source.directory ? core::key_directory_signing_key(*source.directory, cli::key_passphrase())
                      : core::load_signing_key(source.key, source.certificate, cli::key_passphrase()));
   cli::warn_if_short_key(key->key.get(), "the key " + core::quoted_key_source(source.key.native()), out);
-  cli::require_kernel_usable_key(key->certificate, "the key " + core::quoted_key_source(source.key.native()), invocation);
+  cli::require_kernel_usable_key(key->certificate, "the key " + core::quoted_key_source(source.key.native()),
+                                 options.key.allow_unsupported_key, out);
   if (core::is_ml_dsa(key->type) && settings.hash != core::HashAlgo::sha512) {
     throw Error(Errc::usage, "--hash: ML-DSA module signatures use sha512");
   }
@@ -141,20 +163,16 @@ int run_sign(cli::Invocation& invocation)
   const core::ModuleSigner signer(std::move(key), settings);
 
   const std::vector<core::ModuleFile> modules =
-    cli::collect_modules_or_explain(arguments, result.count("recursive") > 0, out);
-  std::optional<std::filesystem::path> output;
-  if (output_name) {
-    if (modules.size() != 1) {
-      throw Error(Errc::usage, "--output takes exactly one module");
-    }
-    output = *output_name;
+    cli::collect_modules_or_explain(arguments, options.recursive, out);
+  if (options.output && modules.size() != 1) {
+    throw Error(Errc::usage, "--output takes exactly one module");
   }
   if (settings.compression_level != core::k_default_level) {
     check_level_fits_modules(settings.compression_level, modules);
   }
 
   cli::SignBatch batch;
-  batch.output = output;
+  batch.output = options.output;
   batch.jobs = jobs;
   const std::size_t failures = cli::sign_modules(signer, modules, batch, out);
 
