@@ -24,6 +24,7 @@ enum ExitStatus : int {
 // What the dispatcher hands a command once the command line is parsed and checked.
 struct Invocation
 {
+  // The parsed command line: only the command's read_<name>_options reads it (see Command).
   const cxxopts::ParseResult& options;
   std::vector<std::string> operands; // the arguments that are not options
   Output& out;                       // verbosity already set from -v/-q
@@ -35,7 +36,14 @@ struct Invocation
 };
 
 // One subcommand. To add a command:
-//   1. write src/cmd/<name>.cpp ending with `const Command cmd_<name> = {...}`;
+//   1. write src/cmd/<name>.cpp ending with `const Command cmd_<name> = {...}`. Its options go
+//      into one struct, declared and read side by side, as git's parse-options does:
+//        struct <Name>Options { ... };                       // one field per option
+//        void add_<name>_options(cxxopts::Options&);        // declares them (.add_options)
+//        <Name>Options read_<name>_options(const cxxopts::ParseResult&); // reads them, with
+//          cli::given/optional_string/strings/optional_int, which throw for an undeclared name;
+//      `run` calls read_<name>_options first and reads the struct only. Key options come from
+//      cli::KeyOptions (declare and read), paths from Invocation::paths, never the environment;
 //   2. declare it in src/cmd/commands.hpp and add it to the table in src/main.cpp;
 //   3. list the file in src/meson.build;
 //   4. give it a man page (man/ksign-<name>.1.scd) and completion words (completions/);
