@@ -74,18 +74,16 @@ struct KeysOptions
 KeysOptions read_keys_options(const cxxopts::ParseResult& result)
 {
   KeysOptions options;
-  if (result.count("key-files") > 0) {
+  options.key_files = cli::optional_string(result, "key-files");
+  if (options.key_files) {
     for (const char* other : {"show", "config", "keep", "refresh", "json"}) {
       cli::reject_together(result, "key-files", other);
     }
-    options.key_files = result["key-files"].as<std::string>();
   }
-  if (result.count("config") > 0) {
-    options.configs = result["config"].as<std::vector<std::string>>();
-  }
+  options.configs = cli::strings(result, "config");
   options.refresh = cli::optional_string(result, "refresh");
-  if (result.count("keep") > 0) {
-    const int value = result["keep"].as<int>();
+  if (const std::optional<int> keep = cli::optional_int(result, "keep")) {
+    const int value = *keep;
     if (value < 1) {
       throw Error(Errc::usage, "--keep must be 1 or more");
     }
@@ -93,8 +91,8 @@ KeysOptions read_keys_options(const cxxopts::ParseResult& result)
   }
   cli::reject_together(result, "show", "config");
   cli::reject_together(result, "show", "keep");
-  options.show = result.count("show") > 0;
-  options.json = result.count("json") > 0;
+  options.show = cli::given(result, "show");
+  options.json = cli::given(result, "json");
   if (options.json && !options.show) {
     throw Error(Errc::usage, "--json goes with --show");
   }

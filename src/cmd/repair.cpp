@@ -71,23 +71,19 @@ RepairOptions read_repair_options(const cli::Invocation& invocation)
 {
   const cxxopts::ParseResult& result = invocation.options;
   RepairOptions options;
-  if (result.count("kernel") > 0) {
-    for (const std::string& release : result["kernel"].as<std::vector<std::string>>()) {
-      if (release.empty() || release.find('/') != std::string::npos || release == "." || release == "..") {
-        throw Error(Errc::usage, "--kernel takes a kernel release such as 6.12.1-arch1-1");
-      }
-      if (std::ranges::find(options.kernels, release) == options.kernels.end()) {
-        options.kernels.push_back(release);
-      }
+  for (const std::string& release : cli::strings(result, "kernel")) {
+    if (release.empty() || release.find('/') != std::string::npos || release == "." || release == "..") {
+      throw Error(Errc::usage, "--kernel takes a kernel release such as 6.12.1-arch1-1");
+    }
+    if (std::ranges::find(options.kernels, release) == options.kernels.end()) {
+      options.kernels.push_back(release);
     }
   }
-  options.dry_run = result.count("dry-run") > 0;
-  options.json = result.count("json") > 0;
+  options.dry_run = cli::given(result, "dry-run");
+  options.json = cli::given(result, "json");
   options.jobs = cli::job_count(result);
-  if (result.count("cert") > 0) {
-    for (const std::string& name : result["cert"].as<std::vector<std::string>>()) {
-      options.certificates.emplace_back(name);
-    }
+  for (const std::string& name : cli::strings(result, "cert")) {
+    options.certificates.emplace_back(name);
   }
   options.modules = invocation.operands;
   if (!options.modules.empty() && options.kernels.size() != 1) {

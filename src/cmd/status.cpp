@@ -40,7 +40,7 @@ struct StatusOptions
 
 StatusOptions read_status_options(const cxxopts::ParseResult& result)
 {
-  return {.json = result.count("json") > 0};
+  return {.json = cli::given(result, "json")};
 }
 
 // One installed kernel: its ksign key and whether its image trusts it.

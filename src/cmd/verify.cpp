@@ -62,7 +62,7 @@ struct VerifyOptions
   std::optional<std::string> kernel;       // --kernel
 };
 
-VerifyOptions parse_verify_options(const cli::Invocation& invocation)
+VerifyOptions read_verify_options(const cli::Invocation& invocation)
 {
   const cxxopts::ParseResult& result = invocation.options;
   cli::reject_together(result, "image", "running");
@@ -70,18 +70,16 @@ VerifyOptions parse_verify_options(const cli::Invocation& invocation)
   cli::reject_together(result, "running", "kernel");
   cli::reject_together(result, "running", "cert");
   VerifyOptions options;
-  if (result.count("cert") > 0) {
-    std::ranges::copy(result["cert"].as<std::vector<std::string>>(), std::back_inserter(options.certificates));
-  }
-  options.recursive = result.count("recursive") > 0;
+  std::ranges::copy(cli::strings(result, "cert"), std::back_inserter(options.certificates));
+  options.recursive = cli::given(result, "recursive");
   options.jobs = cli::job_count(result);
-  options.json = result.count("json") > 0;
+  options.json = cli::given(result, "json");
   if (const auto image = cli::optional_string(result, "image")) {
     options.image = core::KernelImageSources{*image, cli::optional_string(result, "system-map")};
-  } else if (result.count("system-map") > 0) {
+  } else if (cli::given(result, "system-map")) {
     throw Error(Errc::usage, "--system-map goes with --image");
   }
-  options.running = result.count("running") > 0;
+  options.running = cli::given(result, "running");
   options.config = cli::optional_string(result, "config");
   options.kernel = cli::optional_string(result, "kernel");
   cli::reject_store_with_kernel(invocation, options.kernel);
@@ -129,7 +127,7 @@ void print_json(const std::vector<core::ModuleVerdict>& verdicts, const std::map
 
 int run_verify(cli::Invocation& invocation)
 {
-  const VerifyOptions options = parse_verify_options(invocation);
+  const VerifyOptions options = read_verify_options(invocation);
   cli::Output& out = invocation.out;
   // Audit mode: every module of an installed kernel, against everything it trusts.
   const bool audit = invocation.operands.empty() && options.kernel;
