@@ -205,4 +205,10 @@ fs::path register_key_directory(const fs::path& registry, const KeyFiles& key_di
   return link;
 }
 
+std::string key_link_name(const X509* certificate)
+{
+  const std::string key_id = subject_key_id_hex(certificate);
+  return key_id.empty() ? "sha256-" + fingerprint_sha256(certificate) : key_id;
+}
+
 } // namespace ksign::core

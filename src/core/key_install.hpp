@@ -3,7 +3,10 @@
 
 #include "core/key_directory.hpp"
 
+#include <openssl/x509.h>
+
 #include <filesystem>
+#include <string>
 
 // Installing a key store's current key into a kernel headers package (build/certs-local), and
 // the registry of links that lead a certificate-only install to its private key.
@@ -32,5 +35,11 @@ std::filesystem::path install_current_key(const KeyFiles& files, const std::file
 // `key_directory` (its real path), creating `registry` (0755, whatever the umask) when needed and
 // replacing an older link of that name atomically. Returns the link.
 std::filesystem::path register_key_directory(const std::filesystem::path& registry, const KeyFiles& key_directory);
+
+// Kernels installed with certificates only find their private key through a registry: a
+// directory (by default /etc/ksign/keys.d) of symbolic links, each named after a certificate's
+// subjectKeyIdentifier in lower-case hex ("sha256-<fingerprint>" without one) and pointing at
+// the key directory, in its owner's key store, that holds the private key.
+[[nodiscard]] std::string key_link_name(const X509* certificate);
 
 } // namespace ksign::core

@@ -7,6 +7,8 @@
 #include "util/bytes.hpp"
 #include "util/file.hpp"
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -50,6 +52,19 @@ public:
 
 private:
   std::filesystem::path m_path;
+};
+
+// Sets the umask for one test and restores it.
+class Umask
+{
+public:
+  explicit Umask(mode_t mask) : m_old(::umask(mask)) {}
+  ~Umask() { ::umask(m_old); }
+  Umask(const Umask&) = delete;
+  Umask& operator=(const Umask&) = delete;
+
+private:
+  mode_t m_old;
 };
 
 void write_text(const std::filesystem::path& path, std::string_view text);
