@@ -10,6 +10,7 @@
 #include "cmd/commands.hpp"
 #include "core/certificate.hpp"
 #include "core/kconfig.hpp"
+#include "core/key_directory.hpp"
 #include "core/keys.hpp"
 #include "core/key_install.hpp"
 #include "core/keystore.hpp"
@@ -79,7 +80,7 @@ void require_trusted_by_config(cli::Invocation& invocation, const InstallOptions
   }
   const core::KernelConfig config = core::KernelConfig::read(*config_path);
   const core::KeyFiles key = core::current_key_files(invocation.key_store);
-  const core::TrustedKeysCheck trusted = core::check_trusted_keys(config, core::load_certificate_der(key.certificate));
+  const core::TrustedKeysCheck trusted = core::check_trusted_keys(config, core::key_directory_certificate(key));
   const std::string option(core::k_trusted_keys_option);
   std::string problem;
   switch (trusted.state) {

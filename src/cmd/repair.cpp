@@ -13,6 +13,7 @@
 #include "core/certificate.hpp"
 #include "core/kernel_trust.hpp"
 #include "core/kernel_verdict.hpp"
+#include "core/key_directory.hpp"
 #include "core/keys.hpp"
 #include "core/keystore.hpp"
 #include "core/module_files.hpp"
@@ -254,7 +255,7 @@ KernelRun plan_kernel(const cli::Invocation& invocation, const RepairOptions& op
   if (key.key) {
     run.key_description = "key id " + key.key->key_id + " (" + util::quote(key.key->certificate) + ")";
     if (basis.image) {
-      key.trust = core::certificate_trust(*basis.image, core::load_certificate_der(key.key->certificate));
+      key.trust = core::certificate_trust(*basis.image, core::key_directory_certificate(key.key->installed));
     }
   }
 
