@@ -393,7 +393,7 @@ void print_text(const KernelRun& run, const RepairOptions& options, cli::Output&
   }
 }
 
-void print_json(const std::vector<KernelRun>& runs, const RepairOptions& options, bool ok)
+void print_json(const std::vector<KernelRun>& runs, const RepairOptions& options, bool ok, cli::Output& out)
 {
   util::JsonWriter json;
   json.begin_object();
@@ -465,7 +465,7 @@ void print_json(const std::vector<KernelRun>& runs, const RepairOptions& options
   json.end();
   json.object_bool("ok", ok);
   json.end();
-  fmt::print("{}\n", json.text());
+  out.json(json);
 }
 
 int run_repair(cli::Invocation& invocation)
@@ -509,7 +509,7 @@ int run_repair(cli::Invocation& invocation)
     runs.push_back(std::move(run));
   }
   if (options.json) {
-    print_json(runs, options, ok);
+    print_json(runs, options, ok, out);
   }
   return ok ? cli::exit_success : cli::exit_failure;
 }
