@@ -445,4 +445,10 @@ std::string platform_fallback_text(const core::PlatformFallbackProbe& probe)
   return cannot + "found no image of " + core::running_release() + " to read" + why;
 }
 
+std::string untrusted_key_fix()
+{
+  return "rebuild the kernel with that key (ksign config points CONFIG_SYSTEM_TRUSTED_KEYS at it) or put it into "
+         "the image with the kernel's scripts/insert-sys-cert";
+}
+
 } // namespace ksign::cli

@@ -72,4 +72,8 @@ void write_basis_json(util::JsonWriter& json, const core::TrustBasis& basis);
 // "cannot tell whether this kernel uses .platform for modules: ...".
 [[nodiscard]] std::string platform_fallback_text(const core::PlatformFallbackProbe& probe);
 
+// What makes a kernel whose image does not trust the ksign key it carries load that key's
+// modules (repair cannot: it signs with that key), as repair and status say it.
+[[nodiscard]] std::string untrusted_key_fix();
+
 } // namespace ksign::cli

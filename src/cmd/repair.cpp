@@ -9,6 +9,7 @@
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cli/sign_batch.hpp"
+#include "cli/trust_text.hpp"
 #include "cmd/commands.hpp"
 #include "core/certificate.hpp"
 #include "core/kernel_trust.hpp"
@@ -212,9 +213,7 @@ std::string obstacle_words(const KernelRun& run)
   case core::KernelObstacle::key_unreachable:
     return plan.key.unreachable_reason;
   case core::KernelObstacle::key_not_trusted:
-    return "its image does not trust its ksign key " + run.key_description
-           + ": rebuild the kernel with that key (ksign config points CONFIG_SYSTEM_TRUSTED_KEYS at it) or put it into "
-             "the image with the kernel's scripts/insert-sys-cert";
+    return "its image does not trust its ksign key " + run.key_description + ": " + cli::untrusted_key_fix();
   case core::KernelObstacle::none:
     break;
   }

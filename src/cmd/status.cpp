@@ -8,6 +8,7 @@
 #include "cli/paths.hpp"
 #include "cli/trust_text.hpp"
 #include "cmd/commands.hpp"
+#include "core/key_directory.hpp"
 #include "core/keyrings.hpp"
 #include "core/keystore.hpp"
 #include "util/error.hpp"
@@ -81,10 +82,11 @@ Status gather_status(const cli::Paths& paths)
   for (core::KernelKey& key : core::installed_kernel_keys(paths.module_root)) {
     KernelStatus kernel{std::move(key), std::nullopt, std::nullopt};
     if (!kernel.key.fingerprint.empty()) {
-      if (const auto current = core::current_key(core::kernel_key_store(paths.module_root, kernel.key.release))) {
-        kernel.key_age = std::chrono::duration_cast<std::chrono::seconds>(
-          fs::file_time_type::clock::now() - current->created);
-      }
+      // The headers may hold the certificate only (install --public): its age is the key's then.
+      const core::KeyFiles carried =
+        core::current_certificate_files(core::kernel_key_store(paths.module_root, kernel.key.release));
+      kernel.key_age = std::chrono::duration_cast<std::chrono::seconds>(fs::file_time_type::clock::now()
+                                                                        - core::key_directory_key_time(carried));
       kernel.trust = core::installed_image_trusts(paths.module_root, kernel.key.release, paths.boot_root, kernel.key.certificate);
     }
     status.kernels.push_back(std::move(kernel));
@@ -121,7 +123,8 @@ Status gather_status(const cli::Paths& paths)
     }
   }
   if (!untrusted.empty()) {
-    status.verdict = "kernel " + untrusted + " does not trust the ksign key it carries: its ksign-signed modules would be refused";
+    status.verdict = "kernel " + untrusted + " does not trust the ksign key it carries: its ksign-signed modules would be "
+                     "refused; " + cli::untrusted_key_fix();
   } else if (!status.sig_enforce) {
     status.verdict = "the running kernel does not check module signatures (no module signing): any module loads";
   } else if (!*status.sig_enforce) {

@@ -113,6 +113,9 @@ check_contains "dry run: unknown signer" "cannot be checked '$a/kernel/unknown.k
 check_grep "dry run: owner unknown" "tampered '$a/kernel/tampered.ko'.*owner unknown" "$T/dry.out"
 check_grep "C: no reachable key" "^kernel $C: .*cannot repair: kernel $C has its certificate .* but no private key.*to mend it, run: ksign install --public" "$T/dry.out"
 check_grep "D: its image does not trust its key" "^kernel $D: .*cannot repair: its image does not trust its ksign key.*insert-sys-cert" "$T/dry.out"
+# status names the same fix for D (repair cannot sign its way out of it).
+check "status" "$KSIGN" status
+check_grep "status: D's fix" "^verdict: .*kernel ([^ ]*, )?$D(, [^ ]*)? does not trust the ksign key it carries: .*would be refused; rebuild the kernel with that key .*scripts/insert-sys-cert" "$T/.out"
 check_no_contains "extramodules-* is not a kernel" "extramodules" "$T/dry.out"
 check_grep "B: would load afterwards" "^kernel $B: 3 modules, 0 ok, 3 to sign.*every module would load afterwards" "$T/dry.out"
 
