@@ -12,6 +12,7 @@
 #include "cli/trust_text.hpp"
 #include "cmd/commands.hpp"
 #include "core/certificate.hpp"
+#include "core/installed_kernel.hpp"
 #include "core/kernel_trust.hpp"
 #include "core/kernel_verdict.hpp"
 #include "core/key_directory.hpp"

@@ -66,15 +66,31 @@ std::vector<std::string> kernel_module_directories(const fs::path& moduledir, st
   return directories;
 }
 
+std::vector<std::string> installed_kernel_releases(const fs::path& moduledir)
+{
+  std::vector<std::string> releases;
+  std::error_code ec;
+  for (fs::directory_iterator it(moduledir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    if (!it->is_directory(entry_ec)) {
+      continue;
+    }
+    for (const char* marker : {"build", "kernel", "modules.order", "modules.dep", "vmlinuz"}) {
+      if (fs::exists(it->path() / marker, entry_ec)) {
+        releases.push_back(it->path().filename().native());
+        break;
+      }
+    }
+  }
+  std::ranges::sort(releases);
+  return releases;
+}
+
 std::vector<KernelKey> installed_kernel_keys(const fs::path& moduledir)
 {
   std::vector<KernelKey> kernels;
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(moduledir, ec)) {
-    if (!entry.is_directory(ec)) {
-      continue;
-    }
-    KernelKey kernel{entry.path().filename().string(), {}, {}, {}, std::nullopt};
+  for (std::string& release : installed_kernel_releases(moduledir)) {
+    KernelKey kernel{std::move(release), {}, {}, {}, std::nullopt};
     try {
       const KeyFiles files = current_certificate_files(kernel_key_store(moduledir, kernel.release));
       const X509Ptr certificate = parse_certificate(key_directory_certificate(files), "the certificate " + util::quote(files.certificate));
@@ -89,7 +105,6 @@ std::vector<KernelKey> installed_kernel_keys(const fs::path& moduledir)
     }
     kernels.push_back(std::move(kernel));
   }
-  std::sort(kernels.begin(), kernels.end(), [](const KernelKey& a, const KernelKey& b) { return a.release < b.release; });
   return kernels;
 }
 

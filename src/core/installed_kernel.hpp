@@ -64,7 +64,12 @@ struct KernelKey
   std::optional<Error> unreadable;         // Errc::permission: its key store cannot be read
 };
 
-// Every kernel release under `moduledir` with the key it carries, ordered by release.
+// The installed kernels under `moduledir`, in order: its directories that hold a kernel (a
+// build/ or kernel/ directory, modules.order, modules.dep or vmlinuz), not Arch's shared
+// extramodules-* directories or other leftovers.
+[[nodiscard]] std::vector<std::string> installed_kernel_releases(const std::filesystem::path& moduledir);
+
+// Every kernel release under `moduledir` (installed_kernel_releases) with the key it carries, ordered by release.
 [[nodiscard]] std::vector<KernelKey> installed_kernel_keys(const std::filesystem::path& moduledir);
 
 } // namespace ksign::core

@@ -284,26 +284,6 @@ KnownSigners known_signers(const KnownSignerSources& sources)
   return known;
 }
 
-std::vector<std::string> installed_kernel_releases(const fs::path& moduledir)
-{
-  std::vector<std::string> releases;
-  std::error_code ec;
-  for (fs::directory_iterator it(moduledir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code entry_ec;
-    if (!it->is_directory(entry_ec)) {
-      continue;
-    }
-    for (const char* marker : {"build", "kernel", "modules.order", "modules.dep", "vmlinuz"}) {
-      if (fs::exists(it->path() / marker, entry_ec)) {
-        releases.push_back(it->path().filename().native());
-        break;
-      }
-    }
-  }
-  std::ranges::sort(releases);
-  return releases;
-}
-
 namespace {
 
 // The standard output of `argv` (stderr discarded), and whether it exited 0; nullopt when it

@@ -133,10 +133,6 @@ struct KnownSigners
 // in `files`, which are listed in `skipped` when they exist and cannot be read.
 [[nodiscard]] KnownSigners known_signers(const KnownSignerSources& sources);
 
-// The installed kernels under `moduledir`, in order: its directories that hold a kernel (a
-// build/ or kernel/ directory, modules.order, modules.dep or vmlinuz), not Arch's shared
-// extramodules-* directories or other leftovers.
-[[nodiscard]] std::vector<std::string> installed_kernel_releases(const std::filesystem::path& moduledir);
 
 // The package that owns `path`, asked of the package manager present (dpkg -S, pacman -Qo);
 // nullopt when none is present or none owns it.

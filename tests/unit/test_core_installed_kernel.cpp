@@ -62,7 +62,9 @@ TEST_CASE("core::installed_kernel_keys: each release with the key it carries", "
   test::write_text(store / "2026-01-01_00-00-00" / "signing_key.pem", test::private_key_pem(key) + test::certificate_pem(key));
   test::write_text(store / "2026-01-01_00-00-00" / "signing_crt.pem", test::certificate_pem(key));
   fs::create_directory_symlink("2026-01-01_00-00-00", store / "current");
-  fs::create_directories(moduledir / "6.99.2");
+  fs::create_directories(moduledir / "6.99.2" / "kernel");
+  // Arch's shared extramodules-* directory holds modules but no kernel.
+  fs::create_directories(moduledir / "extramodules-6.99-arch");
   (void)install_current_key(current_certificate_files(store), kernel_key_store(moduledir, "6.99.1"),
                             InstallWhat::certificates);
   const std::vector<KernelKey> kernels = installed_kernel_keys(moduledir);
@@ -73,4 +75,19 @@ TEST_CASE("core::installed_kernel_keys: each release with the key it carries", "
   CHECK(kernels[1].release == "6.99.2");
   CHECK(kernels[1].key_id.empty());
   CHECK_FALSE(kernels[1].unreadable.has_value());
+}
+
+TEST_CASE("core::installed_kernel_releases: directories that hold a kernel, in order", "[installed_kernel]")
+{
+  const test::TempDir dir;
+  const fs::path moduledir = dir.path();
+  fs::create_directories(moduledir / "6.99.3" / "build");
+  fs::create_directories(moduledir / "6.99.1" / "kernel");
+  fs::create_directories(moduledir / "extramodules-6.99-arch");
+  fs::create_directories(moduledir / "leftover");
+  fs::create_directories(moduledir / "6.99.2-dep");
+  test::write_text(moduledir / "6.99.2-dep" / "modules.dep", "");
+  test::write_text(moduledir / "not-a-directory", "");
+  CHECK(installed_kernel_releases(moduledir) == std::vector<std::string>{"6.99.1", "6.99.2-dep", "6.99.3"});
+  CHECK(installed_kernel_releases(moduledir / "missing").empty());
 }
