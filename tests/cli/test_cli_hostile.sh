@@ -303,7 +303,7 @@ check_same "token.ko untouched" "$sample" "$T/token.ko"
 # --json they are JSON-escaped. No raw control character reaches stdout either way.
 moddir="$T/hostile-modules"
 evil_release=$(printf '6.1-evil\033]0;pwned\007\nverdict: ok')
-mkdir -p "$moddir/$evil_release" "$moddir/6.2-keyed/build"
+mkdir -p "$moddir/$evil_release/kernel" "$moddir/6.2-keyed/build" # kernel/: an installed kernel
 # A kernel with a ksign key whose key directory has a hostile name.
 evil_dir=$(printf '2026-01-01_00-00-00\033[2J')
 check "make a kernel's key" "$KSIGN" keys --dir "$moddir/6.2-keyed/build/certs-local"
