@@ -27,22 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-[[noreturn]] void throw_errno(const std::string& what, const fs::path& path)
-{
-  throw Error(Errc::failure, what + " " + util::quote(path) + ": " + std::strerror(errno));
-}
-
-// mkdir with exactly `mode`, whatever the umask.
-void make_directory(const fs::path& path, mode_t mode)
-{
-  if (::mkdir(path.c_str(), mode) != 0) {
-    throw_errno("cannot create the directory", path);
-  }
-  if (::chmod(path.c_str(), mode) != 0) {
-    throw_errno("cannot set the mode of", path);
-  }
-}
-
 // An exclusive flock(2) on a directory itself, held until destroyed: no lock file is left in
 // a package tree.
 class DirectoryLock
@@ -52,11 +36,11 @@ public:
     : m_fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC))
   {
     if (!m_fd) {
-      throw_errno("cannot open", directory);
+      util::throw_errno("cannot open", directory);
     }
     while (::flock(m_fd.get(), LOCK_EX) != 0) {
       if (errno != EINTR) {
-        throw_errno("cannot lock", directory);
+        util::throw_errno("cannot lock", directory);
       }
     }
   }
@@ -78,24 +62,24 @@ void put_in_place(const fs::path& replacement, const fs::path& target)
 {
   if (!exists_as_anything(target)) {
     if (::rename(replacement.c_str(), target.c_str()) != 0) {
-      throw_errno("cannot create", target);
+      util::throw_errno("cannot create", target);
     }
     return;
   }
   if (::renameat2(AT_FDCWD, replacement.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0) {
     if (errno != EINVAL && errno != ENOSYS) {
-      throw_errno("cannot replace", target);
+      util::throw_errno("cannot replace", target);
     }
     // A file system without RENAME_EXCHANGE: move the old one aside first.
     const fs::path aside = target.parent_path() / util::temporary_name("", k_staging_prefix, "");
     if (::rename(target.c_str(), aside.c_str()) != 0) {
-      throw_errno("cannot move aside", target);
+      util::throw_errno("cannot move aside", target);
     }
     if (::rename(replacement.c_str(), target.c_str()) != 0) {
       const int saved = errno;
       (void)::rename(aside.c_str(), target.c_str());
       errno = saved;
-      throw_errno("cannot create", target);
+      util::throw_errno("cannot create", target);
     }
     std::error_code ignored;
     fs::remove_all(aside, ignored);
@@ -129,7 +113,7 @@ fs::path install_current_key(const KeyFiles& files, const fs::path& destination,
   if (fs::is_symlink(fs::symlink_status(absolute, ec))) {
     // Never write through a link: it becomes a directory of its own.
     const fs::path replacement = parent / util::temporary_name("", k_staging_prefix, "");
-    make_directory(replacement, 0755);
+    util::make_directory(replacement, 0755);
     try {
       put_in_place(replacement, absolute);
     } catch (...) {
@@ -142,7 +126,7 @@ fs::path install_current_key(const KeyFiles& files, const fs::path& destination,
   // It is world-readable (0755) so that `verify` and `keys --show` read its certificates
   // without root; the private keys in it keep their 0600.
   const fs::path staging = destination / util::temporary_name("", k_staging_prefix, "");
-  make_directory(staging, 0755);
+  util::make_directory(staging, 0755);
   const fs::path target = destination / files.directory.filename();
   try {
     // Read through the key directory's descriptor: a link or a FIFO in it is not copied, and
@@ -192,14 +176,14 @@ fs::path register_key_directory(const fs::path& registry, const KeyFiles& key_di
     const int saved = errno;
     util::forget_temporary(token);
     errno = saved;
-    throw_errno("cannot create a link in", registry);
+    util::throw_errno("cannot create a link in", registry);
   }
   if (::rename(temporary.c_str(), link.c_str()) != 0) {
     const int saved = errno;
     ::unlink(temporary.c_str());
     util::forget_temporary(token);
     errno = saved;
-    throw_errno("cannot create", link);
+    util::throw_errno("cannot create", link);
   }
   util::forget_temporary(token);
   return link;

@@ -4,6 +4,7 @@
 #include "core/keystore.hpp"
 #include "util/dir_fd.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 
@@ -23,15 +24,6 @@ namespace ksign::core {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-[[noreturn]] void throw_errno(const std::string& what, const fs::path& path)
-{
-  throw Error(Errc::failure, what + " " + util::quote(path) + ": " + std::strerror(errno));
-}
-
-} // namespace
-
 KeyStoreLock::KeyStoreLock(const fs::path& store, std::chrono::milliseconds timeout,
                            const std::function<void(const LockWait&)>& waiting)
 {
@@ -43,7 +35,7 @@ KeyStoreLock::KeyStoreLock(const fs::path& store, std::chrono::milliseconds time
       (void)util::make_directories(parent, 0755);
     }
     if (::mkdir(store.c_str(), 0700) != 0 && errno != EEXIST) {
-      throw_errno("cannot create the key store", store);
+      util::throw_errno("cannot create the key store", store);
     }
   }
   const util::DirFd directory(store);
@@ -56,7 +48,7 @@ KeyStoreLock::KeyStoreLock(const fs::path& store, std::chrono::milliseconds time
       continue;
     }
     if (errno != EWOULDBLOCK) {
-      throw_errno("cannot lock", lock_path);
+      util::throw_errno("cannot lock", lock_path);
     }
     const std::optional<pid_t> holder = util::flock_holder(m_fd.get());
     if (!told && waiting) {
@@ -92,9 +84,17 @@ void require_safe_store(const fs::path& store)
   const std::string refusing = "refusing to write to the key store " + util::quote(store) + ": ";
   switch (first.why) {
   case util::UnsafeDirectory::Why::foreign_owner: {
-    std::string allowed = "root or " + util::user_name(::geteuid());
+    // "root", "root or alice", "root, alice or bob (who ran sudo)": each owner named once.
+    std::vector<std::string> names = {"root"};
+    if (::geteuid() != 0) {
+      names.push_back(util::user_name(::geteuid()));
+    }
     if (invoker && *invoker != ::geteuid() && *invoker != 0) {
-      allowed = "root, " + util::user_name(::geteuid()) + " or " + util::user_name(*invoker) + " (who ran sudo)";
+      names.push_back(util::user_name(*invoker) + " (who ran sudo)");
+    }
+    std::string allowed = names.front();
+    for (std::size_t i = 1; i < names.size(); ++i) {
+      allowed += (i + 1 == names.size() ? " or " : ", ") + names[i];
     }
     throw Error(Errc::failure, refusing + at + " belongs to " + util::user_name(first.owner) + ", not to " + allowed
                                  + ", who could plant links there to make this run overwrite other files; use a key "

@@ -6,6 +6,7 @@
 #include "core/keygen.hpp"
 #include "core/keystore.hpp"
 #include "util/cleanup.hpp"
+#include "util/dir_fd.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/strings.hpp"
@@ -25,22 +26,6 @@ namespace ksign::core {
 namespace fs = std::filesystem;
 
 namespace {
-
-[[noreturn]] void throw_errno(const std::string& what, const fs::path& path)
-{
-  throw Error(Errc::failure, what + " " + util::quote(path) + ": " + std::strerror(errno));
-}
-
-// mkdir with exactly `mode`, whatever the umask.
-void make_directory(const fs::path& path, mode_t mode)
-{
-  if (::mkdir(path.c_str(), mode) != 0) {
-    throw_errno("cannot create the directory", path);
-  }
-  if (::chmod(path.c_str(), mode) != 0) {
-    throw_errno("cannot set the mode of", path);
-  }
-}
 
 void write_text(const fs::path& path, std::string_view text, mode_t mode)
 {
@@ -109,7 +94,7 @@ fs::path write_key_directory(const fs::path& store, const SigningKey& key, HashA
   // leaves the hidden directory, which the next run removes (remove_unfinished_entries).
   const util::SignalsDeferred deferred;
   const fs::path staging = staging_directory(store);
-  make_directory(staging, 0700);
+  util::make_directory(staging, 0700);
   try {
     const std::string private_pem = private_key_pem(key.key.get());
     const std::string cert_pem = certificate_pem(parse_certificate(key.certificate).get());
@@ -130,7 +115,7 @@ fs::path write_key_directory(const fs::path& store, const SigningKey& key, HashA
         continue;
       }
       if (::rename(staging.c_str(), target.c_str()) != 0) {
-        throw_errno("cannot create the key directory", target);
+        util::throw_errno("cannot create the key directory", target);
       }
       return target;
     }
@@ -148,13 +133,13 @@ void switch_current(const fs::path& store, const fs::path& directory)
   const fs::path link = store / k_current_link;
   const fs::path temporary = store / util::temporary_name("", k_link_prefix, "");
   if (::symlink(directory.filename().c_str(), temporary.c_str()) != 0) {
-    throw_errno("cannot create a link in", store);
+    util::throw_errno("cannot create a link in", store);
   }
   if (::rename(temporary.c_str(), link.c_str()) != 0) {
     const int saved = errno;
     ::unlink(temporary.c_str());
     errno = saved;
-    throw_errno("cannot switch", link);
+    util::throw_errno("cannot switch", link);
   }
 }
 

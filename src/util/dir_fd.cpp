@@ -30,7 +30,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-[[noreturn]] void throw_errno(const std::string& what, const fs::path& path, int error = errno)
+// As util::throw_errno, but EACCES is Errc::permission: main then says who may read it.
+[[noreturn]] void throw_access_error(const std::string& what, const fs::path& path, int error = errno)
 {
   throw Error(error == EACCES ? Errc::permission : Errc::failure, what + " " + quote(path) + ": " + std::strerror(error));
 }
@@ -59,7 +60,7 @@ DirFd::DirFd(const fs::path& path)
   : m_fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)), m_path(path)
 {
   if (!m_fd) {
-    throw_errno("cannot open the directory", path);
+    throw_access_error("cannot open the directory", path);
   }
 }
 
@@ -74,7 +75,7 @@ std::optional<Fd> DirFd::open_regular(std::string_view name) const
     if (errno == ELOOP) {
       throw Error(Errc::failure, quote(m_path / component) + " is a symbolic link; ksign does not follow it");
     }
-    throw_errno("cannot open", m_path / component);
+    throw_access_error("cannot open", m_path / component);
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -100,7 +101,7 @@ std::optional<DirFd> DirFd::open_directory(std::string_view name) const
     if (saved == ENOTDIR) {
       throw Error(Errc::failure, quote(m_path / component) + " is not a directory");
     }
-    throw_errno("cannot open the directory", m_path / component, saved);
+    throw_access_error("cannot open the directory", m_path / component, saved);
   }
   return DirFd(std::move(fd), m_path / component);
 }
@@ -113,7 +114,7 @@ std::optional<struct stat> DirFd::status(std::string_view name) const
     if (errno == ENOENT || errno == ENOTDIR) {
       return std::nullopt;
     }
-    throw_errno("cannot look at", m_path / component);
+    throw_access_error("cannot look at", m_path / component);
   }
   return st;
 }
@@ -127,7 +128,7 @@ std::optional<std::string> DirFd::read_link(std::string_view name) const
     if (errno == ENOENT || errno == EINVAL || errno == ENOTDIR) {
       return std::nullopt; // missing, or not a link
     }
-    throw_errno("cannot read the link", m_path / component);
+    throw_access_error("cannot read the link", m_path / component);
   }
   target.resize(static_cast<std::size_t>(length));
   return target;
@@ -138,13 +139,13 @@ std::vector<std::string> DirFd::names() const
   // fdopendir takes the descriptor over: give it a duplicate, rewound.
   const int copy = ::openat(m_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (copy < 0) {
-    throw_errno("cannot list", m_path);
+    throw_access_error("cannot list", m_path);
   }
   const std::unique_ptr<DIR, int (*)(DIR*)> listing(::fdopendir(copy), ::closedir);
   if (!listing) {
     const int saved = errno;
     ::close(copy);
-    throw_errno("cannot list", m_path, saved);
+    throw_access_error("cannot list", m_path, saved);
   }
   std::vector<std::string> found;
   errno = 0;
@@ -156,7 +157,7 @@ std::vector<std::string> DirFd::names() const
     errno = 0;
   }
   if (errno != 0) {
-    throw_errno("cannot list", m_path);
+    throw_access_error("cannot list", m_path);
   }
   std::sort(found.begin(), found.end());
   return found;
@@ -176,7 +177,7 @@ std::optional<Bytes> DirFd::read_regular(std::string_view name, std::size_t limi
       if (errno == EINTR) {
         continue;
       }
-      throw_errno("cannot read", m_path / std::string(name));
+      throw_access_error("cannot read", m_path / std::string(name));
     }
     if (got == 0) {
       break;
@@ -198,12 +199,12 @@ void DirFd::replace(std::string_view name, ByteView data, mode_t mode) const
     const int saved = errno;
     ::unlinkat(m_fd.get(), temporary.c_str(), 0);
     forget_temporary(token);
-    throw_errno(what, m_path / component, saved);
+    throw_access_error(what, m_path / component, saved);
   };
   Fd fd(::openat(m_fd.get(), temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd) {
     forget_temporary(token);
-    throw_errno("cannot create a file in", m_path);
+    throw_access_error("cannot create a file in", m_path);
   }
   std::size_t done = 0;
   while (done < data.size()) {
@@ -236,13 +237,23 @@ Fd DirFd::open_lock(std::string_view name, mode_t mode) const
     if (errno == ELOOP) {
       throw Error(Errc::failure, quote(m_path / component) + " is a symbolic link; ksign does not follow it (remove it)");
     }
-    throw_errno("cannot open the lock file", m_path / component);
+    throw_access_error("cannot open the lock file", m_path / component);
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     throw Error(Errc::failure, quote(m_path / component) + " is not a regular file (remove it)");
   }
   return fd;
+}
+
+void make_directory(const fs::path& path, mode_t mode)
+{
+  if (::mkdir(path.c_str(), mode) != 0) {
+    throw_access_error("cannot create the directory", path);
+  }
+  if (::chmod(path.c_str(), mode) != 0) {
+    throw_access_error("cannot set the mode of", path);
+  }
 }
 
 std::vector<fs::path> make_directories(const fs::path& path, mode_t mode)
@@ -258,11 +269,11 @@ std::vector<fs::path> make_directories(const fs::path& path, mode_t mode)
   }
   if (::mkdir(path.c_str(), mode) == 0) {
     if (::chmod(path.c_str(), mode) != 0) {
-      throw_errno("cannot set the mode of", path);
+      throw_access_error("cannot set the mode of", path);
     }
     created.push_back(path);
   } else if (errno != EEXIST) {
-    throw_errno("cannot create the directory", path);
+    throw_access_error("cannot create the directory", path);
   }
   if (!fs::is_directory(path, ec)) {
     throw Error(Errc::failure, "cannot create " + quote(path) + ": not a directory");

@@ -75,6 +75,9 @@ private:
   std::filesystem::path m_path;
 };
 
+// mkdir with exactly `mode`, whatever the umask (the directory must not exist yet).
+void make_directory(const std::filesystem::path& path, mode_t mode);
+
 // mkdir -p with exactly `mode` for every directory it creates, whatever the umask. Returns the
 // directories it created, outermost first.
 std::vector<std::filesystem::path> make_directories(const std::filesystem::path& path, mode_t mode);

@@ -58,14 +58,10 @@ std::string quote(const fs::path& path)
   return quoted;
 }
 
-namespace {
-
-[[noreturn]] void throw_errno(const std::string& what, const fs::path& path, int err)
+void throw_errno(const std::string& what, const fs::path& path, int error)
 {
-  throw Error(Errc::failure, what + " " + quote(path) + ": " + std::strerror(err));
+  throw Error(Errc::failure, what + " " + quote(path) + ": " + std::strerror(error));
 }
-
-} // namespace
 
 std::string describe_size(std::uint64_t bytes)
 {

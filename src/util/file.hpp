@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -14,6 +15,9 @@
 #include <vector>
 
 namespace ksign::util {
+
+// Throws Error(Errc::failure) "<what> 'PATH': <strerror(error)>", for a failed system call.
+[[noreturn]] void throw_errno(const std::string& what, const std::filesystem::path& path, int error = errno);
 
 // A file descriptor with an owner.
 class Fd
