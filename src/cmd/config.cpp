@@ -8,6 +8,7 @@
 #include "cmd/commands.hpp"
 #include "core/certificate.hpp"
 #include "core/kconfig.hpp"
+#include "core/key_directory.hpp"
 #include "core/keys.hpp"
 #include "core/keystore.hpp"
 #include "util/error.hpp"
@@ -56,7 +57,7 @@ int check_configs(const std::vector<fs::path>& configs, const fs::path& store, c
   // The store's current key, when it has one, is what the configs should trust.
   Bytes current;
   if (core::current_key(store)) {
-    current = core::load_certificate_der(core::current_key_files(store).certificate);
+    current = core::key_directory_certificate(core::current_key_files(store));
   }
   std::size_t errors = 0;
   std::size_t warnings = 0;
