@@ -73,7 +73,8 @@ TEST_CASE("core::ElfImage without section headers reads the loaded segments", "[
   const Bytes contents = counting(32);
   for (const bool is_64 : {true, false}) {
     const test::ElfWriter writer(is_64, !is_64);
-    const ElfImage elf(writer.segments_only(0x8000, contents));
+    const Bytes file = writer.segments_only(0x8000, contents); // ElfImage views it: keep it alive
+    const ElfImage elf(file);
     CHECK(elf.machine() == EM_386);
     CHECK_FALSE(elf.has_symbol_table());
     CHECK(elf.uint_at_address(0x8004, 4) == (is_64 ? 0x07060504U : 0x04050607U));
