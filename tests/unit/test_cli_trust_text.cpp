@@ -18,11 +18,6 @@ using core::TrustBasis;
 
 namespace {
 
-std::optional<std::uint32_t> search_denied(std::uint32_t, const core::SignerReference&)
-{
-  return std::nullopt;
-}
-
 core::PlatformFallbackProbe fallback(PlatformFallback value)
 {
   core::PlatformFallbackProbe probe;
@@ -58,7 +53,7 @@ TEST_CASE("trust_text: keyring verdicts in words (Debian's recorded keyrings, UE
   const Bytes uefi_ca = signed_by_key_id("13ADBF4309BD82709C8CD54F316ED522988A1BD4");
   const Bytes stranger = signed_by_key_id("0011223344556677889900112233445566778899");
 
-  const TrustBasis patched = TrustBasis::keyrings(keys, fallback(PlatformFallback::used), true, search_denied);
+  const TrustBasis patched = TrustBasis::keyrings(keys, fallback(PlatformFallback::used), true, test::search_denied);
   CHECK(cli::basis_name(patched) == "the running kernel");
   const core::ModuleVerdict ok = patched.verify_bytes(uefi_ca);
   CHECK(cli::verdict_words(ok) == "ok");
@@ -66,7 +61,7 @@ TEST_CASE("trust_text: keyring verdicts in words (Debian's recorded keyrings, UE
   CHECK(cli::verdict_note(ok, patched).starts_with("this kernel uses .platform for modules"));
   CHECK(cli::trusted_list_text(patched).find(".platform holds") == std::string::npos);
 
-  const TrustBasis mainline = TrustBasis::keyrings(keys, fallback(PlatformFallback::unused), true, search_denied);
+  const TrustBasis mainline = TrustBasis::keyrings(keys, fallback(PlatformFallback::unused), true, test::search_denied);
   const core::ModuleVerdict refused = mainline.verify_bytes(uefi_ca);
   CHECK(cli::verdict_words(refused) == "unknown key");
   CHECK(cli::verdict_status(refused) == "unknown_key");
@@ -77,7 +72,7 @@ TEST_CASE("trust_text: keyring verdicts in words (Debian's recorded keyrings, UE
   CHECK(trusted.find("; .platform holds 'Microsoft Windows Production PCA 2011'") != std::string::npos);
   CHECK(trusted.ends_with("(which this kernel does not use for modules)"));
 
-  const TrustBasis unsure = TrustBasis::keyrings(keys, fallback(PlatformFallback::unknown), true, search_denied);
+  const TrustBasis unsure = TrustBasis::keyrings(keys, fallback(PlatformFallback::unknown), true, test::search_denied);
   const core::ModuleVerdict undecided = unsure.verify_bytes(uefi_ca);
   CHECK(cli::verdict_words(undecided) == "only in .platform");
   CHECK(cli::verdict_status(undecided) == "platform_only");
@@ -92,11 +87,11 @@ TEST_CASE("trust_text: keyring verdicts in words (Debian's recorded keyrings, UE
 TEST_CASE("trust_text: keyrings that cannot decide, in words", "[trust_text]")
 {
   const TrustBasis empty =
-    TrustBasis::keyrings(test::recorded_keyrings("this-vm-6.18.44.txt"), fallback(PlatformFallback::unused), true, search_denied);
+    TrustBasis::keyrings(test::recorded_keyrings("this-vm-6.18.44.txt"), fallback(PlatformFallback::unused), true, test::search_denied);
   REQUIRE(empty.running);
   CHECK(cli::keyrings_problem_text(*empty.running).starts_with("the running kernel's keyrings hold no keys ("));
   CHECK(cli::trusted_list_text(empty).starts_with("the running kernel trusts no key ksign can see: "));
-  const TrustBasis hidden = TrustBasis::keyrings({}, fallback(PlatformFallback::unused), false, search_denied);
+  const TrustBasis hidden = TrustBasis::keyrings({}, fallback(PlatformFallback::unused), false, test::search_denied);
   CHECK(cli::keyrings_problem_text(*hidden.running) ==
         "/proc/keys shows this user no system keyrings: only root can read them (run with sudo)");
   // A module judged by keyrings that cannot decide says why, not that no keyring holds it.

@@ -360,13 +360,6 @@ RecordedKernel recorded_kernel(const std::string& name, const std::string& membe
   return kernel;
 }
 
-// keyctl search as the recorded kernels answer root: the system keys grant others view (and
-// read), not search, so the kernel finds nothing (EACCES) and ksign reads the members instead.
-std::optional<std::uint32_t> search_denied(std::uint32_t, const core::SignerReference&)
-{
-  return std::nullopt;
-}
-
 // The DER Name "CN=<common_name>".
 Bytes name_der(const std::string& common_name)
 {
@@ -397,7 +390,7 @@ TEST_CASE("keyrings: Debian's kernel booted with UEFI db keys in .platform (reco
   // Microsoft's keys enrolled: db's two certificates are in .platform, the build key in builtin.
   const RecordedKernel debian =
     recorded_kernel("debian-6.12.117+deb12-amd64-uefi-db.txt", "debian-6.12.117+deb12-amd64-uefi-db.members");
-  const core::KeyringSearch search = search_denied;
+  const core::KeyringSearch search = test::search_denied;
   REQUIRE(debian.keys.find(SystemKeyring::platform) != nullptr);
   CHECK(debian.keys.find(SystemKeyring::platform)->count == 2);
   REQUIRE(debian.keys.keys_in(SystemKeyring::platform).size() == 2);
@@ -463,7 +456,7 @@ TEST_CASE("keyrings: the 6.12 testbed (no .platform keyring, recorded)", "[keyri
   REQUIRE(members.size() == builtin->count);
   testbed.links[builtin->serial] = members;
   testbed.keys.keyrings.push_back({SystemKeyring::builtin, builtin->serial, builtin->count, members});
-  const core::KeyringSearch search = search_denied;
+  const core::KeyringSearch search = test::search_denied;
 
   const core::RunningMatch rsa =
     core::find_running_signer(testbed.keys, skid("9f65cd414b7ab48c63b1604b14415fe8bb6f727a"), PlatformFallback::unknown, search);

@@ -34,13 +34,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// keyctl search as the recorded kernels answer root: the system keys grant others view, not
-// search, so the kernel finds nothing and the members decide.
-std::optional<std::uint32_t> search_denied(std::uint32_t, const core::SignerReference&)
-{
-  return std::nullopt;
-}
-
 core::PlatformFallbackProbe fallback(PlatformFallback value)
 {
   core::PlatformFallbackProbe probe;
@@ -104,7 +97,7 @@ TEST_CASE("trust_basis: verdicts by the 6.12 testbed's recorded keyrings", "[tru
   core::PlatformFallbackProbe none;
   none.fallback = PlatformFallback::unused;
   none.evidence = core::FallbackEvidence::no_platform_keyring;
-  TrustBasis basis = TrustBasis::keyrings(keys, none, true, search_denied);
+  TrustBasis basis = TrustBasis::keyrings(keys, none, true, test::search_denied);
   REQUIRE(basis.source == TrustBasis::Source::running);
   REQUIRE(basis.running);
   CHECK(basis.running->problem == core::KeyringsProblem::none);
@@ -143,7 +136,7 @@ TEST_CASE("trust_basis: verdicts by the 6.12 testbed's recorded keyrings", "[tru
   CHECK(unconfirmed.running->unconfirmed_in == std::optional<SystemKeyring>(SystemKeyring::builtin));
   // ...until the image's certificates, the same keys by description, tell the serial.
   keys.certificates = core::read_kernel_trust(core::KernelImageSources{*bed / "vmlinux", std::nullopt}).certificates;
-  const TrustBasis with_image = TrustBasis::keyrings(keys, none, true, search_denied);
+  const TrustBasis with_image = TrustBasis::keyrings(keys, none, true, test::search_denied);
   CHECK(with_image.verify_bytes(by_serial).loads());
 
   // The module's own faults come first; the keyrings are not asked.
@@ -161,7 +154,7 @@ TEST_CASE("trust_basis: verdicts by Debian's recorded keyrings with UEFI db in .
   const Bytes build = signed_module(key_named_by("F8737D2B0CB3ACD10F915583DFB07A29DB3F1982"), core::SignerIdKind::subject_key_id);
 
   // A kernel that uses .platform for modules (the distributions' patch): the module loads.
-  const TrustBasis patched = TrustBasis::keyrings(keys, fallback(PlatformFallback::used), true, search_denied);
+  const TrustBasis patched = TrustBasis::keyrings(keys, fallback(PlatformFallback::used), true, test::search_denied);
   CHECK(patched.running->problem == core::KeyringsProblem::none);
   const ModuleVerdict loads = patched.verify_bytes(uefi_ca);
   CHECK(loads.loads());
@@ -172,7 +165,7 @@ TEST_CASE("trust_basis: verdicts by Debian's recorded keyrings with UEFI db in .
   CHECK(patched.running->held_keys().counted.size() == 3);
 
   // Mainline: .platform does not count, the module is refused, and .platform's keys are apart.
-  const TrustBasis mainline = TrustBasis::keyrings(keys, fallback(PlatformFallback::unused), true, search_denied);
+  const TrustBasis mainline = TrustBasis::keyrings(keys, fallback(PlatformFallback::unused), true, test::search_denied);
   const ModuleVerdict refused = mainline.verify_bytes(uefi_ca);
   CHECK_FALSE(refused.loads());
   CHECK(refused.verification.verdict == Verdict::unknown_key);
@@ -182,7 +175,7 @@ TEST_CASE("trust_basis: verdicts by Debian's recorded keyrings with UEFI db in .
   CHECK(mainline.running->held_keys().counted.size() == 1);
 
   // Unknown which: neither ok nor a plain unknown key.
-  const TrustBasis unsure = TrustBasis::keyrings(keys, fallback(PlatformFallback::unknown), true, search_denied);
+  const TrustBasis unsure = TrustBasis::keyrings(keys, fallback(PlatformFallback::unknown), true, test::search_denied);
   const ModuleVerdict undecided = unsure.verify_bytes(uefi_ca);
   CHECK_FALSE(undecided.loads());
   CHECK(undecided.verification.verdict == Verdict::unknown_key);

@@ -95,6 +95,11 @@ std::string shell_quote(const std::string& s)
   return out + "'";
 }
 
+std::optional<std::uint32_t> search_denied(std::uint32_t, const core::SignerReference&)
+{
+  return std::nullopt;
+}
+
 core::RunningKeys recorded_keyrings(const std::string& name, const std::string& members)
 {
   const core::ProcKeys parsed = core::parse_proc_keys(read_text(test_data() / "proc-keys" / name));

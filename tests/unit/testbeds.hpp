@@ -7,6 +7,7 @@
 #include "core/keyrings.hpp"
 #include "util/bytes.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -49,6 +50,10 @@ bool run(const std::string& command);
 // The system keyrings of a kernel recorded in tests/data/proc-keys: its /proc/keys `name` and,
 // when recorded, `members` ("<keyring serial>: <member serials>", read with KEYCTL_READ in the
 // same boot); without that file every key is builtin's (a kernel with builtin alone).
+// keyctl search as the recorded kernels answer root: the system keys grant others view (and
+// read), not search, so the kernel finds nothing (EACCES) and ksign reads the members instead.
+[[nodiscard]] std::optional<std::uint32_t> search_denied(std::uint32_t keyring, const core::SignerReference& signer);
+
 [[nodiscard]] core::RunningKeys recorded_keyrings(const std::string& name, const std::string& members = {});
 
 } // namespace ksign::test
