@@ -222,6 +222,97 @@ chmod 600 "$KSIGN_MODULEDIR/$C/build/certs-local/2026-02-01_00-00-00/signing_key
 check "C, once its key is back" "$KSIGN" repair --kernel $C
 check "C loads" "$KSIGN" verify --kernel $C
 
+# A module changed between the check and the signing (DKMS or a package rebuilding it meanwhile)
+# is not signed: signing it would bless bytes nobody judged. It is left as the other writer left
+# it, and named. To change it in between, ksign is held where repair has judged every module and
+# is about to sign: the warning about its loosely kept key is the one line it writes there, and
+# with its stderr a full pipe that write blocks until the test reads (hold.py, below).
+cat >"$T/hold.py" <<'EOF'
+# hold.py ERR WRITER -- COMMAND...: run COMMAND with stdout inherited and stderr into a full pipe;
+# once it blocks writing its first line there, run the shell command WRITER, then read the pipe
+# and wait. Writes COMMAND's stderr (the filler taken off) to ERR; exits with COMMAND's status.
+import os, platform, subprocess, sys, threading, time
+err, writer, dashes, *command = sys.argv[1:]
+assert dashes == "--"
+write_calls = {"x86_64": ("1", "20"), "aarch64": ("64", "66")}[platform.machine()]
+r, w = os.pipe()
+os.set_blocking(w, False)
+filler = 0
+for chunk in (65536, 4096, 1):
+    while True:
+        try:
+            filler += os.write(w, b"#" * chunk)
+        except BlockingIOError:
+            break
+os.set_blocking(w, True)
+proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stderr=w)
+os.close(w)
+def blocked_on_stderr():
+    for task in os.listdir(f"/proc/{proc.pid}/task"):
+        try:
+            fields = open(f"/proc/{proc.pid}/task/{task}/syscall").read().split()
+        except OSError:
+            continue
+        if len(fields) > 1 and fields[0] in write_calls and int(fields[1], 16) == 2:
+            return True
+    return False
+deadline = time.monotonic() + 120
+while not blocked_on_stderr():
+    if proc.poll() is not None:
+        sys.exit(f"hold.py: {command[0]} ended (status {proc.returncode}) without writing to stderr")
+    if time.monotonic() > deadline:
+        proc.kill()
+        sys.exit(f"hold.py: {command[0]} never blocked writing to stderr")
+    time.sleep(0.02)
+subprocess.run(["sh", "-c", writer], check=True)
+chunks = []
+reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: os.read(r, 65536), b"")))
+reader.start()
+status = proc.wait()
+reader.join()
+data = b"".join(chunks)
+assert data[:filler] == b"#" * filler
+open(err, "wb").write(data[filler:])
+sys.exit(status)
+EOF
+F=6.12.117-f
+make_kernel $F kb
+f=$KSIGN_MODULEDIR/$F
+f_key=$f/build/certs-local/2026-02-01_00-00-00/signing_key.pem
+chmod 640 "$f_key"
+# What the other writer puts there: a module signed with a key ksign cannot check (in place),
+# and one signed with DKMS's MOK key, a key repair would otherwise re-sign (renamed over it).
+cp "$sample" "$T/rewritten.ko" && sign_with kz "$T/rewritten.ko"
+cp "$sample" "$T/renamed.ko" && sign_with mok "$T/renamed.ko"
+other_writer="cat '$T/rewritten.ko' >'$f/kernel/rewritten.ko' && cp '$T/renamed.ko' '$f/kernel/.new' && mv '$f/kernel/.new' '$f/updates/dkms/renamed.ko'"
+for run in text json; do
+  for m in kernel/rewritten.ko updates/dkms/renamed.ko kernel/kept.ko; do cp "$sample" "$f/$m"; done
+  json=; [ $run = json ] && json=--json
+  check_status 1 "changed since checked ($run)" python3 "$T/hold.py" "$T/held.err" "$other_writer" -- \
+    "$KSIGN" repair --kernel $F --allow-loose-key $json
+  cp "$T/.out" "$T/held-$run.out"
+  check_grep "held ($run): where the key is about to be loaded, after every module was checked" \
+    "^ksign repair: warning: the private key '$(re_quote "$f_key")' can be read by group" <(head -n 1 "$T/held.err")
+  check_same "changed since checked ($run): left as the other writer wrote it" "$T/rewritten.ko" "$f/kernel/rewritten.ko"
+  check_same "changed since checked ($run): the renamed one too" "$T/renamed.ko" "$f/updates/dkms/renamed.ko"
+  for m in kernel/rewritten.ko updates/dkms/renamed.ko; do
+    check_contains "changed since checked ($run): $m named" \
+      "'$f/$m': it changed since it was checked: not signed (run ksign repair again)" "$T/held.err"
+  done
+  check "changed since checked ($run): the unchanged module was signed" "$KSIGN" verify --kernel $F "$f/kernel/kept.ko"
+done
+check_grep "changed since checked: the summary" "^kernel $F: 3 modules, 0 ok, 1 signed .*; some modules would still be refused" \
+  "$T/held-text.out"
+check_no_grep "changed since checked: only the unchanged module is said signed" "^signed .*(rewritten|renamed)" "$T/held-text.out"
+check "changed since checked: --json" python3 - "$T/held-json.out" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+k = d["kernels"][0]
+got = {m["path"].rsplit("/", 1)[1]: m["signed"] for m in k["modules"]}
+assert got == {"rewritten.ko": False, "renamed.ko": False, "kept.ko": True}, got
+assert k["summary"]["signed"] == 1 and k["loads_after"] is False and d["ok"] is False, d
+EOF
+
 # The hooks: with repair=yes they sign the modules DKMS built for a kernel, and no other file;
 # by default they only report. A DKMS tree as DKMS lays it out: <module>/<version>/<release>/<arch>/
 # module/, and the active link <module>/kernel-<release>-<arch>.
