@@ -182,3 +182,13 @@ make_key() {
   chmod 600 "$dir/$name.key" "$dir/$name.pem"
   openssl x509 -in "$dir/$name.crt" -outform DER -out "$dir/$name.der"
 }
+
+# may_change_system_or_skip WHAT: the test changes the system outside $T (WHAT says how: a
+# package installed with dpkg, a module installed by DKMS). It goes on only as root in a
+# throwaway root: a lane's Debian root (tests/lanes/*.sh write /etc/ksign-lane into it only), or
+# where KSIGN_TEST_MAY_INSTALL is set; otherwise it is skipped, saying why.
+may_change_system_or_skip() {
+  [ "$(id -u)" -eq 0 ] || skip "needs root: $1"
+  [ -f /etc/ksign-lane ] || [ -n "${KSIGN_TEST_MAY_INSTALL:-}" ] \
+    || skip "$1; runs only in a lane's throwaway root (/etc/ksign-lane) or with KSIGN_TEST_MAY_INSTALL=1"
+}
