@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "test_support.hpp"
+#include "testbeds.hpp"
 
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -13,6 +14,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <stdexcept>
 
 namespace ksign::test {
@@ -168,6 +170,65 @@ bool openssl_cms_verifies(ByteView cms_der, ByteView content, const core::Signin
   sk_X509_free(certs);
   ERR_clear_error();
   return ok == 1;
+}
+
+const Bytes& module_like_data()
+{
+  static const Bytes data = [] {
+    std::mt19937 random(20240611);
+    Bytes bytes;
+    const std::string words[] = {"module_init", "kmalloc", "__this_module", "GPL", "vermagic=", "depends=",
+                                 "spin_lock_irqsave", ".text", ".rodata", "license=", "srcversion="};
+    while (bytes.size() < 400 * 1024) {
+      switch (random() % 4) {
+      case 0: // strings, as in .rodata and .modinfo
+        for (int i = 0; i < 200; ++i) {
+          const std::string& word = words[random() % std::size(words)];
+          append(bytes, as_bytes(word));
+          bytes.push_back(0);
+        }
+        break;
+      case 1: // zero padding and alignment
+        bytes.insert(bytes.end(), random() % 4096, 0);
+        break;
+      case 2: // code-like noise
+        for (int i = 0; i < 2048; ++i) {
+          bytes.push_back(static_cast<std::uint8_t>(random()));
+        }
+        break;
+      default: // a table of similar records
+        for (std::uint32_t i = 0; i < 300; ++i) {
+          const std::uint32_t record[] = {i, 0xffffffffU, i * 8, 0x10};
+          append(bytes, ByteView(reinterpret_cast<const std::uint8_t*>(record), sizeof(record)));
+        }
+        break;
+      }
+    }
+    return bytes;
+  }();
+  return data;
+}
+
+std::optional<Thrown> thrown_by(const std::function<void()>& action)
+{
+  try {
+    action();
+  } catch (const Error& error) {
+    return Thrown{error.code(), error.what()};
+  }
+  return std::nullopt;
+}
+
+std::optional<Bytes> filter_through(const std::string& command, ByteView input)
+{
+  const TempDir directory;
+  const std::filesystem::path in = directory.path() / "in";
+  const std::filesystem::path out = directory.path() / "out";
+  util::replace_file_atomically(in, input);
+  if (!run("(" + command + ") <" + shell_quote(in.string()) + " >" + shell_quote(out.string()) + " 2>/dev/null")) {
+    return std::nullopt;
+  }
+  return read_whole(out);
 }
 
 } // namespace ksign::test

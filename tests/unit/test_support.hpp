@@ -5,13 +5,16 @@
 #include "core/certificate.hpp"
 #include "core/keys.hpp"
 #include "util/bytes.hpp"
+#include "util/error.hpp"
 #include "util/file.hpp"
 
 #include <sys/stat.h>
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace ksign::test {
@@ -81,5 +84,21 @@ void write_text(const std::filesystem::path& path, std::string_view text);
 
 // The sample kernel module the repository carries (tests/data/sample/ksign_sample.ko).
 [[nodiscard]] Bytes sample_module();
+
+// About 400 KiB that compress like a module: text, tables, zero padding and noise (the same
+// bytes every run).
+[[nodiscard]] const Bytes& module_like_data();
+
+// The Error `action` throws, or nullopt when it throws none.
+struct Thrown
+{
+  Errc code;
+  std::string message;
+};
+[[nodiscard]] std::optional<Thrown> thrown_by(const std::function<void()>& action);
+
+// What the shell command `command` writes to stdout with `input` on its stdin, or nullopt when
+// it exits non-zero (its stderr is discarded).
+[[nodiscard]] std::optional<Bytes> filter_through(const std::string& command, ByteView input);
 
 } // namespace ksign::test
