@@ -131,6 +131,16 @@ find_kernel_headers() {
   return 1
 }
 
+# headers_release HEADERS: the kernel release whose /lib/modules/<release>/build is the headers
+# tree HEADERS (not uname -r, which may be another kernel); fails when none is.
+headers_release() {
+  local dir
+  for dir in /lib/modules/*/build; do
+    if [ "$(realpath "$dir")" = "$(realpath "$1")" ]; then basename "$(dirname "$dir")"; return 0; fi
+  done
+  return 1
+}
+
 # The kernel's own sign-file (Debian ships it in linux-kbuild-*), or empty.
 find_sign_file() {
   local f

@@ -344,22 +344,41 @@ check_same "hook: in-tree module untouched" "$sample" "$e/kernel/intree.ko"
 check_status 1 "hook: verify agrees" "$KSIGN" verify --kernel $E
 check_no_contains "hook: the DKMS module loads" "ksign_sample.ko" "$T/.out"
 
-# DKMS 3.2's post_transaction, as dkms.in runs it: framework.conf.d is sourced (more than once a
-# run: read_framework_conf again in execute_post_transaction), a command set before is kept, and
-# the line is run with eval, $kernelver and $dkms_tree set.
+# DKMS 3.2's post_transaction, as dkms.in runs it: framework.conf.d is read when DKMS starts
+# (no ${kernelver} yet, the default DKMS tree) and again in execute_post_transaction (the
+# kernels of the transaction, the DKMS tree given); a command set before is kept; the line is run
+# with eval. DKMS reads a file with safe_source: sourced in a subshell, each value printed by
+# `eval echo` between double quotes, and that sourced, so a value is expanded once more
+# (dkms-read.sh does the same; tests/module/test_dkms_post_transaction.sh runs the real DKMS).
 cp "$sample" "$e/updates/dkms/ksign_sample.ko"
 mkdir -p "$T/libexec"
 cp "$hook" "$T/libexec/ksign-verify-hook" && chmod +x "$T/libexec/ksign-verify-hook"
 sed "s|@LIBEXECDIR@|$T/libexec|g; s|@SYSCONFDIR@|/etc|g" "$KSIGN_SOURCE_ROOT/dkms/ksign-post-transaction.conf.in" >"$T/post.conf"
+cat >"$T/dkms-read.sh" <<'EOF'
+# dkms-read.sh FILE: post_transaction after DKMS's safe_source of FILE, with $post_transaction,
+# $dkms_tree and the kernels in $KERNELVER (split into the array kernelver) as DKMS has them.
+CR=$(echo -e '\r')
+read -ra kernelver <<<"${KERNELVER-}"
+tmpfile=$(mktemp)
+( exec >"$tmpfile"
+  . "$1" >/dev/null
+  for _i in $(eval echo \${!post_transaction[@]}); do
+    eval echo 'post_transaction[$_i]=\"${post_transaction[$_i]%$CR}\"'
+  done )
+. "$tmpfile"
+rm -f "$tmpfile"
+printf %s "$post_transaction"
+EOF
 post_transaction='echo earlier command'
-for round in 1 2; do
-  post_transaction=$(post_transaction=$post_transaction bash -c '. "$1" >/dev/null; printf %s "$post_transaction"' _ "$T/post.conf")
-done
+post_transaction=$(KERNELVER= dkms_tree=/var/lib/dkms post_transaction=$post_transaction bash "$T/dkms-read.sh" "$T/post.conf")
+post_transaction=$(KERNELVER=$E dkms_tree="$T/dkms" post_transaction=$post_transaction bash "$T/dkms-read.sh" "$T/post.conf")
 _checks=$((_checks + 1))
 [ "$(printf '%s' "$post_transaction" | grep -o ksign-verify-hook | wc -l)" = 2 ] \
   || fail "post_transaction runs the hook once (a test and a call), and keeps the earlier command: $post_transaction"
 case $post_transaction in 'echo earlier command; '*) pass ;; *) fail "the earlier command is not first: $post_transaction" ;; esac
-check "DKMS runs post_transaction" env KSIGN="$KSIGN" kernelver=$E dkms_tree="$T/dkms" post_transaction="$post_transaction" \
-  bash -c 'kernelver=$kernelver dkms_tree=$dkms_tree; ( eval "$post_transaction" )'
+check_contains "post_transaction: the kernel and the DKMS tree of the second reading" \
+  "KSIGN_DKMS_TREE=$T/dkms $T/libexec/ksign-verify-hook $E" <(printf '%s\n' "$post_transaction")
+check "DKMS runs post_transaction" env KSIGN="$KSIGN" post_transaction="$post_transaction" \
+  bash -c 'kernelver=(); dkms_tree=/elsewhere; ( eval "$post_transaction" )'
 check_contains "post_transaction: the earlier command ran" "earlier command" "$T/.out"
 check_contains "post_transaction: repaired" "signed '$e/updates/dkms/ksign_sample.ko' (was unsigned)" "$T/.out"

@@ -11,12 +11,7 @@
 [ "$(id -u)" -eq 0 ] || skip "needs root (writes /etc/dkms/framework.conf.d and the kernel headers tree)"
 command -v dkms >/dev/null || skip "dkms is not installed"
 headers=$(find_kernel_headers) || skip "no kernel headers installed"
-# The kernel release of the installed headers: not uname -r, which here is another kernel.
-kver=
-for dir in /lib/modules/*/build; do
-  if [ "$(realpath "$dir")" = "$(realpath "$headers")" ]; then kver=$(basename "$(dirname "$dir")"); fi
-done
-[ -n "$kver" ] || skip "no /lib/modules/<kver>/build for $headers"
+kver=$(headers_release "$headers") || skip "no /lib/modules/<kver>/build for $headers"
 arch=$(uname -m)
 certs_local="/usr/lib/modules/$kver/build/certs-local"   # the drop-in's default moduledir
 dropin=/etc/dkms/framework.conf.d/zz-ksign-test.conf   # last, so it wins over an installed ksign.conf
