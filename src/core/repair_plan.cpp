@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <set>
 
 extern char** environ;
@@ -60,6 +61,12 @@ std::string_view kernel_obstacle_name(KernelObstacle obstacle)
     return "key_not_trusted";
   }
   return "none";
+}
+
+bool names_owner(RepairAction action)
+{
+  return action == RepairAction::tampered || action == RepairAction::damaged || action == RepairAction::not_module
+         || action == RepairAction::unverifiable;
 }
 
 RepairAction decide_repair(const Verification& by_kernel, const Verification* by_known,
@@ -106,6 +113,16 @@ RepairAction decide_repair(const Verification& by_kernel, const Verification* by
 Bytes repair_digest(ByteView file)
 {
   return digest_of(HashAlgo::sha256, file);
+}
+
+const std::string& ModuleRepair::signer() const
+{
+  return old_signature && !old_signature->signer.empty() ? old_signature->signer : before.signer;
+}
+
+bool ModuleRepair::is_as_judged(ByteView file) const
+{
+  return repair_digest(file) == file_digest;
 }
 
 namespace {
@@ -206,6 +223,53 @@ KernelRepairPlan plan_kernel_repair(std::string release, KernelKeyState key, std
   plan.modules = std::move(modules);
   std::ranges::sort(plan.modules, [](const ModuleRepair& a, const ModuleRepair& b) { return a.path < b.path; });
   return plan;
+}
+
+KernelRepair start_repair(KernelRepairPlan plan, std::vector<ModuleFile> files, bool dry_run)
+{
+  KernelRepair repair;
+  repair.plan = std::move(plan);
+  repair.dry_run = dry_run;
+  // The files in the plan's order, so one index names both.
+  std::map<fs::path, ModuleFile> by_path;
+  for (ModuleFile& file : files) {
+    by_path.emplace(file.path, std::move(file));
+  }
+  for (std::size_t i = 0; i < repair.plan.modules.size(); ++i) {
+    repair.files.push_back(std::move(by_path.at(repair.plan.modules[i].path)));
+    if (repair.plan.modules[i].action == RepairAction::sign) {
+      repair.done[i] = false;
+    }
+  }
+  return repair;
+}
+
+std::vector<std::size_t> KernelRepair::signing_order() const
+{
+  std::vector<std::size_t> indices;
+  if (dry_run || plan.obstacle != KernelObstacle::none) {
+    return indices;
+  }
+  for (std::size_t i = 0; i < plan.modules.size(); ++i) {
+    if (plan.modules[i].action == RepairAction::sign) {
+      indices.push_back(i);
+    }
+  }
+  std::ranges::sort(indices, [this](std::size_t a, std::size_t b) { return files[a].size > files[b].size; });
+  return indices;
+}
+
+std::size_t KernelRepair::signed_count() const
+{
+  return static_cast<std::size_t>(std::ranges::count_if(done, [](const auto& entry) { return entry.second; }));
+}
+
+bool KernelRepair::loads_after() const
+{
+  if (!plan.loads_after()) {
+    return false;
+  }
+  return dry_run || std::ranges::all_of(done, [](const auto& entry) { return entry.second; });
 }
 
 namespace {
@@ -365,6 +429,19 @@ std::optional<std::string> owning_package(const fs::path& path)
     }
   }
   return std::nullopt;
+}
+
+std::map<std::size_t, std::string> owning_packages(const KernelRepairPlan& plan)
+{
+  std::map<std::size_t, std::string> packages;
+  for (std::size_t i = 0; i < plan.modules.size(); ++i) {
+    if (names_owner(plan.modules[i].action)) {
+      if (auto package = owning_package(plan.modules[i].path)) {
+        packages[i] = std::move(*package);
+      }
+    }
+  }
+  return packages;
 }
 
 } // namespace ksign::core

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/key_directory.hpp"
+#include "core/module_files.hpp"
 #include "core/module_verifier.hpp"
 #include "core/signer_match.hpp"
 #include "util/bytes.hpp"
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -40,6 +42,10 @@ enum class RepairAction {
 // used in --json).
 [[nodiscard]] std::string_view repair_action_name(RepairAction action);
 
+// Whether a module left as it is for `action` is reported with the package that owns it
+// (tampered, damaged, not a module, unverifiable): reinstalling that package is the fix.
+[[nodiscard]] bool names_owner(RepairAction action);
+
 // The verdict on one module file, as `verify --kernel` gives it for the kernel being repaired.
 using KernelVerdict = std::function<Verification(ByteView file)>;
 
@@ -53,6 +59,12 @@ struct ModuleRepair
   std::optional<Verification> old_signature;
   std::string problem; // why, for every action but keep and sign
   Bytes file_digest;   // sign: SHA-256 of the file as judged; it is signed only while it still has it
+
+  // Who signed it: the signer its old signature names when the known signers checked it, else
+  // the one in the kernel's verdict ("" for an unsigned module).
+  [[nodiscard]] const std::string& signer() const;
+  // Whether `file` still holds the bytes that were judged (file_digest).
+  [[nodiscard]] bool is_as_judged(ByteView file) const;
 };
 
 // The action for a module the kernel judged `by_kernel`, whose old signature (for an
@@ -112,6 +124,29 @@ struct KernelRepairPlan
 [[nodiscard]] KernelRepairPlan plan_kernel_repair(std::string release, KernelKeyState key,
                                                   std::vector<ModuleRepair> modules);
 
+// One kernel's repair as it is carried out: its plan, the module files in the plan's order, what
+// was signed and who owns what is reported. cli/repair_text words it.
+struct KernelRepair
+{
+  KernelRepairPlan plan;
+  std::vector<ModuleFile> files;               // by plan index
+  std::map<std::size_t, bool> done;            // plan index of every module to sign: signed yet?
+  std::map<std::size_t, std::string> packages; // plan index of a names_owner() module: its package
+  bool no_image = false; // no image of the kernel: judged by the certificates on disk (guesses)
+  bool dry_run = false;
+
+  // The plan indices of the modules this run signs, largest file first (as sign -r takes them,
+  // so parallel work ends with short jobs): none on a dry run or when the kernel has an obstacle.
+  [[nodiscard]] std::vector<std::size_t> signing_order() const;
+  [[nodiscard]] std::size_t signed_count() const;
+  // Whether every module loads afterwards (a dry run: would, once the plan is carried out).
+  [[nodiscard]] bool loads_after() const;
+};
+
+// The repair of `plan` with its module `files` (any order; put in the plan's order, every
+// file in the plan): every module to sign not signed yet, no package asked for yet.
+[[nodiscard]] KernelRepair start_repair(KernelRepairPlan plan, std::vector<ModuleFile> files, bool dry_run);
+
 // Where certificates of keys that may have signed an installed kernel's modules are found.
 struct KnownSignerSources
 {
@@ -133,9 +168,12 @@ struct KnownSigners
 // in `files`, which are listed in `skipped` when they exist and cannot be read.
 [[nodiscard]] KnownSigners known_signers(const KnownSignerSources& sources);
 
-
 // The package that owns `path`, asked of the package manager present (dpkg -S, pacman -Qo);
 // nullopt when none is present or none owns it.
 [[nodiscard]] std::optional<std::string> owning_package(const std::filesystem::path& path);
+
+// The package that owns each module of `plan` that names_owner(), by plan index, asked of the
+// package manager (owning_package); modules nobody owns are left out.
+[[nodiscard]] std::map<std::size_t, std::string> owning_packages(const KernelRepairPlan& plan);
 
 } // namespace ksign::core
