@@ -11,7 +11,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -170,6 +172,65 @@ bool openssl_cms_verifies(ByteView cms_der, ByteView content, const core::Signin
   sk_X509_free(certs);
   ERR_clear_error();
   return ok == 1;
+}
+
+std::string captured_stderr(const std::function<void()>& run)
+{
+  std::fflush(stderr);
+  char name[] = "/tmp/ksign-test-stderr.XXXXXX";
+  const int file = ::mkstemp(name);
+  if (file < 0) {
+    throw std::runtime_error("cannot make a file for stderr");
+  }
+  ::unlink(name);
+  const int saved = ::dup(STDERR_FILENO);
+  ::dup2(file, STDERR_FILENO);
+  const auto restore = [&] {
+    std::fflush(stderr);
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+  };
+  try {
+    run();
+  } catch (...) {
+    restore();
+    ::close(file);
+    throw;
+  }
+  restore();
+  std::string text;
+  char buffer[4096];
+  for (off_t offset = 0;;) {
+    const ssize_t got = ::pread(file, buffer, sizeof buffer, offset);
+    if (got <= 0) {
+      break;
+    }
+    text.append(buffer, static_cast<std::size_t>(got));
+    offset += got;
+  }
+  ::close(file);
+  return text;
+}
+
+ScopedEnv::ScopedEnv(const char* name, const char* value) : m_name(name)
+{
+  if (const char* old = std::getenv(name)) {
+    m_old = old;
+  }
+  if (value != nullptr) {
+    ::setenv(name, value, 1);
+  } else {
+    ::unsetenv(name);
+  }
+}
+
+ScopedEnv::~ScopedEnv()
+{
+  if (m_old) {
+    ::setenv(m_name.c_str(), m_old->c_str(), 1);
+  } else {
+    ::unsetenv(m_name.c_str());
+  }
 }
 
 const Bytes& module_like_data()

@@ -85,6 +85,24 @@ void write_text(const std::filesystem::path& path, std::string_view text);
 // The sample kernel module the repository carries (tests/data/sample/ksign_sample.ko).
 [[nodiscard]] Bytes sample_module();
 
+// What `run` writes to stderr (where cli::Output puts its messages); stderr is restored even
+// when `run` throws, and the exception goes on.
+[[nodiscard]] std::string captured_stderr(const std::function<void()>& run);
+
+// Sets (or with nullptr unsets) environment variable `name` for one test and restores it.
+class ScopedEnv
+{
+public:
+  ScopedEnv(const char* name, const char* value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+  std::string m_name;
+  std::optional<std::string> m_old;
+};
+
 // About 400 KiB that compress like a module: text, tables, zero padding and noise (the same
 // bytes every run).
 [[nodiscard]] const Bytes& module_like_data();
