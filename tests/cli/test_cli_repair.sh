@@ -380,5 +380,8 @@ check_contains "post_transaction: the kernel and the DKMS tree of the second rea
   "KSIGN_DKMS_TREE=$T/dkms $T/libexec/ksign-verify-hook $E" <(printf '%s\n' "$post_transaction")
 check "DKMS runs post_transaction" env KSIGN="$KSIGN" post_transaction="$post_transaction" \
   bash -c 'kernelver=(); dkms_tree=/elsewhere; ( eval "$post_transaction" )'
+# dkms remove --all: ${kernelver[@]} holds every kernel of the transaction; the hook checks each.
+check_contains "post_transaction: every kernel of the transaction" "$T/libexec/ksign-verify-hook $E 6.12.117-x" \
+  <(KERNELVER="$E 6.12.117-x" dkms_tree="$T/dkms" post_transaction='' bash "$T/dkms-read.sh" "$T/post.conf"; echo)
 check_contains "post_transaction: the earlier command ran" "earlier command" "$T/.out"
 check_contains "post_transaction: repaired" "signed '$e/updates/dkms/ksign_sample.ko' (was unsigned)" "$T/.out"
