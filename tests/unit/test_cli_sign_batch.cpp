@@ -6,6 +6,7 @@
 #include "cli/output.hpp"
 #include "cli/sign_batch.hpp"
 #include "core/certificate.hpp"
+#include "core/compress.hpp"
 #include "core/modsig.hpp"
 #include "core/module_files.hpp"
 #include "core/module_signer.hpp"
@@ -152,6 +153,27 @@ TEST_CASE("cli::sign_modules signs every module in parallel, reporting each once
     }
     // Nothing left beside them.
     CHECK(f.names() == before);
+  }
+}
+
+TEST_CASE("cli::sign_modules: compressed modules are signed in their format and said so", "[sign_batch]")
+{
+  Fixture f;
+  const fs::path gz = f.add("a.ko.gz", core::compress(core::Compression::gzip, f.sample));
+  const fs::path zst = f.add("b.ko.zst", core::compress(core::Compression::zstd, f.sample));
+  const std::vector<core::ModuleFile> modules = f.collected();
+  REQUIRE(modules.size() == 2);
+  Calls calls;
+  CHECK(cli::sign_modules(f.signer, modules, calls.batch(), f.out) == 0);
+  std::vector<std::string> descriptions;
+  for (const auto& [index, said] : calls.signed_modules) {
+    descriptions.insert(descriptions.end(), said.begin(), said.end());
+  }
+  std::sort(descriptions.begin(), descriptions.end());
+  CHECK(descriptions == std::vector<std::string>{"'" + gz.string() + "' (gzip)", "'" + zst.string() + "' (zstd)"});
+  for (const fs::path& path : {gz, zst}) {
+    CHECK(core::detect_compression(test::read_whole(path)) != core::Compression::none);
+    CHECK(f.verdict(path) == core::Verdict::ok);
   }
 }
 
