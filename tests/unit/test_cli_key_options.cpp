@@ -72,9 +72,17 @@ struct Setup
 {
   test::TempDir dir;
   cli::Output out{"test"};
-  cli::Paths paths{.module_root = dir.path() / "modules",
-                   .boot_root = dir.path() / "boot",
-                   .config_directory = dir.path() / "etc/ksign"};
+  cli::Paths paths = under(dir.path());
+
+  // The Paths under `root`, assigned one by one (a path Paths gains later stays default-built).
+  static cli::Paths under(const fs::path& root)
+  {
+    cli::Paths paths;
+    paths.module_root = root / "modules";
+    paths.boot_root = root / "boot";
+    paths.config_directory = root / "etc/ksign";
+    return paths;
+  }
 
   [[nodiscard]] cli::Invocation invocation(const cxxopts::ParseResult& result, const fs::path& store,
                                            bool store_given)
@@ -544,5 +552,19 @@ TEST_CASE("cli::trust_current_key points every config at the current certificate
     const Bytes changed = test::read_whole(first);
     CHECK_THAT(std::string(changed.begin(), changed.end()), KSIGN_CONTAINS(line));
     CHECK(test::captured_stderr([&] { cli::trust_current_key(store, configs, out); }).empty());
+    // With --verbose the unchanged ones are named.
+    out.set_verbosity(cli::Verbosity::verbose);
+    CHECK(test::captured_stderr([&] { cli::trust_current_key(store, std::vector<fs::path>{first}, out); })
+          == first.string() + ": already trusts '" + certificate.string() + "'\n");
+  }
+  SECTION("a config that is a link is replaced by the edited copy, and that is said")
+  {
+    const fs::path link = dir.path() / "config-link";
+    fs::create_symlink(first, link);
+    const std::string said = test::captured_stderr([&] { cli::trust_current_key(store, std::vector<fs::path>{link}, out); });
+    CHECK_THAT(said, KSIGN_CONTAINS("'" + link.string() + "' was a link to '" + first.string()
+                                    + "': replaced it by the edited copy (the original is unchanged)"));
+    CHECK_FALSE(fs::is_symlink(link));
+    CHECK(test::read_whole(first) == Bytes(text.begin(), text.end()));
   }
 }
