@@ -26,6 +26,7 @@ Paths paths_from_environment()
     .module_root = from_environment("KSIGN_MODULEDIR", KSIGN_MODULEDIR),
     .boot_root = from_environment("KSIGN_BOOTDIR", "/boot"),
     .config_directory = from_environment("KSIGN_CONFIG_DIR", std::filesystem::path(KSIGN_SYSCONFDIR) / "ksign"),
+    .dkms_tree = from_environment("KSIGN_DKMS_TREE", "/var/lib/dkms"),
   };
 }
 

@@ -17,6 +17,9 @@ struct Paths
   std::filesystem::path boot_root;
   // ksign's configuration directory: $KSIGN_CONFIG_DIR, else <sysconfdir>/ksign (/etc/ksign).
   std::filesystem::path config_directory;
+  // DKMS's tree, whose mok.pub is the certificate of DKMS's own signing key: $KSIGN_DKMS_TREE,
+  // else /var/lib/dkms. (Empty, not a missing initializer, where a test builds Paths without it.)
+  std::filesystem::path dkms_tree{};
 
   // Where kernels installed with certificates only find their private key:
   // config_directory/keys.d (see core::register_key_directory).

@@ -26,7 +26,6 @@
 #include "util/work_queue.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -35,10 +34,6 @@ namespace ksign::cmd {
 namespace {
 
 namespace fs = std::filesystem;
-
-// DKMS's own key (mok_signing_key, mok_certificate): modules it signed when it could not reach
-// the kernel's key carry its certificate's name.
-constexpr std::string_view k_default_dkms_tree = "/var/lib/dkms";
 
 struct RepairOptions
 {
@@ -231,11 +226,10 @@ int run_repair(cli::Invocation& invocation)
     out.info("no installed kernels in {}", util::quote(paths.module_root));
   }
 
-  // What an untrusted signature is checked with before its module is re-signed.
-  core::KnownSignerSources sources{paths.module_root, paths.key_registry(), options.certificates};
-  const char* dkms_tree = std::getenv("KSIGN_DKMS_TREE");
-  const fs::path dkms = dkms_tree != nullptr && *dkms_tree != '\0' ? fs::path(dkms_tree) : fs::path(k_default_dkms_tree);
-  sources.files.push_back(dkms / "mok.pub");
+  // What an untrusted signature is checked with before its module is re-signed: DKMS's own key
+  // too, which signs the modules it builds when it cannot reach the kernel's key.
+  const core::KnownSignerSources sources{paths.module_root, paths.key_registry(), options.certificates,
+                                         paths.dkms_tree};
   for (const fs::path& file : options.certificates) {
     (void)core::load_certificates(file); // a --cert that holds no certificate is an error, not a skip
   }

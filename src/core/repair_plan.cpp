@@ -340,7 +340,11 @@ KnownSigners known_signers(const KnownSignerSources& sources)
       add_key_store(known, seen, it->path());
     }
   }
-  for (const fs::path& file : sources.files) {
+  std::vector<fs::path> files = sources.files;
+  if (!sources.dkms_tree.empty()) {
+    files.push_back(sources.dkms_tree / "mok.pub"); // DER, as DKMS writes it
+  }
+  for (const fs::path& file : files) {
     if (fs::exists(file, ec) && !add_certificates(known, seen, file)) {
       known.skipped.push_back(file);
     }

@@ -152,7 +152,8 @@ struct KnownSignerSources
 {
   std::filesystem::path module_root; // every installed kernel's build/certs-local, every dated key
   std::filesystem::path key_registry; // keys.d: the key directories it links to
-  std::vector<std::filesystem::path> files; // DKMS's MOK certificate, --cert, ...
+  std::vector<std::filesystem::path> files; // --cert, ...
+  std::filesystem::path dkms_tree; // DKMS's tree: mok.pub, its own key's certificate (after `files`)
 };
 
 struct KnownSigners
@@ -165,7 +166,7 @@ struct KnownSigners
 
 // The certificates of `sources`: what an untrusted signature is checked against before the
 // module is re-signed. Missing files and directories are skipped quietly, except those named
-// in `files`, which are listed in `skipped` when they exist and cannot be read.
+// in `files` and DKMS's mok.pub, which are listed in `skipped` when they exist and cannot be read.
 [[nodiscard]] KnownSigners known_signers(const KnownSignerSources& sources);
 
 // The package that owns `path`, asked of the package manager present (dpkg -S, pacman -Qo);

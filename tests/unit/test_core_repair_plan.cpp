@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "catch.hpp"
 
+#include "test_support.hpp"
+
 #include "core/repair_plan.hpp"
+
+#include <fstream>
 
 using namespace ksign;
 using namespace ksign::core;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -219,4 +224,32 @@ TEST_CASE("core::owning_packages asks only about the modules reported with their
   // By plan index (ordered by path): the tampered one is named, the one nobody owns is left out,
   // and the one to sign, though dpkg owns it too, is not asked about (no package in its fix).
   CHECK(owning_packages(plan) == std::map<std::size_t, std::string>{{2, "dpkg"}});
+}
+
+TEST_CASE("core::known_signers: DKMS's own key from its tree, after the given files", "[repair]")
+{
+  const test::TempDir dir;
+  const fs::path given = dir.path() / "other.pem";
+  test::write_text(given, test::certificate_pem(test::make_key(KeyType::ec, "another machine")));
+  const fs::path dkms = dir.path() / "dkms";
+  fs::create_directories(dkms);
+  const Bytes mok = test::certificate_der(test::make_key(KeyType::rsa, "DKMS module signing key"));
+  std::ofstream(dkms / "mok.pub", std::ios::binary).write(reinterpret_cast<const char*>(mok.data()),
+                                                         static_cast<std::streamsize>(mok.size()));
+
+  KnownSignerSources sources;
+  sources.files = {given};
+  sources.dkms_tree = dkms;
+  KnownSigners known = known_signers(sources);
+  CHECK(known.count == 2);
+  CHECK(known.read == std::vector<fs::path>{given, dkms / "mok.pub"});
+  CHECK(known.skipped.empty());
+
+  // A mok.pub that holds no certificate is named; a tree without one is not.
+  test::write_text(dkms / "mok.pub", "not a certificate");
+  known = known_signers(sources);
+  CHECK(known.count == 1);
+  CHECK(known.skipped == std::vector<fs::path>{dkms / "mok.pub"});
+  fs::remove(dkms / "mok.pub");
+  CHECK(known_signers(sources).skipped.empty());
 }
