@@ -183,7 +183,7 @@ void carry_out(core::KernelRepair& run, const RepairOptions& options, const cli:
   core::SignSettings settings;
   settings.hash = key.hash.value_or(core::k_default_hash);
   settings.max_module_size = cli::max_module_size();
-  auto signing_key = std::make_shared<core::SigningKey>(core::load_signing_key(key.key, key.certificate, cli::key_passphrase()));
+  auto signing_key = std::make_shared<core::SigningKey>(core::load_kernel_signing_key(key, cli::key_passphrase()));
   const core::ModuleSigner signer(std::move(signing_key), settings);
 
   std::vector<core::ModuleFile> files;

@@ -2,6 +2,7 @@
 #include "core/kernel_trust.hpp"
 
 #include "core/kconfig.hpp"
+#include "core/key_directory.hpp"
 #include "core/keystore.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -20,10 +21,11 @@ std::vector<TrustSource> kernel_trust_sources(const fs::path& moduledir, std::st
   std::error_code ec;
   const fs::path& build_key = layout.build_key;
   if (fs::is_regular_file(build_key, ec)) {
-    sources.push_back({build_key, "the kernel build's own key"});
+    sources.push_back({build_key, "the kernel build's own key", std::nullopt});
   }
   try {
-    sources.push_back({current_certificate_files(layout.key_store).certificate, "ksign key (certs-local)"});
+    const KeyFiles current = current_certificate_files(layout.key_store);
+    sources.push_back({current.certificate, "ksign key (certs-local)", key_directory_certificate(current)});
   } catch (const Error& e) {
     // no ksign key store installed with this kernel, or one the caller may not read
     if (e.code() == Errc::permission && unreadable != nullptr) {
@@ -38,7 +40,7 @@ std::vector<TrustSource> kernel_trust_sources(const fs::path& moduledir, std::st
         file = build / file;
       }
       if (fs::is_regular_file(file, ec)) {
-        sources.push_back({file, "CONFIG_SYSTEM_TRUSTED_KEYS"});
+        sources.push_back({file, "CONFIG_SYSTEM_TRUSTED_KEYS", std::nullopt});
       }
     }
   }

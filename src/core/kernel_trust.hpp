@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/installed_kernel.hpp"
+#include "util/bytes.hpp"
 #include "util/error.hpp"
 
 #include <filesystem>
@@ -17,6 +18,9 @@ struct TrustSource
 {
   std::filesystem::path file;
   std::string origin; // "build key", "ksign key", "CONFIG_SYSTEM_TRUSTED_KEYS"
+  // The certificate as DER, for a key store's: read through the store's checked key directory
+  // when it was found, so what is trusted is what was checked (the file may change after).
+  std::optional<Bytes> der;
 };
 
 // Everything that kernel `release` under `moduledir` trusts that can be found on disk: its

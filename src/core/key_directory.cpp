@@ -295,4 +295,13 @@ std::optional<KernelKeyFiles> kernel_key_files(const fs::path& moduledir, std::s
   return found;
 }
 
+SigningKey load_kernel_signing_key(const KernelKeyFiles& files, const std::optional<std::string>& passphrase)
+{
+  if (files.key.empty() || files.holder.key.empty()) {
+    throw Error(Errc::failure, "no private key for the certificate " + util::quote(files.certificate));
+  }
+  return signing_key_in(read_named(files.holder, files.holder.key), files.holder.key,
+                        key_directory_certificate(files.installed), files.installed.certificate, passphrase);
+}
+
 } // namespace ksign::core

@@ -125,4 +125,9 @@ struct KernelKeyFiles
                                                              std::string_view release,
                                                              const std::filesystem::path& registry);
 
+// The signing key of `files`: the private key of the directory that holds it and the installed
+// certificate (what the kernel trusts), both read through their directories' descriptors, never by
+// path. Throws Error(Errc::failure) when the key cannot be reached, as load_signing_key otherwise.
+[[nodiscard]] SigningKey load_kernel_signing_key(const KernelKeyFiles& files, const std::optional<std::string>& passphrase);
+
 } // namespace ksign::core

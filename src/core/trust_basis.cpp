@@ -30,10 +30,18 @@ TrustedCertificate named(const KernelCertificate& certificate)
   return name;
 }
 
-// Trust the certificates of `file`, from `origin`.
-void add_file(TrustBasis& basis, TrustedKeys& keys, const fs::path& file, TrustOrigin origin, const std::string& guess = {})
+// Trust the certificates of `file`, from `origin`: `der` when it was read already (through a
+// checked directory), else the file's.
+void add_file(TrustBasis& basis, TrustedKeys& keys, const fs::path& file, TrustOrigin origin, const std::string& guess = {},
+              const std::optional<Bytes>& der = std::nullopt)
 {
-  for (X509Ptr& certificate : load_certificates(file)) {
+  std::vector<X509Ptr> certificates;
+  if (der) {
+    certificates.push_back(parse_certificate(*der, "the certificate " + util::quote(file)));
+  } else {
+    certificates = load_certificates(file);
+  }
+  for (X509Ptr& certificate : certificates) {
     TrustedCertificate name;
     try {
       name = named(kernel_certificate(certificate_der(certificate.get())));
@@ -109,7 +117,7 @@ TrustBasis TrustBasis::installed_kernel(const fs::path& moduledir, std::string_v
       basis.notes.push_back({TrustNote::Kind::guessed_file, source.file, source.origin});
     }
     for (const TrustSource& source : sources) {
-      add_file(basis, basis.m_keys, source.file, TrustOrigin::guess, source.origin);
+      add_file(basis, basis.m_keys, source.file, TrustOrigin::guess, source.origin, source.der);
     }
   }
   for (const fs::path& file : extra_files) {

@@ -44,3 +44,30 @@ TEST_CASE("core::kernel_trust_sources and kernel_module_directories", "[kernel_t
   CHECK_THROWS_WITH(kernel_module_directories(moduledir, "1.2.3-none"), KSIGN_CONTAINS("no installed kernel"));
   CHECK(kernel_key_store(moduledir, "6.99.0-test") == build / "certs-local");
 }
+
+TEST_CASE("core::kernel_trust_sources reads a key store's certificate through its checked directory", "[kernel_trust]")
+{
+  const test::TempDir dir;
+  const fs::path moduledir = dir.path() / "modules";
+  const fs::path store = kernel_key_store(moduledir, "6.99.0-test");
+  const fs::path keys = store / "2026-01-01_00-00-00";
+  fs::create_directories(keys);
+  const SigningKey key = test::make_key(KeyType::ec, "installed key");
+  test::write_text(keys / "signing_crt.pem", test::certificate_pem(key));
+  fs::create_directory_symlink(keys.filename(), store / "current");
+
+  const std::vector<TrustSource> sources = kernel_trust_sources(moduledir, "6.99.0-test");
+  REQUIRE(sources.size() == 1);
+  CHECK(sources[0].file == keys / "signing_crt.pem");
+  // The bytes are taken when the directory is checked: what is trusted is what was checked,
+  // whatever the file becomes after.
+  REQUIRE(sources[0].der.has_value());
+  CHECK(*sources[0].der == key.certificate);
+
+  // A certificate that is a link is not followed: the store is skipped.
+  const SigningKey other = test::make_key(KeyType::ec, "someone else's");
+  test::write_text(dir.path() / "planted.pem", test::certificate_pem(other));
+  fs::remove(keys / "signing_crt.pem");
+  fs::create_symlink(dir.path() / "planted.pem", keys / "signing_crt.pem");
+  CHECK(kernel_trust_sources(moduledir, "6.99.0-test").empty());
+}

@@ -197,6 +197,46 @@ TEST_CASE("core::kernel_key_files: the headers' key, else the registry's, else w
   CHECK(found->problem == KernelKeyFiles::LinkProblem::no_private_key);
 }
 
+TEST_CASE("core::load_kernel_signing_key reads the kernel's key through its directories, never a link", "[key_directory]")
+{
+  const test::TempDir tmp;
+  const SigningKey key = test::make_key(KeyType::ec, "kernel key");
+  const fs::path moduledir = tmp.path() / "modules";
+  const fs::path registry = tmp.path() / "keys.d";
+  const fs::path headers = kernel_key_store(moduledir, "6.99.0");
+  const fs::path installed = make_kernel_sign_directory(headers, key, Layout::v4);
+  fs::create_directory_symlink(installed.filename(), headers / "current");
+
+  // In the headers: key and certificate from the installed directory.
+  std::optional<KernelKeyFiles> found = kernel_key_files(moduledir, "6.99.0", registry);
+  REQUIRE(found.has_value());
+  CHECK(load_kernel_signing_key(*found, std::nullopt).certificate == test::certificate_der(key));
+
+  // Through the registry: the key of the registered directory, the installed certificate.
+  fs::remove(installed / "signing_key.pem");
+  fs::remove(installed / "signing_prv.pem");
+  const fs::path owner = make_kernel_sign_directory(tmp.path() / "owner", key, Layout::v4);
+  fs::create_directories(registry);
+  fs::create_directory_symlink(owner, registry / subject_key_id_hex(parse_certificate(test::certificate_der(key)).get()));
+  found = kernel_key_files(moduledir, "6.99.0", registry);
+  REQUIRE(found.has_value());
+  REQUIRE(found->source == KernelKeyFiles::Source::registry);
+  REQUIRE(found->key == found->holder.key);
+  CHECK(load_kernel_signing_key(*found, std::nullopt).certificate == test::certificate_der(key));
+
+  // The key file swapped for a link (to a copy of the same key) after it was found: refused,
+  // where reading by path would have followed it.
+  const fs::path copy = tmp.path() / "copy.pem";
+  fs::copy_file(owner / found->key.filename(), copy);
+  fs::remove(owner / found->key.filename());
+  fs::create_symlink(copy, owner / found->key.filename());
+  CHECK_THROWS_WITH(load_kernel_signing_key(*found, std::nullopt), KSIGN_CONTAINS("is a symbolic link"));
+
+  // No key reached: said, not guessed.
+  found->key.clear();
+  CHECK_THROWS_WITH(load_kernel_signing_key(*found, std::nullopt), KSIGN_CONTAINS("no private key"));
+}
+
 TEST_CASE("core::key_directory_files reads through the directory's descriptor, never a planted link", "[key_directory]")
 {
   const test::TempDir tmp;
