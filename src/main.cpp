@@ -12,6 +12,7 @@
 #include "config.h"
 #include "core/keystore.hpp"
 #include "util/cleanup.hpp"
+#include "util/dir_fd.hpp"
 #include "util/error.hpp"
 #include "util/openssl.hpp"
 #include "util/strings.hpp"
@@ -129,7 +130,8 @@ int dispatch(const Command& command, std::span<const std::string> args)
   }
   cli::Output out{std::string(command.name)};
   out.set_verbosity(common.verbosity);
-  cli::Invocation invocation{result, std::move(operands), out, cli::paths_from_environment(), {}, false};
+  cli::Invocation invocation{result, std::move(operands), out, cli::paths_from_environment(), {}, false,
+                             util::sudo_invoker(std::getenv("SUDO_UID"))};
   if (command.takes_key_store) {
     invocation.key_store_given = common.key_store.has_value();
     invocation.key_store = core::key_store_path(common.key_store, std::getenv("KSIGN_DIR"));

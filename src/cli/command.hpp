@@ -4,9 +4,12 @@
 #include "cli/output.hpp"
 #include "cli/paths.hpp"
 
+#include <sys/types.h>
+
 #include <cxxopts.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,6 +36,7 @@ struct Invocation
   // $KSIGN_DIR, else ./certs-local. `key_store_given` says whether the command line named it.
   std::filesystem::path key_store;
   bool key_store_given = false;
+  std::optional<uid_t> sudo_invoker; // who ran sudo (SUDO_UID, util::sudo_invoker), read once
 };
 
 // One subcommand. To add a command:

@@ -87,7 +87,7 @@ int run_config(cli::Invocation& invocation)
     return check_configs(configs, invocation.key_store, invocation.out);
   }
   // The store remembers which configs name its keys, so that keys --keep keeps those keys.
-  core::require_safe_store(invocation.key_store);
+  core::require_safe_store(invocation.key_store, invocation.sudo_invoker);
   cli::trust_current_key(invocation.key_store, configs, invocation.out);
   core::record_updated_configs(invocation.key_store, configs);
   return cli::exit_success;

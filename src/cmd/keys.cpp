@@ -401,7 +401,7 @@ int run_keys(cli::Invocation& invocation)
   }
 
   cli::guard_key_directory(store, invocation);
-  core::require_safe_store(store);
+  core::require_safe_store(store, invocation.sudo_invoker);
   const core::KeyStoreLock lock(store, lock_timeout(), [&](const core::LockWait& wait) {
     out.warning("waiting for {}{} (giving up after {})", util::quote(wait.lock),
                 wait.holder ? fmt::format(", held by process {}", *wait.holder) : std::string(", held by another process"),

@@ -64,12 +64,11 @@ KeyStoreLock::KeyStoreLock(const fs::path& store, std::chrono::milliseconds time
   }
 }
 
-void require_safe_store(const fs::path& store)
+void require_safe_store(const fs::path& store, std::optional<uid_t> invoker)
 {
   // ssh's "invoking user": the effective user, and under sudo the user who ran it (a store in
   // their home, written by `sudo ksign keys`).
   std::vector<uid_t> owners = {0, ::geteuid()};
-  const std::optional<uid_t> invoker = util::sudo_invoker(std::getenv("SUDO_UID"));
   if (invoker) {
     owners.push_back(*invoker);
   }

@@ -40,10 +40,10 @@ private:
 };
 
 // The ssh rule for a key store ksign writes to (keys, pruning, config's record): the store and
-// every directory above it must be owned by root or the effective user, and not writable by
-// others (above the store, the sticky bit makes it safe). Throws Error(Errc::failure) naming the
-// first directory that breaks it, why (its owner could plant links or swap what ksign writes),
-// and the fix. Reading a store is not checked here.
-void require_safe_store(const std::filesystem::path& store);
+// every directory above it must be owned by root, the effective user or `sudo_invoker` (who ran
+// sudo, util::sudo_invoker), and not writable by others (above the store, the sticky bit makes it
+// safe). Throws Error(Errc::failure) naming the first directory that breaks it, why (its owner
+// could plant links or swap what ksign writes), and the fix. Reading a store is not checked here.
+void require_safe_store(const std::filesystem::path& store, std::optional<uid_t> sudo_invoker);
 
 } // namespace ksign::core

@@ -73,7 +73,7 @@ TEST_CASE("core key store: missing parents get 0755 whatever the umask", "[keyst
   CHECK(test::mode_of(dir.path() / "a") == 0755);
   CHECK(test::mode_of(dir.path() / "a/b") == 0755);
   CHECK(test::mode_of(dir.path() / "a/b/store") == 0700);
-  CHECK_NOTHROW(require_safe_store(dir.path() / "a/b/store"));
+  CHECK_NOTHROW(require_safe_store(dir.path() / "a/b/store", std::nullopt));
 }
 
 TEST_CASE("core::require_safe_store refuses a store others can write to", "[keystore]")
@@ -82,9 +82,9 @@ TEST_CASE("core::require_safe_store refuses a store others can write to", "[keys
   const fs::path store = dir.path() / "open/store";
   fs::create_directories(store);
   fs::permissions(dir.path() / "open", fs::perms(0777));
-  CHECK_THROWS_WITH(require_safe_store(store), KSIGN_CONTAINS("anyone can write to"));
+  CHECK_THROWS_WITH(require_safe_store(store, std::nullopt), KSIGN_CONTAINS("anyone can write to"));
   fs::permissions(dir.path() / "open", fs::perms(01777)); // sticky: safe above the store
-  CHECK_NOTHROW(require_safe_store(store));
+  CHECK_NOTHROW(require_safe_store(store, std::nullopt));
   fs::permissions(store, fs::perms(01777)); // the store itself: the sticky bit does not help
-  CHECK_THROWS_WITH(require_safe_store(store), KSIGN_CONTAINS("anyone can write to"));
+  CHECK_THROWS_WITH(require_safe_store(store, std::nullopt), KSIGN_CONTAINS("anyone can write to"));
 }
