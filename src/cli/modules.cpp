@@ -7,7 +7,7 @@
 namespace ksign::cli {
 
 std::vector<core::ModuleFile> collect_modules_or_explain(std::span<const std::string> arguments, bool recursive,
-                                                        Output& out)
+                                                        Output& out, NoModules none)
 {
   std::vector<core::SkippedLink> skipped;
   std::vector<core::ModuleFile> modules = core::collect_modules(arguments, recursive, &skipped);
@@ -15,7 +15,7 @@ std::vector<core::ModuleFile> collect_modules_or_explain(std::span<const std::st
     out.info("skipped {}: a symbolic link to {}, outside {}", util::quote(link.link), util::quote(link.target),
              util::quote(link.directory));
   }
-  if (!modules.empty()) {
+  if (!modules.empty() || none == NoModules::answer) {
     return modules;
   }
   if (!recursive) {

@@ -149,7 +149,7 @@ int run_verify(cli::Invocation& invocation)
     }
   }
   if (!options.json || (modules.empty() && missing.empty())) {
-    modules = cli::collect_modules_or_explain(arguments, recursive, out);
+    modules = cli::collect_modules_or_explain(arguments, recursive, out, audit ? cli::NoModules::answer : cli::NoModules::error);
   }
   std::vector<core::ModuleVerdict> verdicts(modules.size());
   out.start_progress("verifying", modules.size());
@@ -191,6 +191,9 @@ int run_verify(cli::Invocation& invocation)
   }
   if (unknown > 0) { // what the kernel would have taken instead, once for all the refusals above
     out.result(cli::trusted_list_text(basis));
+  }
+  if (audit && verdicts.empty()) { // nothing installed to refuse: `dkms remove` of its last module
+    out.info("kernel {} has no modules installed: nothing to check", util::escape(*options.kernel));
   }
   if (verdicts.size() > 1) {
     std::string summary;

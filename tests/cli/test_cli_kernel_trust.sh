@@ -107,6 +107,17 @@ for cmd in "verify --kernel 6.99.9-nope" "verify --kernel 6.99.9-nope $T/a.ko" "
   check_contains "$cmd: no installed kernel" "no installed kernel '6.99.9-nope' in '$KSIGN_MODULEDIR'" "$T/.err"
 done
 
+# An installed kernel with no modules left (after `dkms remove` of its last one): nothing would be
+# refused, so the audit passes and says why, in text and JSON (the pacman hook reads the status).
+mkdir -p "$KSIGN_MODULEDIR/6.99.8-empty/updates/dkms"
+: >"$KSIGN_MODULEDIR/6.99.8-empty/modules.dep"
+check_status 0 "verify --kernel of a kernel without modules" "$KSIGN" verify --kernel 6.99.8-empty
+check_contains "says there is nothing to check" "kernel 6.99.8-empty has no modules installed: nothing to check" "$T/.err"
+check_status 0 "verify --kernel --json of a kernel without modules" "$KSIGN" verify --json --kernel 6.99.8-empty
+check_grep "an empty result" '"summary": {"total": 0}' "$T/.out"
+check_status 1 "verify of an empty directory still wants modules" "$KSIGN" verify --kernel 6.99.8-empty "$KSIGN_MODULEDIR/6.99.8-empty/updates"
+check_contains "and says so" "no modules" "$T/.err"
+
 # The running kernel: its keyrings decide.
 check_status 1 "verify --running: A" "$KSIGN" verify --running "$T/a.ko"
 if [ "$(id -u)" = 0 ] && ! grep -q 'asymmetri' /proc/keys; then
