@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cli/trust_text.hpp"
+#include "core/installed_kernel.hpp"
 #include "core/keystore.hpp"
 #include "util/json_writer.hpp"
 

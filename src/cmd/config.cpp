@@ -9,8 +9,11 @@
 #include "core/certificate.hpp"
 #include "core/kconfig.hpp"
 #include "core/key_directory.hpp"
+#include "core/key_pruning.hpp"
+#include "core/key_refresh.hpp"
 #include "core/keys.hpp"
 #include "core/keystore.hpp"
+#include "core/keystore_lock.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 

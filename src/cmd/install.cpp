@@ -14,6 +14,7 @@
 #include "core/keys.hpp"
 #include "core/key_install.hpp"
 #include "core/keystore.hpp"
+#include "core/keystore_write.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 

@@ -8,6 +8,7 @@
 #include "cli/paths.hpp"
 #include "cli/trust_text.hpp"
 #include "cmd/commands.hpp"
+#include "core/installed_kernel.hpp"
 #include "core/key_directory.hpp"
 #include "core/keyrings.hpp"
 #include "core/keystore.hpp"

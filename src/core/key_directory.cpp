@@ -2,6 +2,8 @@
 #include "core/key_directory.hpp"
 
 #include "core/certificate.hpp"
+#include "core/installed_kernel.hpp"
+#include "core/key_install.hpp"
 #include "core/key_match.hpp"
 #include "core/keys.hpp"
 #include "core/keystore.hpp"

@@ -4,6 +4,7 @@
 #include "core/certificate.hpp"
 #include "core/key_directory.hpp"
 #include "core/keystore.hpp"
+#include "core/keystore_write.hpp"
 #include "util/cleanup.hpp"
 #include "util/dir_fd.hpp"
 #include "util/error.hpp"

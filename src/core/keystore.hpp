@@ -46,16 +46,3 @@ inline constexpr std::string_view k_default_key_store = "certs-local"; // relati
 [[nodiscard]] std::vector<std::filesystem::path> key_directories(const std::filesystem::path& store);
 
 } // namespace ksign::core
-
-// For now keystore.hpp brings the key store's other headers along, so that callers written
-// before the split (src/cmd, src/cli, core/repair_plan, core/installed_kernel) still build;
-// new code includes the header it needs.
-#include "core/hash.hpp"
-#include "core/installed_kernel.hpp"
-#include "core/key_install.hpp"
-#include "core/key_pruning.hpp"
-#include "core/key_refresh.hpp"
-#include "core/keys.hpp"
-#include "core/keystore_lock.hpp"
-#include "core/keystore_state.hpp"
-#include "core/keystore_write.hpp"

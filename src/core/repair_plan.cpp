@@ -5,6 +5,7 @@
 #include "core/compress.hpp"
 #include "core/elf.hpp"
 #include "core/hash.hpp"
+#include "core/installed_kernel.hpp"
 #include "core/key_directory.hpp"
 #include "core/keystore.hpp"
 #include "core/modsig.hpp"

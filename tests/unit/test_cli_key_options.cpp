@@ -7,6 +7,7 @@
 #include "cli/key_options.hpp"
 #include "cli/options.hpp"
 #include "cli/output.hpp"
+#include "core/installed_kernel.hpp"
 #include "core/key_directory.hpp"
 #include "core/key_install.hpp"
 #include "core/keygen.hpp"

@@ -4,6 +4,7 @@
 // headers or through the registry), with real OpenSSL keys in temporary directories.
 #include "catch.hpp"
 
+#include "core/installed_kernel.hpp"
 #include "core/key_directory.hpp"
 #include "core/keystore.hpp"
 #include "test_support.hpp"
