@@ -30,13 +30,15 @@ TEST_CASE("drain_openssl_errors empties the queue; throw_openssl names what fail
   ERR_clear_error();
   CHECK(drain_openssl_errors().empty());
 
-  // A PEM read of no PEM at all leaves an error on the queue.
-  const BioPtr nothing = memory_bio(as_bytes(std::string("not PEM")));
+  // A PEM read of no PEM at all leaves an error on the queue. (memory_bio reads the bytes in
+  // place: they must outlive the BIO.)
+  const std::string not_pem = "not PEM";
+  const BioPtr nothing = memory_bio(as_bytes(not_pem));
   CHECK(PEM_read_bio_X509(nothing.get(), nullptr, nullptr, nullptr) == nullptr);
   CHECK_FALSE(drain_openssl_errors().empty());
   CHECK(ERR_peek_error() == 0);
 
-  const BioPtr again = memory_bio(as_bytes(std::string("not PEM")));
+  const BioPtr again = memory_bio(as_bytes(not_pem));
   CHECK(PEM_read_bio_X509(again.get(), nullptr, nullptr, nullptr) == nullptr);
   bool thrown = false;
   try {
