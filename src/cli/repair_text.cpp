@@ -84,7 +84,7 @@ std::string obstacle_words(const core::KernelRepairPlan& plan)
   case core::KernelObstacle::key_unreachable:
     return plan.key.unreachable_reason;
   case core::KernelObstacle::key_not_trusted:
-    return "its image does not trust its ksign key " + (plan.key.key ? key_words(*plan.key.key) : std::string())
+    return "its image does not trust its ksign key" + (plan.key.key ? ", " + key_words(*plan.key.key) : std::string())
            + ": " + untrusted_key_fix();
   case core::KernelObstacle::none:
     break;
@@ -127,12 +127,13 @@ std::vector<std::string> kernel_repair_lines(const core::KernelRepair& repair)
       }
       continue;
     }
-    lines.push_back(fmt::format("{} {}, not signed: {}; {}", action_words(module.action), util::quote(module.path),
-                                util::escape(module.problem), module_fix(module.action, package_of(repair, i))));
+    const std::string fix = module_fix(module.action, package_of(repair, i));
+    lines.push_back(fmt::format("{} {}, not signed: {}{}", action_words(module.action), util::quote(module.path),
+                                util::escape(module.problem), fix.empty() ? "" : "; " + fix));
   }
   const std::size_t to_sign = plan.count(core::RepairAction::sign);
-  std::string summary = fmt::format("kernel {}: {} modules, {} ok", util::escape(plan.release), plan.modules.size(),
-                                    plan.count(core::RepairAction::keep));
+  std::string summary = fmt::format("kernel {}: {} {}, {} ok", util::escape(plan.release), plan.modules.size(),
+                                    plan.modules.size() == 1 ? "module" : "modules", plan.count(core::RepairAction::keep));
   if (to_sign > 0) {
     summary += repair.dry_run ? fmt::format(", {} to sign", to_sign)
                : blocked      ? fmt::format(", {} need a signature", to_sign)

@@ -130,7 +130,7 @@ TEST_CASE("repair_text: why a kernel cannot be repaired", "[repair_text]")
 
   plan = core::plan_kernel_repair("6.12.9", key_state(core::SignerTrust::unknown), {});
   CHECK(cli::obstacle_words(plan)
-        == "its image does not trust its ksign key key id 1fa2a31d "
+        == "its image does not trust its ksign key, key id 1fa2a31d "
            "('/lib/modules/6.12.9/build/certs-local/current/signing_crt.crt'): rebuild the kernel with that key "
            "(ksign config points CONFIG_SYSTEM_TRUSTED_KEYS at it) or put it into the image with the kernel's "
            "scripts/insert-sys-cert");
@@ -149,7 +149,7 @@ TEST_CASE("repair_text: a dry run's lines", "[repair_text]")
   REQUIRE(run.plan.modules[3].path == "/m/tampered.ko");
   CHECK(cli::kernel_repair_lines(run)
         == std::vector<std::string>{
-          "unreadable '/m/big.ko', not signed: '/m/big.ko' is too large; ",
+          "unreadable '/m/big.ko', not signed: '/m/big.ko' is too large",
           "would sign '/m/other.ko' (signed by 'ksign kb', a key this kernel does not trust)",
           "tampered '/m/tampered.ko', not signed: the signature does not match the module's contents; reinstall "
           "package 'linux-image-6.12.9'",
@@ -163,7 +163,7 @@ TEST_CASE("repair_text: a dry run's lines", "[repair_text]")
   core::KernelRepair fine = repair("6.12.9", key_state(core::SignerTrust::trusted),
                                    {module("/m/unsigned.ko", RepairAction::sign, core::Verdict::unsigned_module)}, true);
   CHECK(cli::kernel_repair_lines(fine).back()
-        == "kernel 6.12.9: 1 modules, 0 ok, 1 to sign with its key id 1fa2a31d "
+        == "kernel 6.12.9: 1 module, 0 ok, 1 to sign with its key id 1fa2a31d "
            "('/lib/modules/6.12.9/build/certs-local/current/signing_crt.crt'); every module would load afterwards");
 }
 
@@ -189,7 +189,7 @@ TEST_CASE("repair_text: a run's lines", "[repair_text]")
   // Nothing to sign: no key named.
   const core::KernelRepair fine =
     repair("6.12.9", {}, {module("/m/fine.ko", RepairAction::keep, core::Verdict::ok)}, false);
-  CHECK(cli::kernel_repair_lines(fine) == std::vector<std::string>{"kernel 6.12.9: 1 modules, 1 ok; every module would load"});
+  CHECK(cli::kernel_repair_lines(fine) == std::vector<std::string>{"kernel 6.12.9: 1 module, 1 ok; every module would load"});
 }
 
 TEST_CASE("repair_text: a kernel that cannot be repaired, its release and paths escaped", "[repair_text]")
@@ -201,14 +201,14 @@ TEST_CASE("repair_text: a kernel that cannot be repaired, its release and paths 
   const std::vector<std::string> lines = cli::kernel_repair_lines(run);
   REQUIRE(lines.size() == 2);
   CHECK(lines[0] == "cannot sign '/m/un\\nsigned.ko' (unsigned)");
-  CHECK(lines[1].starts_with("kernel 6.12\\x1b9: 1 modules, 0 ok, 1 need a signature; cannot repair: its image does not "
-                             "trust its ksign key key id 1fa2a31d"));
+  CHECK(lines[1].starts_with("kernel 6.12\\x1b9: 1 module, 0 ok, 1 need a signature; cannot repair: its image does not "
+                             "trust its ksign key, key id 1fa2a31d"));
   // A dry run of it says the same modules cannot be signed, and counts them "to sign".
   const core::KernelRepair dry =
     repair("6.12.9", key_state(core::SignerTrust::unknown),
            {module("/m/unsigned.ko", RepairAction::sign, core::Verdict::unsigned_module)}, true);
   CHECK(cli::kernel_repair_lines(dry).front() == "cannot sign '/m/unsigned.ko' (unsigned)");
-  CHECK(cli::kernel_repair_lines(dry).back().starts_with("kernel 6.12.9: 1 modules, 0 ok, 1 to sign; cannot repair: "));
+  CHECK(cli::kernel_repair_lines(dry).back().starts_with("kernel 6.12.9: 1 module, 0 ok, 1 to sign; cannot repair: "));
 }
 
 TEST_CASE("repair_text: the --json document", "[repair_text]")
