@@ -4,6 +4,7 @@
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "core/certificate.hpp"
+#include "core/installed_kernel.hpp"
 #include "core/kconfig.hpp"
 #include "core/kernel_trust.hpp"
 #include "core/keys.hpp"

@@ -195,7 +195,7 @@ KernelKeyOrigin kernel_key_origin(const cli::Paths& paths, const core::KernelKey
 // go into DKMS's configuration, which DKMS writes out and sources again as shell text.
 int print_kernel_key_files(const cli::Invocation& invocation, const std::string& release)
 {
-  if (release.empty() || release.find('/') != std::string::npos) {
+  if (!core::is_kernel_release(release)) {
     throw Error(Errc::usage, "--key-files takes a kernel release such as 6.12.1-arch1-1");
   }
   const std::optional<core::KernelKeyFiles> kernel = cli::kernel_signing_key(release, invocation);

@@ -64,7 +64,7 @@ RepairOptions read_repair_options(const cli::Invocation& invocation)
   const cxxopts::ParseResult& result = invocation.options;
   RepairOptions options;
   for (const std::string& release : cli::strings(result, "kernel")) {
-    if (release.empty() || release.find('/') != std::string::npos || release == "." || release == "..") {
+    if (!core::is_kernel_release(release)) {
       throw Error(Errc::usage, "--kernel takes a kernel release such as 6.12.1-arch1-1");
     }
     if (std::ranges::find(options.kernels, release) == options.kernels.end()) {

@@ -31,11 +31,16 @@ fs::path kernel_key_store(const fs::path& moduledir, std::string_view kernel_rel
   return installed_kernel_layout(moduledir, kernel_release).key_store;
 }
 
+bool is_kernel_release(std::string_view release)
+{
+  return !release.empty() && release.find('/') == std::string_view::npos && release != "." && release != "..";
+}
+
 fs::path installed_kernel(const fs::path& moduledir, std::string_view release)
 {
   const fs::path root = installed_kernel_layout(moduledir, release).root;
   std::error_code ec;
-  if (release.empty() || release.find('/') != std::string_view::npos || !fs::is_directory(root, ec)) {
+  if (!is_kernel_release(release) || !fs::is_directory(root, ec)) {
     throw Error(Errc::failure, "no installed kernel '" + std::string(release) + "' in " + util::quote(moduledir));
   }
   return root;

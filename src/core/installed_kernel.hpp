@@ -40,8 +40,12 @@ struct InstalledKernelLayout
 [[nodiscard]] std::filesystem::path kernel_key_store(const std::filesystem::path& moduledir,
                                                      std::string_view kernel_release);
 
+// Whether `release` can name an installed kernel (one directory under the module root): not
+// empty, no '/', not "." or "..".
+[[nodiscard]] bool is_kernel_release(std::string_view release);
+
 // <moduledir>/<release>. Throws Error(Errc::failure) "no installed kernel 'X' in 'moduledir'"
-// when it is not a directory.
+// when it is not a directory (or `release` cannot name one).
 [[nodiscard]] std::filesystem::path installed_kernel(const std::filesystem::path& moduledir, std::string_view release);
 
 // The .config an installed kernel was built with (<moduledir>/<release>/build/.config), when

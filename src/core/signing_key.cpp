@@ -34,11 +34,6 @@ std::variant<KeySource, KeySourceConflict> choose_key_source(const KeySourceRequ
   return KeySource::store;
 }
 
-bool is_kernel_release(std::string_view release)
-{
-  return !release.empty() && release.find('/') == std::string_view::npos;
-}
-
 bool key_needs_certificate(const fs::path& key)
 {
   return !is_pkcs11_uri(key.native()) && !holds_certificate(key);

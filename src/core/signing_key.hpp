@@ -32,10 +32,6 @@ enum class KeySourceConflict { key_and_kernel, key_and_store, certificate_withou
 // a mix is the first conflict in KeySourceConflict's order.
 [[nodiscard]] std::variant<KeySource, KeySourceConflict> choose_key_source(const KeySourceRequest& request);
 
-// Whether `release` can name an installed kernel (a directory under the module root): not
-// empty, no '/'.
-[[nodiscard]] bool is_kernel_release(std::string_view release);
-
 // Whether the key `key` needs a certificate file given with it: a file that holds no
 // certificate (a token's key finds its certificate in the token).
 [[nodiscard]] bool key_needs_certificate(const std::filesystem::path& key);

@@ -106,6 +106,12 @@ for cmd in "verify --kernel 6.99.9-nope" "verify --kernel 6.99.9-nope $T/a.ko" "
   check_status 1 "$cmd" $KSIGN $cmd
   check_contains "$cmd: no installed kernel" "no installed kernel '6.99.9-nope' in '$KSIGN_MODULEDIR'" "$T/.err"
 done
+# ".." is no kernel: it named the directory above the module root (an audit of all of it).
+for cmd in "verify --kernel .." "repair --kernel .. --dry-run" "sign --kernel .. $T/a.ko"; do
+  got=0; $KSIGN $cmd >"$T/.out" 2>"$T/.err" || got=$?
+  case $got in 1 | 2) pass ;; *) fail "$cmd: exited $got, expected a refusal (1 or 2)" ;; esac
+  check_grep "$cmd: refused as no kernel" "no installed kernel '\.\.'|takes a kernel release" "$T/.err"
+done
 
 # An installed kernel with no modules left (after `dkms remove` of its last one): nothing would be
 # refused, so the audit passes and says why, in text and JSON (the pacman hook reads the status).

@@ -17,6 +17,21 @@ using namespace ksign;
 using namespace ksign::core;
 namespace fs = std::filesystem;
 
+TEST_CASE("core::is_kernel_release: one directory under the module root", "[installed_kernel]")
+{
+  CHECK(core::is_kernel_release("6.12.1-arch1-1"));
+  CHECK_FALSE(core::is_kernel_release(""));
+  CHECK_FALSE(core::is_kernel_release("../6.12"));
+  CHECK_FALSE(core::is_kernel_release("6.12/build"));
+  // The module root itself and its parent are no kernel: installed_kernel("..") was the directory
+  // above the module root.
+  CHECK_FALSE(core::is_kernel_release("."));
+  CHECK_FALSE(core::is_kernel_release(".."));
+  const test::TempDir tmp;
+  fs::create_directories(tmp.path() / "modules");
+  CHECK_THROWS_WITH(core::installed_kernel(tmp.path() / "modules", ".."), KSIGN_CONTAINS("no installed kernel '..'"));
+}
+
 TEST_CASE("core::installed_kernel_layout: where a release's files are", "[installed_kernel]")
 {
   const InstalledKernelLayout layout = installed_kernel_layout("/usr/lib/modules", "6.12.1-arch1-1", "/boot");

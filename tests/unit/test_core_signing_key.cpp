@@ -39,14 +39,6 @@ TEST_CASE("core::choose_key_source: one source, or which two were mixed", "[sign
   CHECK(choose(false, false, true, true) == Choice(KeySourceConflict::kernel_and_store));
 }
 
-TEST_CASE("core::is_kernel_release", "[signing_key]")
-{
-  CHECK(core::is_kernel_release("6.12.1-arch1-1"));
-  CHECK_FALSE(core::is_kernel_release(""));
-  CHECK_FALSE(core::is_kernel_release("../6.12"));
-  CHECK_FALSE(core::is_kernel_release("6.12/build"));
-}
-
 TEST_CASE("core::key_needs_certificate and certificate_beside", "[signing_key]")
 {
   const test::TempDir dir;
