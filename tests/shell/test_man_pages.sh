@@ -37,7 +37,9 @@ for command in "${commands[@]}"; do
 done
 
 environment=$(section "$MAN_SOURCE/ksign.1.scd" ENVIRONMENT)
-variables=$(grep -rhoE 'getenv\("KSIGN_[A-Z0-9_]+"\)' "$KSIGN_SOURCE_ROOT/src" | sed -E 's/getenv\("(.*)"\)/\1/' | sort -u)
+# Read directly (getenv) or once by the dispatcher (cli/paths: from_environment).
+variables=$(grep -rhoE '(getenv|from_environment)\("KSIGN_[A-Z0-9_]+"' "$KSIGN_SOURCE_ROOT/src" \
+  | sed -E 's/.*\("(.*)"/\1/' | sort -u)
 _checks=$((_checks + 1))
 [ -n "$variables" ] || fail "found no getenv(\"KSIGN_...\") in src/"
 for variable in $variables; do
