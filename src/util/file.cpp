@@ -283,8 +283,44 @@ std::string relink_hard_links(const StagedFile& file)
 
 } // namespace
 
+namespace {
+
+// create_locked's way without a window: an unnamed file, locked, then named. nullopt when the
+// file system or the missing /proc cannot do it (the caller falls back); else the file, or an
+// empty Fd with errno set (EEXIST: the name is taken).
+std::optional<Fd> create_locked_unnamed(const fs::path& path)
+{
+  const fs::path directory = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  Fd fd(::open(directory.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+  if (!fd) {
+    return std::nullopt; // EOPNOTSUPP, EISDIR (no O_TMPFILE), or a failure the fallback reports
+  }
+  int locked = 0;
+  while ((locked = ::flock(fd.get(), LOCK_EX)) != 0 && errno == EINTR) {
+  }
+  if (locked != 0) {
+    return std::nullopt; // no flock here (ENOLCK): the fallback goes by the pid in the name
+  }
+  // The documented way to name an O_TMPFILE file without CAP_DAC_READ_SEARCH.
+  const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+  if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+    return fd;
+  }
+  const int err = errno;
+  if (err == EEXIST || is_no_space(err)) {
+    errno = err;
+    return Fd();
+  }
+  return std::nullopt; // no /proc, or a file system that cannot link it: the fallback says why
+}
+
+} // namespace
+
 Fd create_locked(const fs::path& path)
 {
+  if (std::optional<Fd> unnamed = create_locked_unnamed(path)) {
+    return std::move(*unnamed);
+  }
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd) {
     return fd;

@@ -114,10 +114,13 @@ struct StagedFile
   Fd fd;                         // the temporary, open and locked
 };
 
-// Create `path` (O_EXCL, mode 0600) and take an exclusive flock on it before anyone else can:
-// a run that removes dead temporaries takes the lock before it unlinks, so a file it removed
-// in between is noticed here and an empty Fd returned (errno EEXIST: try another name). Other
-// failures return an empty Fd with errno set.
+// Create `path` (mode 0600, never over an existing name) holding an exclusive flock on it, so
+// that no run ever sees it unlocked: it is made unnamed (O_TMPFILE), locked, then linked in
+// under `path` (errno EEXIST when the name is taken: try another). Where the file system has
+// no O_TMPFILE (or /proc is not mounted), it is created O_EXCL and locked right after: a run
+// that removes dead temporaries takes the lock before it unlinks, so a file it removed in
+// between is noticed here and an empty Fd returned (errno EEXIST). Other failures return an
+// empty Fd with errno set.
 [[nodiscard]] Fd create_locked(const std::filesystem::path& path);
 
 // The device of the file system holding `directory` when that file system is mounted

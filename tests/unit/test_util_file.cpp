@@ -174,6 +174,38 @@ TEST_CASE("util::stage_file holds its temporary locked until the staged file is 
   CHECK(::flock(after.get(), LOCK_EX | LOCK_NB) == 0); // let go once committed and destroyed
 }
 
+TEST_CASE("util::create_locked: the name exists only locked, never over another file", "[file]")
+{
+  const test::TempDir dir;
+  const auto path = dir.path() / ".m.ko.ksign-1-abcdefgh";
+  const util::Fd fd = util::create_locked(path);
+  REQUIRE(fd);
+  struct stat st {};
+  REQUIRE(::lstat(path.c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK((st.st_mode & 07777) == 0600);
+  // The same file, and held: another open file description cannot take the lock.
+  struct stat held {};
+  REQUIRE(::fstat(fd.get(), &held) == 0);
+  CHECK(held.st_ino == st.st_ino);
+  const util::Fd other(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  REQUIRE(other);
+  CHECK(::flock(other.get(), LOCK_EX | LOCK_NB) != 0);
+  // A taken name is EEXIST (try another), and the file there is left as it is.
+  test::write_text(dir.path() / "taken", "someone's");
+  errno = 0;
+  CHECK_FALSE(util::create_locked(dir.path() / "taken"));
+  CHECK(errno == EEXIST);
+  const Bytes taken = test::read_whole(dir.path() / "taken");
+  CHECK(std::string(taken.begin(), taken.end()) == "someone's");
+  // Nothing else is left in the directory (no unnamed file got a name of its own).
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    ++entries;
+  }
+  CHECK(entries == 2);
+}
+
 TEST_CASE("util::StagedCommitter::commit_now commits a short queue at once", "[file]")
 {
   const test::TempDir dir;
